@@ -1,0 +1,67 @@
+"""Claude in Microsoft Foundry for Python.
+
+>>> from claude_foundry import AnthropicFoundry
+>>> client = AnthropicFoundry(api_key="...", resource="example-resource")  # doctest: +SKIP
+>>> message = client.messages.create(  # doctest: +SKIP
+...     model="claude-sonnet-4-5", max_tokens=1024,
+...     messages=[{"role": "user", "content": "Hello!"}])
+"""
+
+from __future__ import annotations
+
+from . import types
+from ._errors import (
+    AnthropicError,
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ContentTooLargeError,
+    GatewayTimeoutError,
+    InternalServerError,
+    NotFoundError,
+    NotSupportedOnFoundryError,
+    OverloadedError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+    ServiceUnavailableError,
+    UnprocessableEntityError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnthropicError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentTooLargeError",
+    "GatewayTimeoutError",
+    "InternalServerError",
+    "NotFoundError",
+    "NotSupportedOnFoundryError",
+    "OverloadedError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
+    "ServiceUnavailableError",
+    "UnprocessableEntityError",
+    "__version__",
+    "types",
+]

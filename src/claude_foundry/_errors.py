@@ -1,0 +1,393 @@
+"""The exception tree. Names match the official ``anthropic`` SDK so ``except`` clauses port over.
+
+    AnthropicError
+    ├── APIError                                  (message, request, body)
+    │   ├── APIStatusError                        (status_code, response, request_id,
+    │   │   │                                      apim_request_id, type, code, api_message, hint)
+    │   │   ├── BadRequestError                   400
+    │   │   ├── AuthenticationError               401
+    │   │   ├── PaymentRequiredError              402
+    │   │   ├── PermissionDeniedError             403
+    │   │   ├── NotFoundError                     404
+    │   │   ├── RequestTimeoutError               408
+    │   │   ├── ConflictError                     409
+    │   │   ├── ContentTooLargeError              413  (alias RequestTooLargeError)
+    │   │   ├── UnprocessableEntityError          422
+    │   │   ├── RateLimitError                    429
+    │   │   └── InternalServerError               5xx
+    │   │       ├── ServiceUnavailableError       503
+    │   │       ├── GatewayTimeoutError           504
+    │   │       └── OverloadedError               529
+    │   ├── APIConnectionError                    network failure, dropped or cut stream
+    │   │   └── APITimeoutError
+    │   └── APIResponseValidationError            the server sent something that is not the API
+    ├── ConfigurationError  (also a ValueError)   bad arguments or environment; nothing was sent
+    └── NotSupportedOnFoundryError (also NotImplementedError)
+                                                  an Anthropic API that Foundry does not offer
+
+An error that arrives inside a stream (``event: error`` after HTTP 200) raises the class of its
+``error.type`` with the status that type stands for (``overloaded_error`` →
+:class:`OverloadedError`, 529), with ``in_stream`` set, rather than a status-200 error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnthropicError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentTooLargeError",
+    "GatewayTimeoutError",
+    "InternalServerError",
+    "NotFoundError",
+    "NotSupportedOnFoundryError",
+    "OverloadedError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
+    "ServiceUnavailableError",
+    "UnprocessableEntityError",
+    "error_class_for_status",
+    "hint_for",
+    "make_status_error",
+    "status_for_error_type",
+]
+
+
+class AnthropicError(Exception):
+    """Root of every error this package raises."""
+
+
+class ConfigurationError(AnthropicError, ValueError):
+    """The client's arguments or environment are wrong; nothing was sent."""
+
+
+class NotSupportedOnFoundryError(AnthropicError, NotImplementedError):
+    """The Anthropic API exists, but Microsoft Foundry does not offer it."""
+
+
+class APIError(AnthropicError):
+    message: str
+    request: httpx2.Request | None
+    body: object | None
+
+    def __init__(
+        self, message: str, request: httpx2.Request | None = None, *, body: object | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+        self.body = body
+
+
+class APIConnectionError(APIError):
+    def __init__(
+        self, message: str = "Connection error.", request: httpx2.Request | None = None
+    ) -> None:
+        super().__init__(message, request, body=None)
+
+
+class APITimeoutError(APIConnectionError):
+    def __init__(
+        self,
+        message: str = (
+            "Request timed out or interrupted. Raise `timeout` for long requests, or use "
+            "stream=True / messages.stream() so tokens arrive as they are generated."
+        ),
+        request: httpx2.Request | None = None,
+    ) -> None:
+        super().__init__(message, request)
+
+
+class APIResponseValidationError(APIError):
+    """The response is not what the Messages API sends (bad JSON, wrong shape, wrong type)."""
+
+    response: httpx2.Response | None
+    status_code: int | None
+
+    def __init__(
+        self,
+        message: str = "Data returned by the API is invalid for the expected schema.",
+        response: httpx2.Response | None = None,
+        *,
+        body: object | None = None,
+    ) -> None:
+        super().__init__(message, response.request if response is not None else None, body=body)
+        self.response = response
+        self.status_code = response.status_code if response is not None else None
+
+
+class APIStatusError(APIError):
+    """The service answered with an error status (or an ``error`` event inside a stream)."""
+
+    status_code: int
+    response: httpx2.Response | None
+    request_id: str | None
+    apim_request_id: str | None
+    type: str | None
+    """``error.type`` of an Anthropic-shaped body, e.g. ``rate_limit_error``."""
+    code: str | None
+    """``error.code`` of an Azure-shaped body, e.g. ``DeploymentNotFound``."""
+    api_message: str | None
+    hint: str
+    in_stream: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        response: httpx2.Response | None = None,
+        body: object | None = None,
+        request_id: str | None = None,
+        apim_request_id: str | None = None,
+        in_stream: bool = False,
+    ) -> None:
+        super().__init__(message, response.request if response is not None else None, body=body)
+        self.status_code = status_code
+        self.response = response
+        self.request_id = request_id
+        self.apim_request_id = apim_request_id
+        self.in_stream = in_stream
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        self.type = _str_or_none(error.get("type"))
+        self.code = _str_or_none(error.get("code"))
+        self.api_message = _str_or_none(error.get("message"))
+        self.hint = hint_for(status_code, self.type, self.code)
+
+    @property
+    def details(self) -> Any:
+        error = self.body.get("error") if isinstance(self.body, dict) else None
+        return error.get("details") if isinstance(error, dict) else None
+
+    @property
+    def error_code(self) -> str | None:
+        details = self.details
+        return _str_or_none(details.get("error_code")) if isinstance(details, dict) else None
+
+
+class BadRequestError(APIStatusError):
+    pass
+
+
+class AuthenticationError(APIStatusError):
+    pass
+
+
+class PaymentRequiredError(APIStatusError):
+    pass
+
+
+class PermissionDeniedError(APIStatusError):
+    pass
+
+
+class NotFoundError(APIStatusError):
+    pass
+
+
+class RequestTimeoutError(APIStatusError):
+    pass
+
+
+class ConflictError(APIStatusError):
+    pass
+
+
+class ContentTooLargeError(APIStatusError):
+    pass
+
+
+RequestTooLargeError = ContentTooLargeError
+
+
+class UnprocessableEntityError(APIStatusError):
+    pass
+
+
+class RateLimitError(APIStatusError):
+    pass
+
+
+class InternalServerError(APIStatusError):
+    pass
+
+
+class ServiceUnavailableError(InternalServerError):
+    pass
+
+
+class GatewayTimeoutError(InternalServerError):
+    pass
+
+
+class OverloadedError(InternalServerError):
+    pass
+
+
+_CLASS_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: RequestTimeoutError,
+    409: ConflictError,
+    413: ContentTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+    504: GatewayTimeoutError,
+    529: OverloadedError,
+}
+
+_STATUS_BY_ERROR_TYPE: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "conflict_error": 409,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def error_class_for_status(status_code: int) -> type[APIStatusError]:
+    cls = _CLASS_BY_STATUS.get(status_code)
+    if cls is not None:
+        return cls
+    return InternalServerError if status_code >= 500 else APIStatusError
+
+
+def status_for_error_type(error_type: str | None) -> int | None:
+    """The HTTP status an Anthropic ``error.type`` stands for (``overloaded_error`` → 529)."""
+    return _STATUS_BY_ERROR_TYPE.get(error_type) if error_type else None
+
+
+# Hints follow the troubleshooting table of the Claude-in-Foundry guide and the failures users
+# report most (see the reference). Keyed most specific first.
+_HINT_BY_CODE: dict[str, str] = {
+    "DeploymentNotFound": (
+        "No deployment has this name. Pass the deployment name as `model` (it is case-sensitive "
+        "and may differ from the model id); find it under Build > Models in the Foundry portal. "
+        "A deployment created in the last 5 minutes may not be ready yet."
+    ),
+    "api_not_supported": (
+        "Foundry does not serve this path. The base URL must end in /anthropic/ "
+        "(https://{resource}.services.ai.azure.com/anthropic/) and must not include /v1/messages."
+    ),
+    "404": (
+        "The resource or path was not found. Check the resource name and that the base URL is "
+        "https://{resource}.services.ai.azure.com/anthropic/."
+    ),
+    "PermissionDenied": (
+        "The identity is authenticated but lacks a data-plane role on the resource. Assign "
+        "'Foundry User' (formerly Azure AI User) or 'Cognitive Services User'; role changes can "
+        "take several minutes to apply."
+    ),
+}
+
+_HINT_BY_STATUS: dict[int, str] = {
+    400: "The request was rejected as invalid. Check the parameters; a feature the deployment "
+    "does not support (for example on a deployment hosted on Azure) also gives 400.",
+    401: "Authentication failed. Check the API key (Foundry portal: your deployment's Details "
+    "tab, under Build > Models) and that it belongs to this resource; with Microsoft Entra ID, "
+    "check that the token has not expired (they last about an hour) and was issued for the "
+    "scope https://ai.azure.com/.default.",
+    403: "Your identity lacks permission on this resource. Assign an Azure RBAC role such as "
+    "'Foundry User' (formerly Azure AI User) or 'Cognitive Services User'.",
+    404: "Not found. Check that `model` is your deployment name (not the model id), that the "
+    "deployment exists in this resource, and that the base URL ends in /anthropic/.",
+    408: "The request timed out on the service side; it is safe to retry.",
+    409: "The request conflicted with another one; it is safe to retry.",
+    413: "The request body is too large. Send fewer or smaller images and documents.",
+    429: "The deployment's quota (requests, input or output tokens per minute) is exhausted. "
+    "Back off and retry, lower concurrency or max_tokens, or request a quota increase in the "
+    "Azure portal.",
+    529: "The service is temporarily overloaded. Retry with backoff, or fail over to another "
+    "deployment.",
+}
+
+
+def hint_for(status_code: int, error_type: str | None = None, code: str | None = None) -> str:
+    """What to do about an error: the troubleshooting table turned into one sentence."""
+    if code and code in _HINT_BY_CODE:
+        return _HINT_BY_CODE[code]
+    if error_type == "overloaded_error":
+        return _HINT_BY_STATUS[529]
+    if error_type == "rate_limit_error":
+        return _HINT_BY_STATUS[429]
+    if status_code in _HINT_BY_STATUS:
+        return _HINT_BY_STATUS[status_code]
+    if status_code >= 500:
+        return (
+            "The service failed on its side. Retry; if it persists, give both request ids "
+            "to support."
+        )
+    return "Check the request; if it persists, give both request ids to support."
+
+
+def make_status_error(
+    status_code: int,
+    body: object,
+    *,
+    response: httpx2.Response | None = None,
+    request_id: str | None = None,
+    apim_request_id: str | None = None,
+    in_stream: bool = False,
+) -> APIStatusError:
+    """Build the right :class:`APIStatusError` subclass for a status (or in-stream error) and body.
+
+    For an in-stream error the class and ``status_code`` come from ``error.type``.
+    """
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    error_type = _str_or_none(error.get("type"))
+    if in_stream:
+        status_code = status_for_error_type(error_type) or 500
+    cls = error_class_for_status(status_code)
+    detail = _str_or_none(error.get("message"))
+    label = error_type or _str_or_none(error.get("code"))
+    if detail is None:
+        detail = body if isinstance(body, str) and body else "(no error message)"
+    where = " in stream" if in_stream else ""
+    summary = f"Error code: {status_code}{where} - {label + ': ' if label else ''}{detail}"
+    ids = ", ".join(
+        f"{name}: {value}"
+        for name, value in (("request-id", request_id), ("apim-request-id", apim_request_id))
+        if value
+    )
+    err = cls(
+        summary + (f" ({ids})" if ids else ""),
+        status_code=status_code,
+        response=response,
+        body=body,
+        request_id=request_id,
+        apim_request_id=apim_request_id,
+        in_stream=in_stream,
+    )
+    err.message = f"{err.message}\nHint: {err.hint}"
+    err.args = (err.message,)
+    return err
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
