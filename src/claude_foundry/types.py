@@ -33,6 +33,7 @@ __all__ = [
     "ContentBlockDeltaEvent",
     "ContentBlockStartEvent",
     "ContentBlockStopEvent",
+    "CountTokensRequest",
     "Delta",
     "ErrorDetail",
     "ErrorEvent",
@@ -40,9 +41,11 @@ __all__ = [
     "InputJSONDelta",
     "InputJsonEvent",
     "Message",
+    "MessageCreateRequest",
     "MessageDelta",
     "MessageDeltaEvent",
     "MessageDeltaUsage",
+    "MessageParam",
     "MessageStartEvent",
     "MessageStopEvent",
     "MessageTokensCount",
@@ -603,3 +606,52 @@ def _lenient_event(raw: dict[str, Any]) -> StreamEvent:
         return ContentBlockDeltaEvent(index=raw["index"], delta=delta)
     result: StreamEvent = msgspec.convert(raw, _KNOWN_EVENT_DECODERS[event_type].type)
     return result
+
+
+# --- request side (what the emulator validates; the client sends plain mappings) ---------------
+
+
+class MessageParam(WireModel):
+    """One turn of ``messages``: a string, or a list of content block objects."""
+
+    role: str
+    content: str | list[dict[str, Any]]
+
+
+class MessageCreateRequest(WireModel, kw_only=True):
+    """The body of ``POST /v1/messages``. Fields a newer API adds are tolerated by the decoder."""
+
+    model: str
+    max_tokens: int
+    messages: list[MessageParam]
+    system: str | list[dict[str, Any]] | None = None
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: dict[str, Any] | None = None
+    thinking: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    service_tier: str | None = None
+    container: str | None = None
+    mcp_servers: list[dict[str, Any]] | None = None
+    output_format: dict[str, Any] | None = None
+    output_config: dict[str, Any] | None = None
+    context_management: dict[str, Any] | None = None
+    inference_geo: str | None = None
+
+
+class CountTokensRequest(WireModel, kw_only=True):
+    """The body of ``POST /v1/messages/count_tokens``."""
+
+    model: str
+    messages: list[MessageParam]
+    system: str | list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: dict[str, Any] | None = None
+    thinking: dict[str, Any] | None = None
+    context_management: dict[str, Any] | None = None
+    output_format: dict[str, Any] | None = None
+    mcp_servers: list[dict[str, Any]] | None = None
