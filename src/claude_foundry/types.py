@@ -101,6 +101,15 @@ class WireModel(msgspec.Struct, dict=True, kw_only=True):
     def model_dump_json(self, **_: Any) -> str:
         return self.to_json()
 
+    @property
+    def type(self) -> Any:
+        """The wire ``type`` tag (``"text"``, ``"content_block_delta"``, ...), as in the official SDK.
+
+        msgspec keeps a tag out of a struct's attributes; user code dispatches on ``x.type``. Structs
+        with a real ``type`` field (``Message``, ``ErrorDetail``) override this.
+        """
+        return type(self).__struct_config__.tag
+
 
 class UnknownBlock:
     """A content block or delta whose ``type`` this version does not know.
