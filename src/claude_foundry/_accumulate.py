@@ -1,0 +1,407 @@
+"""Sans-IO stream accumulation: raw stream events in, the helper's events and a message out.
+
+:class:`MessageAccumulator` is the one place that knows how a message is built from its stream;
+:class:`~claude_foundry._stream.MessageStream` and its async twin only move events through it.
+
+    >>> acc = MessageAccumulator()
+    >>> for event in raw_events:  # doctest: +SKIP
+    ...     for out in acc.feed(event):  # the raw event, then its derived events
+    ...         ...
+    >>> acc.message  # doctest: +SKIP
+
+Rules (the official SDK's, so code ports over): the first content event must be ``message_start``;
+``text_delta`` and ``thinking_delta`` append; ``signature_delta`` sets; ``citations_delta`` appends;
+``input_json_delta`` pieces are concatenated, partially parsed for each :class:`InputJsonEvent`
+and fully parsed at ``content_block_stop``; ``message_delta`` usage is cumulative (``output_tokens``
+always overwrites, the other counts only when present). Unknown events, blocks and deltas pass
+through and never break accumulation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias, cast
+
+import httpx2
+import msgspec
+
+from ._errors import APIResponseValidationError
+from .types import (
+    CitationEvent,
+    CitationsDelta,
+    ContentBlock,
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    InputJSONDelta,
+    InputJsonEvent,
+    Message,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    ParsedContentBlockStopEvent,
+    ParsedMessageStopEvent,
+    ServerToolUseBlock,
+    SignatureDelta,
+    SignatureEvent,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    TextEvent,
+    ThinkingBlock,
+    ThinkingDelta,
+    ThinkingEvent,
+    ToolUseBlock,
+    UnknownBlock,
+    UnknownEvent,
+)
+
+__all__ = [
+    "MessageAccumulator",
+    "MessageStreamEvent",
+    "PartialJSON",
+    "StreamEventOrderError",
+    "ToolInputJSONError",
+]
+
+MessageStreamEvent: TypeAlias = (
+    StreamEvent
+    | TextEvent
+    | ThinkingEvent
+    | SignatureEvent
+    | InputJsonEvent
+    | CitationEvent
+    | ParsedContentBlockStopEvent
+    | ParsedMessageStopEvent
+)
+"""What iterating a :class:`MessageStream` yields: raw events plus the derived ones."""
+
+
+class StreamEventOrderError(APIResponseValidationError, RuntimeError):
+    """The stream broke the Messages API's event order (e.g. a delta before ``message_start``).
+
+    Also a :class:`RuntimeError`, which is what the official SDK raises here.
+    """
+
+
+class ToolInputJSONError(APIResponseValidationError, ValueError):
+    """A tool's streamed input is not valid JSON.
+
+    Also a :class:`ValueError`, which is what the official SDK raises here.
+    """
+
+
+_decode_json = msgspec.json.decode
+
+
+class PartialJSON:
+    """Incremental best-effort parser for a JSON document that arrives in pieces.
+
+    Each :meth:`feed` scans only the new piece, tracking strings, escapes and open containers, and
+    remembers the last point where the text so far can be closed into valid JSON (after an opening
+    bracket or a complete value). :meth:`snapshot` closes the text there and decodes it with
+    msgspec. A number or literal still being written at the end is kept when it already parses
+    (``{"a": 12`` → ``{"a": 12}``); an unfinished string, key or literal is left out
+    (``{"a": 1, "b": "Par`` → ``{"a": 1}``), as the official SDK's partial mode does.
+    """
+
+    __slots__ = (
+        "_cached",
+        "_cached_key",
+        "_closers",
+        "_escape",
+        "_expect_key",
+        "_in_string",
+        "_safe",
+        "_safe_closers",
+        "_scalar_start",
+        "_string_is_key",
+        "_text",
+    )
+
+    def __init__(self) -> None:
+        self._text = ""
+        self._closers = ""  # what closes every open container, innermost first
+        self._expect_key = False
+        self._in_string = False
+        self._string_is_key = False
+        self._escape = False
+        self._scalar_start = -1
+        self._safe = -1
+        self._safe_closers = ""
+        self._cached_key: tuple[int, int] | None = None
+        self._cached: Any = None
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def feed(self, piece: str) -> None:
+        text = self._text + piece
+        self._text = text
+        i = len(text) - len(piece)
+        n = len(text)
+        while i < n:
+            if self._escape:
+                self._escape = False
+                i += 1
+                continue
+            if self._in_string:
+                quote = text.find('"', i)
+                backslash = text.find("\\", i, quote if quote >= 0 else n)
+                if backslash >= 0:
+                    self._escape = True
+                    i = backslash + 1
+                    continue
+                if quote < 0:
+                    break
+                i = quote + 1
+                self._in_string = False
+                if self._string_is_key:
+                    self._expect_key = False
+                else:
+                    self._value_ends(i)
+                continue
+            char = text[i]
+            if char in " \t\r\n,:}]":
+                if self._scalar_start >= 0:
+                    self._scalar_start = -1
+                    self._value_ends(i)
+                if char == ",":
+                    self._expect_key = self._closers[:1] == "}"
+                elif char == "}" or char == "]":
+                    self._closers = self._closers[1:]
+                    self._value_ends(i + 1)
+            elif char == '"':
+                self._in_string = True
+                self._string_is_key = self._expect_key
+            elif char == "{":
+                self._closers = "}" + self._closers
+                self._expect_key = True
+                self._safe, self._safe_closers = i + 1, self._closers
+            elif char == "[":
+                self._closers = "]" + self._closers
+                self._expect_key = False
+                self._safe, self._safe_closers = i + 1, self._closers
+            elif self._scalar_start < 0:
+                self._scalar_start = i
+            i += 1
+
+    def _value_ends(self, end: int) -> None:
+        self._safe, self._safe_closers = end, self._closers
+
+    def snapshot(self, default: Any) -> Any:
+        """The document parsed as far as it goes; ``default`` while nothing is parseable yet."""
+        text = self._text
+        trailing_scalar = self._scalar_start >= 0 and not self._in_string
+        key = (self._safe, len(text) if trailing_scalar else -1)
+        if key == self._cached_key:
+            return self._cached
+        value = default
+        found = False
+        if trailing_scalar:
+            try:
+                value, found = _decode_json(text + self._closers), True
+            except msgspec.DecodeError:
+                found = False
+        if not found and self._safe >= 0:
+            try:
+                value = _decode_json(text[: self._safe] + self._safe_closers)
+            except msgspec.DecodeError:
+                value = default
+        self._cached_key, self._cached = key, value
+        return value
+
+
+_TOOL_INPUT_BLOCKS = (ToolUseBlock, ServerToolUseBlock)
+
+
+class MessageAccumulator:
+    """Builds the message snapshot from raw events and returns the events the helper yields.
+
+    ``response`` and the request ids only serve error messages and the final message's ids.
+    """
+
+    __slots__ = ("_apim_request_id", "_json", "_message", "_request_id", "_response", "done")
+
+    def __init__(
+        self,
+        *,
+        response: httpx2.Response | None = None,
+        request_id: str | None = None,
+        apim_request_id: str | None = None,
+    ) -> None:
+        self._message: Message | None = None
+        self._json: dict[int, PartialJSON] = {}
+        self._response = response
+        self._request_id = request_id
+        self._apim_request_id = apim_request_id
+        self.done = False
+        """True once ``message_stop`` has been fed."""
+
+    @property
+    def message(self) -> Message | None:
+        """The message so far; ``None`` before ``message_start``."""
+        return self._message
+
+    def feed(self, event: StreamEvent) -> list[MessageStreamEvent]:
+        """Apply one raw event; return it followed by its derived events, in the official order."""
+        cls = type(event)
+        message = self._message
+        if message is None:
+            if cls is MessageStartEvent:
+                self._message = self._start(event)  # type: ignore[arg-type]
+                return [event]
+            if cls is UnknownEvent:
+                return [event]
+            raise self._error(
+                StreamEventOrderError,
+                f"Unexpected event order: got {_event_type(event)!r} before 'message_start'. "
+                "The stream did not come from the Messages API as expected; retry the request.",
+            )
+        if cls is ContentBlockDeltaEvent:
+            return self._delta(message, event)  # type: ignore[arg-type]
+        if cls is ContentBlockStartEvent:
+            message.content.append(_copy_block(event.content_block))  # type: ignore[union-attr]
+            return [event]
+        if cls is ContentBlockStopEvent:
+            index = event.index  # type: ignore[union-attr]
+            block = self._block(message, index, "content_block_stop")
+            json_buffer = self._json.pop(index, None)
+            if json_buffer is not None and isinstance(block, _TOOL_INPUT_BLOCKS):
+                block.input = self._parse_tool_input(block, json_buffer.text)
+            return [ParsedContentBlockStopEvent(index=index, content_block=block)]
+        if cls is MessageDeltaEvent:
+            _apply_message_delta(message, event)  # type: ignore[arg-type]
+            return [event]
+        if cls is MessageStopEvent:
+            self.done = True
+            return [ParsedMessageStopEvent(message=message)]
+        return [event]
+
+    def _start(self, event: MessageStartEvent) -> Message:
+        # A copy, so the message_start event the caller already holds is not mutated under it.
+        source = event.message
+        message = msgspec.structs.replace(
+            source,
+            content=[_copy_block(block) for block in source.content],
+            usage=msgspec.structs.replace(source.usage),
+        )
+        extra = source.__dict__.get("_extra_fields")
+        if extra is not None:
+            message.__dict__["_extra_fields"] = extra
+        if self._request_id is not None:
+            message.__dict__["_request_id"] = self._request_id
+        if self._apim_request_id is not None:
+            message.__dict__["_apim_request_id"] = self._apim_request_id
+        return message
+
+    def _delta(self, message: Message, event: ContentBlockDeltaEvent) -> list[MessageStreamEvent]:
+        block = self._block(message, event.index, "content_block_delta")
+        delta = event.delta
+        kind = type(delta)
+        if kind is TextDelta:
+            if type(block) is TextBlock:
+                text = cast(TextDelta, delta).text
+                block.text += text
+                return [event, TextEvent(text=text, snapshot=block.text)]
+        elif kind is InputJSONDelta:
+            if isinstance(block, _TOOL_INPUT_BLOCKS):
+                buffer = self._json.get(event.index)
+                if buffer is None:
+                    buffer = self._json[event.index] = PartialJSON()
+                piece = cast(InputJSONDelta, delta).partial_json
+                buffer.feed(piece)
+                block.input = buffer.snapshot(block.input)
+                return [event, InputJsonEvent(partial_json=piece, snapshot=block.input)]
+        elif kind is ThinkingDelta:
+            if type(block) is ThinkingBlock:
+                thinking = cast(ThinkingDelta, delta).thinking
+                block.thinking += thinking
+                return [event, ThinkingEvent(thinking=thinking, snapshot=block.thinking)]
+        elif kind is SignatureDelta:
+            if type(block) is ThinkingBlock:
+                block.signature = cast(SignatureDelta, delta).signature
+                return [event, SignatureEvent(signature=block.signature)]
+        elif kind is CitationsDelta and type(block) is TextBlock:
+            citation = cast(CitationsDelta, delta).citation
+            if block.citations is None:
+                block.citations = []
+            block.citations.append(citation)
+            return [event, CitationEvent(citation=citation, snapshot=block.citations)]
+        return [event]
+
+    def _block(self, message: Message, index: int, event_type: str) -> ContentBlock:
+        content = message.content
+        if 0 <= index < len(content):
+            return content[index]
+        raise self._error(
+            StreamEventOrderError,
+            f"Unexpected event order: {event_type!r} for content block {index}, but only "
+            f"{len(content)} block(s) were started. The stream is corrupt; retry the request.",
+        )
+
+    def _parse_tool_input(self, block: ToolUseBlock | ServerToolUseBlock, text: str) -> Any:
+        if not text:
+            return block.input
+        try:
+            return _decode_json(text)
+        except msgspec.DecodeError as exc:
+            excerpt = text if len(text) <= 200 else text[:200] + "..."
+            raise self._error(
+                ToolInputJSONError,
+                f"Unable to parse tool parameter JSON from model for tool {block.name!r} "
+                f"(tool_use id {block.id}): {exc}. JSON: {excerpt!r}. Retry the request or "
+                "adjust the prompt or the tool's input_schema.",
+            ) from exc
+
+    def _error(
+        self, cls: type[APIResponseValidationError], message: str
+    ) -> APIResponseValidationError:
+        ids = ", ".join(
+            f"{name}: {value}"
+            for name, value in (
+                ("request-id", self._request_id),
+                ("apim-request-id", self._apim_request_id),
+            )
+            if value
+        )
+        return cls(message + (f" ({ids})" if ids else ""), self._response)
+
+
+def _copy_block(block: ContentBlock) -> ContentBlock:
+    if isinstance(block, UnknownBlock):
+        return UnknownBlock(block.to_dict())
+    copy = msgspec.structs.replace(block)
+    if type(copy) is TextBlock and copy.citations is not None:
+        copy.citations = list(copy.citations)
+    return copy
+
+
+def _apply_message_delta(message: Message, event: MessageDeltaEvent) -> None:
+    delta = event.delta
+    message.stop_reason = delta.stop_reason
+    message.stop_sequence = delta.stop_sequence
+    message.stop_details = delta.stop_details
+    if delta.container is not None:
+        message.container = delta.container
+    # Usage on message_delta holds running totals, so it replaces rather than adds; counts that
+    # do not apply are omitted and the message_start value stands.
+    usage, update = message.usage, event.usage
+    usage.output_tokens = update.output_tokens
+    if update.input_tokens is not None:
+        usage.input_tokens = update.input_tokens
+    if update.cache_creation_input_tokens is not None:
+        usage.cache_creation_input_tokens = update.cache_creation_input_tokens
+    if update.cache_read_input_tokens is not None:
+        usage.cache_read_input_tokens = update.cache_read_input_tokens
+    if update.server_tool_use is not None:
+        usage.server_tool_use = update.server_tool_use
+    if update.output_tokens_details is not None:
+        usage.output_tokens_details = update.output_tokens_details
+
+
+def _event_type(event: StreamEvent) -> str:
+    if isinstance(event, UnknownEvent):
+        return event.type
+    tag = type(event).__struct_config__.tag
+    return tag if isinstance(tag, str) else type(event).__name__

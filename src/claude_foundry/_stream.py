@@ -1,0 +1,644 @@
+"""Streams of Messages API events: raw (:class:`Stream`) and helped (:class:`MessageStream`).
+
+The decisions live in sans-IO parts written once: :class:`EventDecoder` (bytes → typed events,
+errors classified) and :class:`~claude_foundry._accumulate.MessageAccumulator` (raw events →
+helper events and the message). The sync and async classes here only move bytes and events.
+
+    with client.messages.stream(model=..., max_tokens=..., messages=[...]) as stream:
+        for text in stream.text_stream:
+            print(text, end="", flush=True)
+        message = stream.get_final_message()
+
+What goes wrong mid-stream is raised as the error the user would catch for it:
+
+- ``event: error`` → the class of its ``error.type`` (``overloaded_error`` →
+  :class:`OverloadedError` with ``status_code`` 529 and ``in_stream`` set), with the request ids;
+- a stream that ends before ``message_stop`` or a dropped connection → :class:`APIConnectionError`,
+  a stall past the read timeout → :class:`APITimeoutError`, each saying how many events arrived;
+- data that is not JSON → :class:`APIResponseValidationError` naming the event.
+
+Every path out (exhausted, error, ``close()``, leaving a ``with`` block) closes the response.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
+)
+from types import TracebackType
+
+import httpx2
+import msgspec
+
+from ._accumulate import (
+    MessageAccumulator,
+    MessageStreamEvent,
+    StreamEventOrderError,
+    ToolInputJSONError,
+)
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    make_status_error,
+)
+from ._sse import SSEDecoder
+from .types import (
+    ContentBlockDeltaEvent,
+    ErrorEvent,
+    Message,
+    MessageStopEvent,
+    PingEvent,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    decode_stream_event,
+)
+
+__all__ = [
+    "AsyncMessageStream",
+    "AsyncMessageStreamManager",
+    "AsyncStream",
+    "EventDecoder",
+    "MessageStream",
+    "MessageStreamEvent",
+    "MessageStreamManager",
+    "Stream",
+    "StreamEventOrderError",
+    "ToolInputJSONError",
+]
+
+
+class EventDecoder:
+    """Sans-IO: bytes of an SSE response → typed :data:`~claude_foundry.types.StreamEvent` objects.
+
+    Skips ``ping``, unnamed events and a ``[DONE]`` terminator (some gateways append one); passes
+    unknown event names through as :class:`~claude_foundry.types.UnknownEvent`; raises the
+    classified status error on ``event: error`` and :class:`APIResponseValidationError` on data
+    that is not JSON. :meth:`end` raises :class:`APIConnectionError` if ``message_stop`` never came.
+    """
+
+    __slots__ = (
+        "_sse",
+        "apim_request_id",
+        "events_received",
+        "message_stopped",
+        "request_id",
+        "response",
+    )
+
+    def __init__(
+        self,
+        *,
+        response: httpx2.Response | None,
+        request_id: str | None,
+        apim_request_id: str | None,
+    ) -> None:
+        self._sse = SSEDecoder()
+        self.response = response
+        self.request_id = request_id
+        self.apim_request_id = apim_request_id
+        self.events_received = 0
+        """SSE events received so far, pings included (reported when a stream breaks)."""
+        self.message_stopped = False
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return self._convert(self._sse.feed_raw(chunk))
+
+    def end(self) -> list[StreamEvent]:
+        events = self._convert(self._sse.end_raw())
+        if not self.message_stopped:
+            raise APIConnectionError(
+                f"The stream ended before message_stop, after {self.events_received} event(s): "
+                "the connection was closed or the service stopped sending, so the message is "
+                f"incomplete. Retry the request.{self._ids_suffix()}",
+                _request_of(self.response),
+            )
+        return events
+
+    def _convert(self, raw_events: list[tuple[str | None, bytes]]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        append = events.append
+        for name, data in raw_events:
+            self.events_received += 1
+            if name is None or name == "ping":
+                continue
+            if name == "error":
+                raise self._status_error(data)
+            if not data or data == b"[DONE]":
+                continue
+            try:
+                event = decode_stream_event(data, name)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise self._validation_error(name, data, exc) from exc
+            kind = type(event)
+            if kind is MessageStopEvent:
+                self.message_stopped = True
+            elif kind is PingEvent:
+                continue
+            elif kind is ErrorEvent:
+                raise self._status_error(data)
+            append(event)
+        return events
+
+    def _status_error(self, data: bytes) -> Exception:
+        body: object
+        try:
+            body = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            body = data.decode("utf-8", "replace")
+        return make_status_error(
+            200,
+            body,
+            response=self.response,
+            request_id=self.request_id,
+            apim_request_id=self.apim_request_id,
+            in_stream=True,
+        )
+
+    def _validation_error(
+        self, name: str, data: bytes, exc: Exception
+    ) -> APIResponseValidationError:
+        excerpt = data[:120].decode("utf-8", "replace") + ("..." if len(data) > 120 else "")
+        return APIResponseValidationError(
+            f"Could not decode the {name!r} stream event ({exc}); data: {excerpt!r}. The service, "
+            "or a proxy in front of it, sent something that is not a Messages API event. Retry; "
+            f"if it persists, give both request ids to support.{self._ids_suffix()}",
+            self.response,
+            body=data.decode("utf-8", "replace"),
+        )
+
+    def _ids_suffix(self) -> str:
+        ids = ", ".join(
+            f"{name}: {value}"
+            for name, value in (
+                ("request-id", self.request_id),
+                ("apim-request-id", self.apim_request_id),
+            )
+            if value
+        )
+        return f" ({ids})" if ids else ""
+
+
+def _request_of(response: httpx2.Response | None) -> httpx2.Request | None:
+    if response is None:
+        return None
+    try:
+        return response.request
+    except RuntimeError:
+        return None
+
+
+def _transport_error(exc: Exception, decoder: EventDecoder) -> APIConnectionError:
+    received = decoder.events_received
+    request = _request_of(decoder.response)
+    ids = decoder._ids_suffix()
+    if isinstance(exc, httpx2.TimeoutException):
+        return APITimeoutError(
+            f"The stream stalled: no data arrived within the read timeout after {received} "
+            f"event(s) ({type(exc).__name__}). Retry the request, or raise `timeout` if the model "
+            f"needs longer between events.{ids}",
+            request,
+        )
+    detail = str(exc) or type(exc).__name__
+    return APIConnectionError(
+        f"The connection dropped mid-stream after {received} event(s): {detail}. The message is "
+        f"incomplete; retry the request.{ids}",
+        request,
+    )
+
+
+def _iterate_events(
+    response: httpx2.Response,
+    decoder: EventDecoder,
+    chunks: Iterator[bytes],
+    pending: Sequence[StreamEvent],
+) -> Generator[StreamEvent, None, None]:
+    # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
+    # stream is then freed at once and the generator's `finally` closes the response.
+    try:
+        yield from pending
+        feed = decoder.feed
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except httpx2.TransportError as exc:
+                raise _transport_error(exc, decoder) from exc
+            if chunk is None:
+                break
+            events = feed(chunk)
+            if events:
+                yield from events
+        yield from decoder.end()
+    finally:
+        response.close()
+
+
+async def _aiterate_events(
+    response: httpx2.Response,
+    decoder: EventDecoder,
+    chunks: AsyncIterator[bytes],
+    pending: Sequence[StreamEvent],
+) -> AsyncGenerator[StreamEvent, None]:
+    try:
+        for event in pending:
+            yield event
+        feed = decoder.feed
+        while True:
+            try:
+                chunk = await anext(chunks, None)
+            except httpx2.TransportError as exc:
+                raise _transport_error(exc, decoder) from exc
+            if chunk is None:
+                break
+            for event in feed(chunk):
+                yield event
+        for event in decoder.end():
+            yield event
+    finally:
+        await response.aclose()
+
+
+class _StreamBase:
+    __slots__ = ("_decoder", "response")
+
+    def __init__(self, response: httpx2.Response, decoder: EventDecoder) -> None:
+        self.response = response
+        self._decoder = decoder
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``request-id`` response header."""
+        return self._decoder.request_id
+
+    @property
+    def apim_request_id(self) -> str | None:
+        """The ``apim-request-id`` response header (Azure API Management); support asks for it."""
+        return self._decoder.apim_request_id
+
+
+class Stream(_StreamBase):
+    """The raw events of a streamed response: what ``messages.create(stream=True)`` returns.
+
+    Iterate it (once; a second loop continues where the first stopped), or use it as a context
+    manager so the response is closed even when you stop early.
+    """
+
+    __slots__ = ("_chunks", "_events")
+
+    def __init__(
+        self,
+        *,
+        response: httpx2.Response,
+        decoder: EventDecoder,
+        chunks: Iterator[bytes],
+        pending: Sequence[StreamEvent] = (),
+    ) -> None:
+        super().__init__(response, decoder)
+        self._chunks = chunks
+        self._events = _iterate_events(response, decoder, chunks, pending)
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        return self._events
+
+    def __next__(self) -> StreamEvent:
+        return next(self._events)
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the stream and release the connection. Safe to call more than once."""
+        try:
+            self._events.close()
+        finally:
+            close_chunks = getattr(self._chunks, "close", None)
+            if close_chunks is not None:
+                close_chunks()
+            self.response.close()
+
+
+class AsyncStream(_StreamBase):
+    """The async twin of :class:`Stream`: ``async for``, ``async with``, ``await close()``."""
+
+    __slots__ = ("_chunks", "_events")
+
+    def __init__(
+        self,
+        *,
+        response: httpx2.Response,
+        decoder: EventDecoder,
+        chunks: AsyncIterator[bytes],
+        pending: Sequence[StreamEvent] = (),
+    ) -> None:
+        super().__init__(response, decoder)
+        self._chunks = chunks
+        self._events = _aiterate_events(response, decoder, chunks, pending)
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._events
+
+    async def __anext__(self) -> StreamEvent:
+        return await anext(self._events)
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the stream and release the connection. Safe to call more than once."""
+        try:
+            await self._events.aclose()
+        except RuntimeError:
+            pass  # being iterated by another task right now; closing the response stops it
+        finally:
+            close_chunks = getattr(self._chunks, "aclose", None)
+            if close_chunks is not None:
+                with contextlib.suppress(RuntimeError):
+                    await close_chunks()
+            await self.response.aclose()
+
+
+# --- the helper ------------------------------------------------------------------------------
+
+
+def _final_text(message: Message) -> str:
+    texts = [block.text for block in message.content if type(block) is TextBlock]
+    if not texts:
+        kinds = ", ".join(str(block.type) for block in message.content) or "none"
+        raise RuntimeError(
+            "get_final_text() needs a `text` content block, but the message has "
+            f"{kinds}. Read them with get_final_message().content."
+        )
+    return "".join(texts)
+
+
+class _Outcome:
+    """How the helper's iteration ended, kept apart from the stream to avoid a reference cycle."""
+
+    __slots__ = ("failure",)
+
+    def __init__(self) -> None:
+        self.failure: BaseException | None = None
+
+
+def _helper_events(
+    raw: Stream, accumulator: MessageAccumulator, outcome: _Outcome
+) -> Generator[MessageStreamEvent, None, None]:
+    feed = accumulator.feed
+    try:
+        for event in raw:
+            yield from feed(event)
+    except Exception as exc:
+        outcome.failure = exc
+        raise
+    finally:
+        raw.close()
+
+
+async def _ahelper_events(
+    raw: AsyncStream, accumulator: MessageAccumulator, outcome: _Outcome
+) -> AsyncGenerator[MessageStreamEvent, None]:
+    feed = accumulator.feed
+    try:
+        async for event in raw:
+            for out in feed(event):
+                yield out
+    except Exception as exc:
+        outcome.failure = exc
+        raise
+    finally:
+        await raw.close()
+
+
+def _text_only(events: Iterator[MessageStreamEvent]) -> Iterator[str]:
+    for event in events:
+        if type(event) is ContentBlockDeltaEvent and type(event.delta) is TextDelta:
+            yield event.delta.text
+
+
+async def _atext_only(events: AsyncIterator[MessageStreamEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        if type(event) is ContentBlockDeltaEvent and type(event.delta) is TextDelta:
+            yield event.delta.text
+
+
+class _MessageStreamBase:
+    """State and accessors shared by :class:`MessageStream` and :class:`AsyncMessageStream`."""
+
+    def __init__(self, raw: Stream | AsyncStream) -> None:
+        self._raw = raw
+        self._accumulator = MessageAccumulator(
+            response=raw.response,
+            request_id=raw.request_id,
+            apim_request_id=raw.apim_request_id,
+        )
+        self._outcome = _Outcome()
+
+    @property
+    def response(self) -> httpx2.Response:
+        return self._raw.response
+
+    @property
+    def request_id(self) -> str | None:
+        return self._raw.request_id
+
+    @property
+    def apim_request_id(self) -> str | None:
+        return self._raw.apim_request_id
+
+    @property
+    def current_message_snapshot(self) -> Message:
+        """The message accumulated so far (complete once the stream has ended)."""
+        message = self._accumulator.message
+        if message is None:
+            raise RuntimeError(
+                "No message yet: 'message_start' has not arrived. Iterate the stream first."
+            )
+        return message
+
+    def _finished_message(self) -> Message:
+        if self._outcome.failure is not None:
+            raise self._outcome.failure
+        message = self._accumulator.message
+        if message is None or not self._accumulator.done:
+            raise RuntimeError(
+                "The stream was closed before 'message_stop', so there is no final message. "
+                "current_message_snapshot holds what arrived before it was closed."
+            )
+        return message
+
+
+class MessageStream(_MessageStreamBase):
+    """What ``with client.messages.stream(...) as stream`` gives you.
+
+    Iterating yields each raw event followed by its derived events (``text``, ``thinking``,
+    ``signature``, ``input_json``, ``citation``; ``content_block_stop`` with the block and
+    ``message_stop`` with the message). ``text_stream`` yields just the text. Both draw from the
+    same underlying stream, so a loop picks up where another stopped.
+    """
+
+    text_stream: Iterator[str]
+
+    def __init__(self, raw: Stream) -> None:
+        super().__init__(raw)
+        self._raw_sync = raw
+        self._events = _helper_events(raw, self._accumulator, self._outcome)
+        self.text_stream = _text_only(self._events)
+
+    def __iter__(self) -> Iterator[MessageStreamEvent]:
+        return self._events
+
+    def __next__(self) -> MessageStreamEvent:
+        return next(self._events)
+
+    def __enter__(self) -> MessageStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the stream and release the connection. Safe to call more than once."""
+        try:
+            self._events.close()
+        finally:
+            self._raw_sync.close()
+
+    def until_done(self) -> None:
+        """Read the stream to its end."""
+        for _ in self._events:
+            pass
+
+    def get_final_message(self) -> Message:
+        """Read the stream to its end and return the accumulated message."""
+        self.until_done()
+        return self._finished_message()
+
+    def get_final_text(self) -> str:
+        """The text of every ``text`` block, joined. :class:`RuntimeError` if there is none."""
+        return _final_text(self.get_final_message())
+
+
+class AsyncMessageStream(_MessageStreamBase):
+    """The async twin of :class:`MessageStream` (``async for``; awaitable helpers)."""
+
+    text_stream: AsyncIterator[str]
+
+    def __init__(self, raw: AsyncStream) -> None:
+        super().__init__(raw)
+        self._raw_async = raw
+        self._events = _ahelper_events(raw, self._accumulator, self._outcome)
+        self.text_stream = _atext_only(self._events)
+
+    def __aiter__(self) -> AsyncIterator[MessageStreamEvent]:
+        return self._events
+
+    async def __anext__(self) -> MessageStreamEvent:
+        return await anext(self._events)
+
+    async def __aenter__(self) -> AsyncMessageStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the stream and release the connection. Safe to call more than once."""
+        try:
+            await self._events.aclose()
+        except RuntimeError:
+            pass  # being iterated by another task right now; closing the raw stream stops it
+        finally:
+            await self._raw_async.close()
+
+    async def until_done(self) -> None:
+        """Read the stream to its end."""
+        async for _ in self._events:
+            pass
+
+    async def get_final_message(self) -> Message:
+        """Read the stream to its end and return the accumulated message."""
+        await self.until_done()
+        return self._finished_message()
+
+    async def get_final_text(self) -> str:
+        """The text of every ``text`` block, joined. :class:`RuntimeError` if there is none."""
+        return _final_text(await self.get_final_message())
+
+
+class MessageStreamManager:
+    """What ``client.messages.stream(...)`` returns: entering it sends the request.
+
+    HTTP errors are raised at ``with`` entry; leaving the block closes the stream.
+    """
+
+    def __init__(self, open_stream: Callable[[], Stream]) -> None:
+        self._open_stream = open_stream
+        self._stream: MessageStream | None = None
+
+    def __enter__(self) -> MessageStream:
+        self._stream = MessageStream(self._open_stream())
+        return self._stream
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+class AsyncMessageStreamManager:
+    """What ``AsyncAnthropicFoundry().messages.stream(...)`` returns; use ``async with``."""
+
+    def __init__(self, open_stream: Callable[[], Awaitable[AsyncStream]]) -> None:
+        self._open_stream = open_stream
+        self._stream: AsyncMessageStream | None = None
+
+    async def __aenter__(self) -> AsyncMessageStream:
+        self._stream = AsyncMessageStream(await self._open_stream())
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.close()
