@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claude_foundry.emulator.journal import (
+    REDACTED,
+    Journal,
+    JournalEntry,
+    is_credential_header,
+    redact_headers,
+    redact_query,
+)
+
+SECRET = "sk-very-secret-value-123"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api-key",
+        "API-Key",
+        "x-api-key",
+        "Authorization",
+        "proxy-authorization",
+        "Ocp-Apim-Subscription-Key",
+        "cookie",
+        "Set-Cookie",
+        "x-ms-token-aad-id-token",
+        "X-MS-TOKEN-AAD-ACCESS-TOKEN",
+    ],
+)
+def test_credential_headers_are_redacted(name: str) -> None:
+    assert is_credential_header(name)
+    assert redact_headers({name: SECRET}) == {name.lower(): REDACTED}
+    assert redact_headers([(name, SECRET)]) == {name.lower(): REDACTED}
+
+
+def test_other_headers_are_kept_with_lower_case_names() -> None:
+    headers = redact_headers(
+        [
+            ("Content-Type", "application/json"),
+            ("X-Stainless-Retry-Count", "2"),
+            ("anthropic-version", "2026-10-21"),
+            ("Accept", "application/json"),
+            ("accept", "text/event-stream"),
+        ]
+    )
+    assert headers == {
+        "content-type": "application/json",
+        "x-stainless-retry-count": "2",
+        "anthropic-version": "2026-10-21",
+        "accept": "application/json, text/event-stream",
+    }
+
+
+def test_raw_byte_headers_and_repeated_credentials() -> None:
+    headers = redact_headers([(b"Cookie", b"a=1"), (b"cookie", b"b=2"), (b"x-trace", b"t")])
+    assert headers == {"cookie": REDACTED, "x-trace": "t"}
+
+
+@given(
+    name=st.sampled_from(["api-key", "x-api-key", "authorization", "cookie", "x-ms-token-x"]),
+    secret=st.text(min_size=1),
+    upper=st.booleans(),
+)
+def test_no_credential_value_survives(name: str, secret: str, upper: bool) -> None:
+    entry = JournalEntry(headers={(name.upper() if upper else name): secret, "a": "b"})
+    assert entry.header(name) == REDACTED
+    assert list(entry.to_dict()["headers"].values()) == [REDACTED, "b"]
+
+
+def test_query_credentials_are_redacted() -> None:
+    assert redact_query("") == ""
+    assert redact_query("api-version=2025-01-01") == "api-version=2025-01-01"
+    assert redact_query(f"api-version=1&api-key={SECRET}") == f"api-version=1&api-key={REDACTED}"
+    assert SECRET not in redact_query(f"sig={SECRET}&Token={SECRET}&x")
+
+
+def test_entry_redacts_on_construction_and_reads_retry_count() -> None:
+    entry = JournalEntry(
+        method="POST",
+        path="/anthropic/v1/messages",
+        query=f"api-key={SECRET}",
+        headers={"Authorization": f"Bearer {SECRET}", "x-stainless-retry-count": "1"},
+        body={"model": "d1", "max_tokens": 5, "messages": []},
+        status=200,
+        deployment="d1",
+    )
+    assert entry.retry_count == 1
+    dumped = json.dumps(entry.to_dict())
+    assert SECRET not in dumped
+    assert SECRET not in repr(entry)
+    assert entry.to_dict()["body"]["model"] == "d1"
+    assert entry.id.startswith("j_")
+    assert JournalEntry().id != entry.id
+
+
+def test_retry_count_absent_or_garbage_is_none() -> None:
+    assert JournalEntry().retry_count is None
+    assert JournalEntry(headers={"x-stainless-retry-count": "lots"}).retry_count is None
+    assert JournalEntry(retry_count=3).retry_count == 3
+
+
+def test_to_dict_has_every_field_and_copies_the_body() -> None:
+    entry = JournalEntry(body={"messages": [{"role": "user", "content": "hi"}]}, fault_id="f")
+    dumped = entry.to_dict()
+    assert set(dumped) == {
+        "id",
+        "time",
+        "method",
+        "path",
+        "query",
+        "headers",
+        "body",
+        "status",
+        "deployment",
+        "request_id",
+        "apim_request_id",
+        "stream",
+        "retry_count",
+        "unknown_fields",
+        "fault_id",
+        "duration_ms",
+    }
+    dumped["body"]["messages"].clear()
+    assert entry.body["messages"]
+    assert json.loads(json.dumps(dumped))["fault_id"] == "f"
+
+
+def test_journal_is_a_bounded_ring_oldest_first() -> None:
+    journal = Journal(maxlen=3)
+    for index in range(5):
+        journal.record(JournalEntry(path=str(index)))
+    assert [entry.path for entry in journal.entries()] == ["2", "3", "4"]
+    assert len(journal) == 3
+    journal.clear()
+    assert journal.entries() == []
+
+
+def test_entries_filter_by_deployment_and_limit() -> None:
+    journal = Journal()
+    for index, deployment in enumerate(["a", "b", "a", "a", "b"]):
+        journal.record(JournalEntry(path=str(index), deployment=deployment))
+    assert [e.path for e in journal.entries(deployment="a")] == ["0", "2", "3"]
+    assert [e.path for e in journal.entries(deployment="a", limit=2)] == ["2", "3"]
+    assert [e.path for e in journal.entries(limit=10)] == ["0", "1", "2", "3", "4"]
+    assert journal.entries(limit=0) == []
+    with pytest.raises(ValueError, match="limit"):
+        journal.entries(limit=-1)
+
+
+def test_maxlen_is_validated() -> None:
+    with pytest.raises(ValueError, match="maxlen"):
+        Journal(maxlen=0)
+
+
+def test_concurrent_records_are_all_kept() -> None:
+    journal = Journal(maxlen=10_000)
+
+    def worker() -> None:
+        for _ in range(500):
+            journal.record(JournalEntry())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = journal.entries()
+    assert len(entries) == 4000
+    assert len({entry.id for entry in entries}) == 4000
