@@ -1,0 +1,578 @@
+"""What the emulator answers: deterministic replies, usage, and the SSE event sequence.
+
+Sans-IO: a :class:`Responder` turns a validated request into a
+:class:`~claude_foundry.types.Message` and :func:`stream_events` turns a message into its stream
+events; the HTTP app does the rest.
+
+The default reply, derived from the request alone so tests can predict it:
+
+* Text: ``You said: "<snippet>". This is a deterministic reply from the Foundry emulator.``
+  where the snippet is the last user turn's text with whitespace collapsed, cut to 200 characters
+  (``...`` appended when cut); image and document blocks appear as ``[image]`` / ``[document]``
+  and an empty turn as ``(no text)``. :func:`default_reply_text` computes it.
+* Tool result: when the last user turn returns tool results, the reply acknowledges the first:
+  ``The <tool> tool returned: "<snippet>".`` (``reported an error`` when ``is_error``).
+* Tool use: ``tool_choice`` ``{"type": "tool", "name": N}`` gives a ``tool_use`` block for N;
+  ``{"type": "any"}`` for the first offered tool whose name the last user text mentions, else the
+  first offered tool. With ``auto`` (or no ``tool_choice``) a tool is used when the last user text
+  mentions its name as a whole word (case-insensitive) and that turn holds no tool result; the
+  reply is then ``I will call the <tool> tool.`` followed by the ``tool_use`` block. ``none``
+  never uses a tool. The input holds every required property of the tool's ``input_schema``
+  with a deterministic value (:func:`example_input`); the id is ``toolu_01`` plus 22 characters
+  derived from the message id.
+* Thinking: ``{"type": "enabled", "budget_tokens": N}`` or ``{"type": "adaptive"}`` puts a
+  thinking block first (``The user wrote: "<snippet>". ...``, cut to N tokens) with a
+  deterministic signature.
+* Limits: output is generated block by block against ``max_tokens`` (token rule of
+  :mod:`.tokens`); text is cut to the remaining budget with ``stop_reason`` ``"max_tokens"``, and
+  before the first stop sequence with ``"stop_sequence"`` when that sequence ends within the budget.
+* Usage: ``input_tokens`` from :func:`.tokens.count_input_tokens`; ``output_tokens`` the tokens of
+  the returned content. With ``cache_control`` breakpoints, a prefix of at least
+  ``min_cacheable_tokens`` (1,024) is written on first sight (``cache_creation_input_tokens``)
+  and read afterwards (``cache_read_input_tokens``) for 5 minutes (1 hour with ``ttl: "1h"``),
+  refreshed on each read; ``input_tokens`` is then the rest. Without breakpoints both are 0.
+
+Scripted replies (:mod:`.scripts`) win over all of the above.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
+
+import msgspec
+
+from ..types import (
+    CacheCreation,
+    CitationsDelta,
+    ContentBlock,
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    InputJSONDelta,
+    Message,
+    MessageCreateRequest,
+    MessageDelta,
+    MessageDeltaEvent,
+    MessageDeltaUsage,
+    MessageStartEvent,
+    MessageStopEvent,
+    PingEvent,
+    RedactedThinkingBlock,
+    ServerToolUseBlock,
+    SignatureDelta,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolUseBlock,
+    UnknownBlock,
+    Usage,
+    encode,
+)
+from .schema import example_input
+from .scripts import (
+    ScriptBook,
+    ScriptedReply,
+    last_user_message,
+    last_user_text,
+    tool_results_in_last_turn,
+)
+from .tokens import cache_breakpoints, count_input_tokens, estimate_tokens, text_for_tokens
+
+__all__ = [
+    "InvalidRequestError",
+    "Responder",
+    "default_reply_text",
+    "example_input",
+    "output_tokens_of",
+    "stream_events",
+    "thinking_signature",
+]
+
+SNIPPET_CHARS = 200
+MIN_CACHEABLE_TOKENS = 1024
+MIN_THINKING_BUDGET = 1024
+_CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class InvalidRequestError(ValueError):
+    """The request is well-formed JSON but the API would refuse it (HTTP 400,
+    ``invalid_request_error``); the message says what to change."""
+
+    error_type = "invalid_request_error"
+    status = 400
+
+
+# --- text the emulator writes ---------------------------------------------------------------
+
+
+def _snippet(text: str) -> str:
+    collapsed = " ".join(text.split())
+    if not collapsed:
+        return "(no text)"
+    if len(collapsed) > SNIPPET_CHARS:
+        return collapsed[:SNIPPET_CHARS].rstrip() + "..."
+    return collapsed
+
+
+def _turn_text(request: MessageCreateRequest) -> str:
+    message = last_user_message(request)
+    if message is None:
+        return ""
+    if isinstance(message.content, str):
+        return message.content
+    parts: list[str] = []
+    for block in message.content:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind == "text":
+            parts.append(str(block.get("text", "")))
+        elif kind in ("image", "document"):
+            parts.append(f"[{kind}]")
+    return " ".join(parts)
+
+
+def default_reply_text(request: MessageCreateRequest) -> str:
+    """The text the emulator answers ``request`` with when no script or tool applies."""
+    snippet = _snippet(_turn_text(request))
+    return f'You said: "{snippet}". This is a deterministic reply from the Foundry emulator.'
+
+
+def _tool_result_text(name: str, block: Mapping[str, Any]) -> str:
+    content = block.get("content")
+    if isinstance(content, list):
+        content = " ".join(
+            str(part.get("text", "")) if part.get("type") == "text" else f"[{part.get('type')}]"
+            for part in content
+            if isinstance(part, Mapping)
+        )
+    snippet = _snippet(str(content) if content is not None else "")
+    verb = "reported an error" if block.get("is_error") else "returned"
+    return f'The {name} tool {verb}: "{snippet}".'
+
+
+def thinking_signature(thinking: str) -> str:
+    """A deterministic stand-in for the opaque signature the API puts on thinking blocks."""
+    digest = hashlib.sha256(b"claude-foundry-emulator:" + thinking.encode()).digest()
+    return base64.b64encode(b"\x12" + digest * 3).decode()
+
+
+def _thinking_block(thinking: str) -> ThinkingBlock:
+    return ThinkingBlock(thinking=thinking, signature=thinking_signature(thinking))
+
+
+def _tool_use_id(message_id: str, position: int) -> str:
+    number = int.from_bytes(hashlib.sha256(f"{message_id}/{position}".encode()).digest(), "big")
+    chars = []
+    for _ in range(22):
+        number, rest = divmod(number, 62)
+        chars.append(_BASE62[rest])
+    return "toolu_01" + "".join(chars)
+
+
+# --- choosing what to say -------------------------------------------------------------------
+
+
+def _custom_tools(request: MessageCreateRequest) -> list[Mapping[str, Any]]:
+    # Server tools (web search, code execution, ...) have a versioned `type` and no input_schema.
+    return [
+        tool
+        for tool in request.tools or []
+        if isinstance(tool, Mapping)
+        and isinstance(tool.get("name"), str)
+        and tool.get("type") in (None, "custom")
+    ]
+
+
+def _mentioned_tool(tools: list[Mapping[str, Any]], text: str) -> Mapping[str, Any] | None:
+    for tool in tools:
+        name = str(tool["name"])
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+            return tool
+    return None
+
+
+def _thinking_mode(request: MessageCreateRequest) -> str | None:
+    thinking = request.thinking
+    if not thinking:
+        return None
+    kind = thinking.get("type")
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or isinstance(budget, bool):
+            raise InvalidRequestError("thinking.budget_tokens: an integer is required")
+        if budget < MIN_THINKING_BUDGET:
+            raise InvalidRequestError(
+                f"thinking.budget_tokens: must be at least {MIN_THINKING_BUDGET}, got {budget}"
+            )
+        if budget >= request.max_tokens:
+            raise InvalidRequestError(
+                f"`max_tokens` must be greater than `thinking.budget_tokens` "
+                f"({request.max_tokens} <= {budget}); raise max_tokens or lower the budget"
+            )
+        return "enabled"
+    if kind in ("adaptive", "disabled"):
+        return None if kind == "disabled" else "adaptive"
+    raise InvalidRequestError(
+        f"thinking.type: expected 'enabled', 'adaptive' or 'disabled', got {kind!r}"
+    )
+
+
+def _forced_tool(request: MessageCreateRequest) -> Mapping[str, Any] | None:
+    choice = request.tool_choice or {}
+    kind = choice.get("type", "auto")
+    if kind in ("auto", "none"):
+        return None
+    tools = _custom_tools(request)
+    if kind == "tool":
+        name = choice.get("name")
+        for tool in tools:
+            if tool["name"] == name:
+                return tool
+        offered = [str(tool["name"]) for tool in tools]
+        raise InvalidRequestError(
+            f"tool_choice names the tool {name!r}, which is not among the request's tools "
+            f"{offered}; add it to `tools` or name one of those"
+        )
+    if kind == "any":
+        if not tools:
+            raise InvalidRequestError(
+                "tool_choice {'type': 'any'} needs at least one tool in `tools`"
+            )
+        return _mentioned_tool(tools, last_user_text(request)) or tools[0]
+    raise InvalidRequestError(
+        f"tool_choice.type: expected 'auto', 'any', 'tool' or 'none', got {kind!r}"
+    )
+
+
+def _tool_use(tool: Mapping[str, Any], message_id: str, position: int) -> ToolUseBlock:
+    schema = tool.get("input_schema")
+    value = example_input(schema if isinstance(schema, Mapping) else {})
+    if not isinstance(value, dict):
+        value = {}  # tool input is always an object, whatever the schema says
+    return ToolUseBlock(id=_tool_use_id(message_id, position), name=str(tool["name"]), input=value)
+
+
+def _default_plan(request: MessageCreateRequest, message_id: str) -> list[ContentBlock]:
+    thinking = _thinking_mode(request)
+    forced = _forced_tool(request)
+    if thinking is not None and forced is not None:
+        raise InvalidRequestError(
+            "Thinking may not be enabled when tool_choice forces tool use; use tool_choice "
+            "'auto' or disable thinking"
+        )
+    blocks: list[ContentBlock] = []
+    snippet = _snippet(_turn_text(request))
+    if thinking is not None:
+        text = f'The user wrote: "{snippet}". I will acknowledge it and quote it back.'
+        budget = (request.thinking or {}).get("budget_tokens")
+        if isinstance(budget, int):
+            text = text[: text_for_tokens(budget)]
+        blocks.append(_thinking_block(text))
+    results = tool_results_in_last_turn(request)
+    choice = (request.tool_choice or {}).get("type", "auto")
+    if forced is not None:
+        blocks.append(_tool_use(forced, message_id, len(blocks)))
+        return blocks
+    if not results and choice != "none":
+        mentioned = _mentioned_tool(_custom_tools(request), last_user_text(request))
+        if mentioned is not None:
+            blocks.append(TextBlock(text=f"I will call the {mentioned['name']} tool."))
+            blocks.append(_tool_use(mentioned, message_id, len(blocks)))
+            return blocks
+    if results:
+        name, block = results[0]
+        blocks.append(TextBlock(text=_tool_result_text(name, block)))
+    else:
+        blocks.append(TextBlock(text=default_reply_text(request)))
+    return blocks
+
+
+def _scripted_plan(reply: ScriptedReply, message_id: str) -> list[ContentBlock]:
+    blocks: list[ContentBlock] = []
+    if reply.thinking is not None:
+        blocks.append(_thinking_block(reply.thinking))
+    if reply.text is not None:
+        blocks.append(TextBlock(text=reply.text))
+    for raw in reply.content or ():
+        data = dict(raw)
+        if data["type"] in ("tool_use", "server_tool_use"):
+            data.setdefault("id", _tool_use_id(message_id, len(blocks)))
+            data.setdefault("input", {})
+        if data["type"] == "thinking" and "signature" not in data:
+            data["signature"] = thinking_signature(str(data.get("thinking", "")))
+        blocks.append(_block_from_dict(data))
+    return blocks
+
+
+_KNOWN_BLOCK_TYPE: Any = ContentBlock
+
+
+def _block_from_dict(data: dict[str, Any]) -> ContentBlock:
+    try:
+        return cast(ContentBlock, msgspec.convert(data, _KNOWN_BLOCK_TYPE))
+    except msgspec.ValidationError as exc:
+        if "Invalid value" in str(exc) and "`$.type`" in str(exc):
+            return UnknownBlock(data)
+        raise ValueError(f"scripted content block {data!r} is not valid: {exc}") from None
+
+
+# --- fitting output to max_tokens and stop_sequences ----------------------------------------
+
+
+def _block_tokens(block: ContentBlock) -> int:
+    if isinstance(block, TextBlock):
+        return estimate_tokens(block.text)
+    if isinstance(block, ThinkingBlock):
+        return estimate_tokens(block.thinking)
+    if isinstance(block, ToolUseBlock | ServerToolUseBlock):
+        return estimate_tokens(block.name) + estimate_tokens(encode(block.input).decode())
+    if isinstance(block, RedactedThinkingBlock):
+        return estimate_tokens(block.data)
+    return estimate_tokens(encode(block).decode())
+
+
+def output_tokens_of(content: list[ContentBlock]) -> int:
+    """The output tokens ``content`` costs: the token rule applied to what each block holds."""
+    return sum(_block_tokens(block) for block in content)
+
+
+def _first_stop(text: str, sequences: list[str]) -> tuple[int, str] | None:
+    best: tuple[int, str] | None = None
+    for sequence in sequences:
+        if not sequence:
+            continue
+        position = text.find(sequence)
+        if position >= 0 and (best is None or position < best[0]):
+            best = (position, sequence)
+    return best
+
+
+def _fit(
+    blocks: list[ContentBlock], max_tokens: int, stop_sequences: list[str]
+) -> tuple[list[ContentBlock], str, str | None]:
+    budget = max_tokens
+    kept: list[ContentBlock] = []
+    for block in blocks:
+        if isinstance(block, TextBlock):
+            limit = text_for_tokens(budget)
+            stop = _first_stop(block.text, stop_sequences)
+            if stop is not None and stop[0] + len(stop[1]) <= limit:
+                if stop[0] > 0:
+                    kept.append(TextBlock(text=block.text[: stop[0]], citations=block.citations))
+                return kept, "stop_sequence", stop[1]
+            if len(block.text) > limit:
+                if limit > 0:
+                    kept.append(TextBlock(text=block.text[:limit], citations=block.citations))
+                return kept, "max_tokens", None
+        elif isinstance(block, ThinkingBlock) and estimate_tokens(block.thinking) > budget:
+            kept.append(_thinking_block(block.thinking[: text_for_tokens(budget)]))
+            return kept, "max_tokens", None
+        elif _block_tokens(block) > budget:
+            if isinstance(block, ToolUseBlock | ServerToolUseBlock):
+                # The model ran out mid-input: the call is there, its arguments are not.
+                kept.append(type(block)(id=block.id, name=block.name, input={}))
+            return kept, "max_tokens", None
+        budget -= _block_tokens(block)
+        kept.append(block)
+    has_tool_use = any(isinstance(block, ToolUseBlock) for block in kept)
+    return kept, ("tool_use" if has_tool_use else "end_turn"), None
+
+
+# --- the responder --------------------------------------------------------------------------
+
+
+class Responder:
+    """Builds the emulator's replies; holds the scripts and the prompt-cache state.
+
+    >>> from claude_foundry.types import MessageCreateRequest, MessageParam
+    >>> request = MessageCreateRequest(model="claude", max_tokens=100,
+    ...     messages=[MessageParam(role="user", content="Hello")])
+    >>> Responder().reply(request, model="claude", message_id="msg_1").content[0].text
+    'You said: "Hello". This is a deterministic reply from the Foundry emulator.'
+    """
+
+    def __init__(
+        self,
+        scripts: ScriptBook | None = None,
+        *,
+        min_cacheable_tokens: int = MIN_CACHEABLE_TOKENS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.scripts = scripts if scripts is not None else ScriptBook()
+        self.min_cacheable_tokens = min_cacheable_tokens
+        self._clock = clock
+        self._cache: dict[str, float] = {}  # prefix hash -> expiry on the clock
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        """Forget scripts and cached prompt prefixes."""
+        self.scripts.clear()
+        with self._lock:
+            self._cache.clear()
+
+    def reply(
+        self,
+        request: MessageCreateRequest,
+        *,
+        model: str,
+        message_id: str,
+        deployment: str | None = None,
+        body_hash: str | None = None,
+    ) -> Message:
+        """The complete reply to ``request``.
+
+        ``model`` fills ``Message.model``; ``deployment`` (default ``request.model``) and
+        ``body_hash`` (default: a hash of the request) select scripted replies. Raises
+        :class:`InvalidRequestError` for requests the API would refuse.
+        """
+        deployment = request.model if deployment is None else deployment
+        if body_hash is None:
+            body_hash = hashlib.sha256(encode(request)).hexdigest()
+        scripted = self.scripts.match(request, deployment, body_hash)
+        stop_sequences = request.stop_sequences or []
+        stop_sequence: str | None = None
+        if scripted is None:
+            planned = _default_plan(request, message_id)
+            content, stop_reason, stop_sequence = _fit(planned, request.max_tokens, stop_sequences)
+        else:
+            planned = _scripted_plan(scripted, message_id)
+            if scripted.stop_reason is not None:
+                content, stop_reason = planned, scripted.stop_reason
+                stop_sequence = scripted.stop_sequence
+            else:
+                content, stop_reason, stop_sequence = _fit(
+                    planned, request.max_tokens, stop_sequences
+                )
+        usage = self._usage(request, output_tokens_of(content))
+        if scripted is not None and scripted.usage:
+            usage = msgspec.structs.replace(usage, **scripted.usage)
+        return Message(
+            id=message_id,
+            model=model,
+            content=content,
+            stop_reason=stop_reason,
+            stop_sequence=stop_sequence,
+            usage=usage,
+        )
+
+    def _usage(self, request: MessageCreateRequest, output_tokens: int) -> Usage:
+        total = count_input_tokens(request)
+        read, created, ttl = self._cache_split(request)
+        creation = CacheCreation()
+        if created:
+            if ttl == "1h":
+                creation.ephemeral_1h_input_tokens = created
+            else:
+                creation.ephemeral_5m_input_tokens = created
+        return Usage(
+            input_tokens=total - read - created,
+            output_tokens=output_tokens,
+            cache_creation_input_tokens=created,
+            cache_read_input_tokens=read,
+            cache_creation=creation,
+            service_tier="standard",
+        )
+
+    def _cache_split(self, request: MessageCreateRequest) -> tuple[int, int, str]:
+        marks = [m for m in cache_breakpoints(request) if m.tokens >= self.min_cacheable_tokens]
+        if not marks:
+            return 0, 0, "5m"
+        now = self._clock()
+        with self._lock:
+            read = max(
+                (m.tokens for m in marks if self._cache.get(m.prefix_hash, -1.0) > now),
+                default=0,
+            )
+            for mark in marks:
+                self._cache[mark.prefix_hash] = now + _CACHE_TTL_SECONDS[mark.ttl]
+            if len(self._cache) > 10_000:
+                self._cache = {key: exp for key, exp in self._cache.items() if exp > now}
+        return read, marks[-1].tokens - read, marks[-1].ttl
+
+
+# --- streaming ------------------------------------------------------------------------------
+
+
+def _pieces(text: str, size: int) -> Iterator[str]:
+    for start in range(0, len(text), size):
+        yield text[start : start + size]
+
+
+def _block_events(index: int, block: ContentBlock, chunk_chars: int) -> Iterator[StreamEvent]:
+    if isinstance(block, TextBlock):
+        yield ContentBlockStartEvent(index=index, content_block=TextBlock(text=""))
+        for piece in _pieces(block.text, chunk_chars):
+            yield ContentBlockDeltaEvent(index=index, delta=TextDelta(text=piece))
+        for citation in block.citations or []:
+            yield ContentBlockDeltaEvent(index=index, delta=CitationsDelta(citation=citation))
+    elif isinstance(block, ThinkingBlock):
+        start = ThinkingBlock(thinking="", signature="")
+        yield ContentBlockStartEvent(index=index, content_block=start)
+        for piece in _pieces(block.thinking, chunk_chars):
+            yield ContentBlockDeltaEvent(index=index, delta=ThinkingDelta(thinking=piece))
+        yield ContentBlockDeltaEvent(index=index, delta=SignatureDelta(signature=block.signature))
+    elif isinstance(block, ToolUseBlock | ServerToolUseBlock):
+        empty = type(block)(id=block.id, name=block.name, input={})
+        yield ContentBlockStartEvent(index=index, content_block=empty)
+        arguments = "" if block.input == {} else encode(block.input).decode()
+        for piece in _pieces(arguments, chunk_chars) if arguments else iter(("",)):
+            yield ContentBlockDeltaEvent(index=index, delta=InputJSONDelta(partial_json=piece))
+    else:
+        yield ContentBlockStartEvent(index=index, content_block=block)
+    yield ContentBlockStopEvent(index=index)
+
+
+def stream_events(
+    message: Message, *, chunk_chars: int = 16, ping: bool = True
+) -> Iterator[StreamEvent]:
+    """The SSE events that deliver ``message``, in the API's order, produced lazily.
+
+    ``message_start`` (no content, no stop reason, ``output_tokens`` 1), then per block
+    ``content_block_start`` / deltas / ``content_block_stop`` with a ``ping`` after the first
+    block start (where the API sends it), then ``message_delta`` (stop reason, cumulative usage)
+    and ``message_stop``. Text and thinking arrive in ``chunk_chars`` pieces, a thinking block's
+    ``signature_delta`` just before its stop, tool input as ``input_json_delta`` pieces.
+    """
+    if chunk_chars < 1:
+        raise ValueError(f"chunk_chars must be at least 1, got {chunk_chars}")
+    usage = message.usage
+    start_usage = msgspec.structs.replace(usage, output_tokens=min(1, usage.output_tokens))
+    yield MessageStartEvent(
+        message=msgspec.structs.replace(
+            message, content=[], stop_reason=None, stop_sequence=None, usage=start_usage
+        )
+    )
+    pinged = not ping
+    for index, block in enumerate(message.content):
+        for event in _block_events(index, block, chunk_chars):
+            yield event
+            if not pinged:
+                pinged = True
+                yield PingEvent()
+    if not pinged:
+        yield PingEvent()
+    yield MessageDeltaEvent(
+        delta=MessageDelta(
+            stop_reason=message.stop_reason,
+            stop_sequence=message.stop_sequence,
+            stop_details=message.stop_details,
+            container=message.container,
+        ),
+        usage=MessageDeltaUsage(
+            output_tokens=usage.output_tokens,
+            input_tokens=usage.input_tokens,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens,
+            cache_read_input_tokens=usage.cache_read_input_tokens,
+            server_tool_use=usage.server_tool_use,
+            output_tokens_details=usage.output_tokens_details,
+        ),
+    )
+    yield MessageStopEvent()
