@@ -1,0 +1,520 @@
+"""The emulator's ASGI application: Foundry's two Messages routes, its errors, and the control API.
+
+The Foundry routes are served by a plain ASGI callable rather than a framework router: every
+request pays for auth, one JSON decode, validation and the reply, and nothing else. The order of
+checks follows the service: path, method, auth (Azure-shaped 401), faults, body, deployment
+(Azure-shaped 404), strict mode and hosting features (400), quota (429), then the reply.
+
+Every response, errors included, carries ``request-id`` and ``apim-request-id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from ..types import CountTokensRequest, MessageCreateRequest, encode
+from .auth import AuthFailure, azure_error
+from .config import DeploymentConfig
+from .control import build_control_app
+from .faults import (
+    MALFORMED_JSON_BODY,
+    MALFORMED_SSE_CHUNK,
+    ActiveFault,
+    status_fault_response,
+    stream_error_event,
+)
+from .journal import JournalEntry
+from .quota import QuotaLimits
+from .responder import InvalidRequestError, stream_events
+from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
+from .sse import encode_event
+from .state import EmulatorState
+from .tokens import count_input_tokens
+from .validation import (
+    COUNT_FIELDS,
+    CREATE_FIELDS,
+    InvalidRequest,
+    blocked_feature,
+    check_count,
+    check_create,
+    feature_message,
+    parse_body,
+    unknown_header_values,
+)
+
+__all__ = ["CONTROL_PREFIX", "EmulatorApp"]
+
+logger = logging.getLogger("claude_foundry.emulator")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+CONTROL_PREFIX = "/_emulator"
+_ROUTES = {
+    "/anthropic/v1/messages": "messages",
+    "/anthropic/v1/messages/count_tokens": "count_tokens",
+}
+_JSON = b"application/json"
+_STREAM_CUTS = frozenset({"stream_error", "truncate", "disconnect", "malformed"})
+_FLUSH_BYTES = 4096  # unpaced streams are written in chunks of about this size
+
+_API_NOT_SUPPORTED = azure_error(
+    404,
+    "api_not_supported",
+    "Requested API is currently not supported",
+    details="Requested API is currently not supported",
+)
+_RESOURCE_NOT_FOUND = azure_error(404, "404", "Resource not found")
+_DEPLOYMENT_NOT_FOUND = encode(
+    {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "DeploymentNotFound",
+            "message": (
+                "The API deployment for this resource does not exist. If you created the "
+                "deployment within the last 5 minutes, please wait a moment and try again."
+            ),
+        }
+    }
+)
+
+
+def _error_body(error_type: str, message: str, request_id: str) -> bytes:
+    return encode(
+        {
+            "type": "error",
+            "error": {"type": error_type, "message": message},
+            "request_id": request_id,
+        }
+    )
+
+
+class _Refusal(Exception):
+    """Ends request handling with an error response."""
+
+    def __init__(
+        self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+
+
+class _Exchange:
+    """One request/response: ids, what the journal records, and whether bytes went out."""
+
+    __slots__ = (
+        "apim_request_id",
+        "body",
+        "deployment",
+        "fault_id",
+        "headers",
+        "message_id",
+        "request_id",
+        "response_headers",
+        "started",
+        "status",
+        "stream",
+        "unknown_fields",
+    )
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.started = time.perf_counter()
+        self.request_id, self.apim_request_id, self.message_id = state.next_ids()
+        region = state.config.region
+        self.response_headers: list[tuple[bytes, bytes]] = [
+            (b"request-id", self.request_id.encode()),
+            (b"apim-request-id", self.apim_request_id.encode()),
+        ]
+        if region:
+            self.response_headers.append((b"x-ms-region", region.encode()))
+        self.headers: dict[str, str] = {}
+        self.body: object = None
+        self.deployment: str | None = None
+        self.fault_id: str | None = None
+        self.status = 0
+        self.stream = False
+        self.unknown_fields: list[str] = []
+
+    def refuse(self, status: int, error_type: str, message: str) -> _Refusal:
+        return _Refusal(status, _error_body(error_type, message, self.request_id))
+
+
+class EmulatorApp:
+    """ASGI application of one emulator. ``state`` may be changed while it serves."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.control = build_control_app(state)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # no websockets; lifespan is switched off in the server
+        path: str = scope["path"]
+        if path.startswith(CONTROL_PREFIX):
+            await self.control(scope, receive, send)
+            return
+        exchange = _Exchange(self.state)
+        try:
+            await self._serve(exchange, scope, receive, send)
+        except _Refusal as refusal:
+            await self._respond(exchange, send, refusal.status, refusal.body, refusal.headers)
+        except Exception:
+            logger.exception("unexpected error while serving %s %s", scope["method"], path)
+            if exchange.status == 0:
+                body = _error_body("api_error", "Internal server error", exchange.request_id)
+                await self._respond(exchange, send, 500, body)
+            else:
+                _drop_connection(send)
+        finally:
+            self._record(exchange, scope)
+
+    # --- the request path ---------------------------------------------------------------------
+
+    async def _serve(self, ex: _Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        config = state.config
+        route = _ROUTES.get(scope["path"])
+        ex.headers = headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        if route is None:
+            path: str = scope["path"]
+            body = _API_NOT_SUPPORTED if path.startswith(("/anthropic/", "/v1/")) else None
+            raise _Refusal(404, body or _RESOURCE_NOT_FOUND)
+        if scope["method"] != "POST":
+            refusal = ex.refuse(
+                405,
+                "invalid_request_error",
+                f"Method {scope['method']} is not allowed on {scope['path']}; use POST.",
+            )
+            refusal.headers.append((b"allow", b"POST"))
+            raise refusal
+
+        principal = state.authenticator.authenticate(headers)
+        if isinstance(principal, AuthFailure):
+            raise _Refusal(
+                principal.status,
+                principal.body,
+                [(k.encode(), v.encode()) for k, v in principal.headers],
+            )
+
+        content_type = headers.get("content-type")
+        if content_type is not None and "json" not in content_type.lower():
+            raise ex.refuse(
+                400,
+                "invalid_request_error",
+                f"Unsupported content-type {content_type!r}: send the body as JSON with "
+                "content-type: application/json.",
+            )
+        raw = await _read_body(ex, scope, receive, config.max_body_bytes)
+        if raw is None:
+            return  # the client went away while sending
+        try:
+            data = parse_body(raw)
+        except InvalidRequest as exc:
+            fault = self._take_fault(ex, route, None, False)
+            await self._apply_status_fault(ex, fault)
+            raise ex.refuse(400, "invalid_request_error", exc.message) from None
+        ex.body = data
+        model = data.get("model")
+        ex.deployment = model if isinstance(model, str) else None
+        ex.stream = data.get("stream") is True and route == "messages"
+
+        fault = self._take_fault(ex, route, ex.deployment, ex.stream)
+        await self._apply_status_fault(ex, fault)
+
+        request: MessageCreateRequest | CountTokensRequest
+        try:
+            request = check_create(data) if route == "messages" else check_count(data)
+        except InvalidRequest as exc:
+            raise ex.refuse(400, "invalid_request_error", exc.message) from None
+
+        deployment = config.deployments.get(request.model)
+        if deployment is None:
+            raise _Refusal(404, _DEPLOYMENT_NOT_FOUND)
+
+        known = CREATE_FIELDS if route == "messages" else COUNT_FIELDS
+        ex.unknown_fields = [key for key in data if key not in known]
+        ex.unknown_fields += unknown_header_values(headers)
+        if config.strict and ex.unknown_fields:
+            raise ex.refuse(
+                400,
+                "invalid_request_error",
+                f"Unknown request field(s) or header value(s): {', '.join(ex.unknown_fields)}. "
+                "The emulator runs in strict mode; remove them or turn strict mode off.",
+            )
+        blocked = deployment.blocked_features and blocked_feature(
+            request, deployment.blocked_features
+        )
+        if blocked:
+            message = feature_message(
+                blocked,
+                deployment=deployment.name,
+                model=deployment.model,
+                hosting=deployment.hosting,
+            )
+            raise ex.refuse(400, "invalid_request_error", message)
+
+        if isinstance(request, CountTokensRequest):
+            body = encode({"input_tokens": count_input_tokens(request)})
+            await self._respond(ex, send, 200, body)
+            return
+        await self._create(ex, request, deployment, raw, fault, receive, send)
+
+    async def _create(
+        self,
+        ex: _Exchange,
+        request: MessageCreateRequest,
+        deployment: DeploymentConfig,
+        raw: bytes,
+        fault: ActiveFault | None,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        state = self.state
+        ticket = None
+        if (
+            deployment.rpm is not None
+            or deployment.input_tpm is not None
+            or (deployment.output_tpm is not None)
+        ):
+            limits = QuotaLimits(deployment.rpm, deployment.input_tpm, deployment.output_tpm)
+            admission = state.quota.admit(
+                deployment.name,
+                limits,
+                input_tokens=count_input_tokens(request),
+                max_tokens=request.max_tokens,
+            )
+            if not admission.admitted:
+                refusal = ex.refuse(
+                    429,
+                    "rate_limit_error",
+                    admission.message or f"Rate limit exceeded for deployment '{deployment.name}'.",
+                )
+                refusal.headers += [
+                    (k.encode(), v.encode()) for k, v in admission.headers().items()
+                ]
+                raise refusal
+            ticket = admission.ticket
+        output_tokens = 0
+        try:
+            try:
+                message = state.responder.reply(
+                    request,
+                    model=deployment.reply_model,
+                    message_id=ex.message_id,
+                    deployment=deployment.name,
+                    body_hash=hashlib.sha256(raw).hexdigest(),
+                )
+            except InvalidRequestError as exc:
+                raise ex.refuse(400, "invalid_request_error", str(exc)) from None
+            output_tokens = message.usage.output_tokens
+            if ex.stream:
+                await self._stream(ex, message, fault, receive, send)
+            else:
+                await self._send_message(ex, encode(message), fault, send)
+        finally:
+            if ticket is not None:
+                state.quota.settle(ticket, output_tokens=output_tokens)
+
+    async def _send_message(
+        self, ex: _Exchange, body: bytes, fault: ActiveFault | None, send: Send
+    ) -> None:
+        kind = fault.spec.kind if fault is not None else None
+        if kind == "malformed":
+            body = MALFORMED_JSON_BODY
+        elif kind == "truncate":
+            body = body[: max(1, len(body) // 2)]
+        elif kind == "disconnect":
+            await self._start(ex, send, 200, _JSON, [(b"content-length", str(len(body)).encode())])
+            await _drop_connection_soon(send)
+            return
+        await self._respond(ex, send, 200, body)
+
+    async def _stream(
+        self,
+        ex: _Exchange,
+        message: Any,
+        fault: ActiveFault | None,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        delay_ms = self.state.config.stream_event_delay_ms
+        cut_at = -1
+        if fault is not None:
+            delay_ms += fault.spec.event_delay_ms
+            if fault.spec.kind in _STREAM_CUTS:
+                cut_at = fault.spec.after_events
+        delay = delay_ms / 1000
+        await self._start(ex, send, 200, SSE_CONTENT_TYPE, [(b"cache-control", b"no-cache")])
+        pending: list[bytes] = []
+        pending_size = 0
+        for index, event in enumerate(stream_events(message)):
+            if index == cut_at:
+                assert fault is not None
+                kind = fault.spec.kind
+                if kind == "disconnect":
+                    if pending:
+                        await send(_chunk(b"".join(pending)))
+                    await _drop_connection_soon(send)
+                    return
+                if kind == "stream_error":
+                    pending.append(encode_event(stream_error_event(fault.spec)))
+                elif kind == "malformed":
+                    pending.append(MALFORMED_SSE_CHUNK)
+                break
+            chunk = encode_event(event)
+            if delay:
+                await send(_chunk(chunk))
+                if not await _pause(receive, delay):
+                    return  # the client is gone; stop generating
+            else:
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= _FLUSH_BYTES:
+                    await send(_chunk(b"".join(pending)))
+                    pending.clear()
+                    pending_size = 0
+        await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _take_fault(
+        self, ex: _Exchange, route: str, deployment: str | None, stream: bool
+    ) -> ActiveFault | None:
+        fault = self.state.faults.take(route=route, deployment=deployment, stream=stream)
+        if fault is not None:
+            ex.fault_id = fault.id
+        return fault
+
+    async def _apply_status_fault(self, ex: _Exchange, fault: ActiveFault | None) -> None:
+        if fault is None:
+            return
+        if fault.spec.delay_ms:
+            await asyncio.sleep(fault.spec.delay_ms / 1000)
+        if fault.spec.kind == "status":
+            status, headers, body = status_fault_response(fault.spec, request_id=ex.request_id)
+            raise _Refusal(
+                status,
+                body,
+                [(k.encode(), v.encode()) for k, v in headers.items() if k != "content-type"],
+            )
+
+    async def _start(
+        self,
+        ex: _Exchange,
+        send: Send,
+        status: int,
+        content_type: bytes,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        ex.status = status
+        headers = [(b"content-type", content_type), *ex.response_headers, *extra]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def _respond(
+        self,
+        ex: _Exchange,
+        send: Send,
+        status: int,
+        body: bytes,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        length = [(b"content-length", str(len(body)).encode())]
+        await self._start(ex, send, status, _JSON, length + (extra or []))
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _record(self, ex: _Exchange, scope: Scope) -> None:
+        query: bytes = scope.get("query_string", b"")
+        entry = JournalEntry(
+            method=scope["method"],
+            path=scope["path"],
+            query=query.decode("latin-1"),
+            headers=ex.headers,
+            body=ex.body,
+            status=ex.status,
+            deployment=ex.deployment,
+            request_id=ex.request_id,
+            apim_request_id=ex.apim_request_id,
+            stream=ex.stream,
+            unknown_fields=ex.unknown_fields,
+            fault_id=ex.fault_id,
+            duration_ms=(time.perf_counter() - ex.started) * 1000,
+        )
+        self.state.journal.record(entry)
+
+
+async def _read_body(ex: _Exchange, scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    too_large = ex.refuse(
+        413,
+        "request_too_large",
+        f"Request exceeds the maximum allowed number of bytes ({limit}).",
+    )
+    declared = ex.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _chunk(data: bytes) -> Message:
+    return {"type": "http.response.body", "body": data, "more_body": True}
+
+
+async def _pause(receive: Receive, seconds: float) -> bool:
+    """Wait between events; False when the client disconnects meanwhile.
+
+    The request body has been read in full, so ``receive`` returns only on disconnect.
+    """
+    try:
+        message = await asyncio.wait_for(receive(), seconds)
+    except TimeoutError:
+        return True
+    if message["type"] == "http.disconnect":
+        return False
+    await asyncio.sleep(seconds)
+    return True
+
+
+def _drop_connection(send: Send) -> bool:
+    """Close the TCP connection under a half-sent response, as a network failure would.
+
+    ASGI has no message for this, so the server's transport is closed directly (uvicorn keeps it
+    on the object whose bound ``send`` we hold). Buffered bytes are flushed first.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    transport.close()
+    return True
+
+
+async def _drop_connection_soon(send: Send) -> None:
+    if not _drop_connection(send):
+        raise ConnectionAbortedError("dropping the connection (disconnect fault)")
+    # Let the server notice the closed connection before the app returns, so it does not
+    # report an incomplete response.
+    for _ in range(3):
+        await asyncio.sleep(0)

@@ -1,0 +1,92 @@
+"""Everything a running emulator holds, shared by the server thread and the caller's thread.
+
+:class:`EmulatorState` owns the configuration, the authenticator, the fault plan, the quota book,
+the journal, the script book and the responder. The parts guard themselves with locks, and the
+configuration is swapped whole rather than edited in place, so the app reads it without locking.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+
+from .auth import AllowAll, Authenticator, KeyAuthenticator
+from .config import EmulatorConfig, EmulatorConfigError
+from .faults import FaultPlan
+from .journal import Journal
+from .quota import QuotaBook
+from .responder import Responder
+from .scripts import ScriptBook
+
+__all__ = ["EmulatorState", "build_authenticator"]
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, digit = divmod(number, 62)
+        digits.append(_ALPHABET[digit])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def build_authenticator(config: EmulatorConfig) -> Authenticator:
+    if not config.require_auth:
+        return AllowAll()
+    return KeyAuthenticator(config.api_keys)
+
+
+class EmulatorState:
+    """The live state of one emulator; :meth:`reset` returns it to how it started."""
+
+    def __init__(
+        self, config: EmulatorConfig, *, authenticator: Authenticator | None = None
+    ) -> None:
+        self._initial_config = copy.deepcopy(config)
+        self._custom_authenticator = authenticator
+        self.config = config
+        self.authenticator: Authenticator = authenticator or build_authenticator(config)
+        self.faults = FaultPlan(seed=config.seed)
+        self.quota = QuotaBook()
+        self.journal = Journal(maxlen=config.journal_size)
+        self.scripts = ScriptBook()
+        self.responder = Responder(self.scripts)
+        self._counter = itertools.count(1)
+        self._load_config_rules()
+
+    def _load_config_rules(self) -> None:
+        for index, fault in enumerate(self.config.faults):
+            try:
+                self.faults.add(fault)
+            except ValueError as exc:
+                raise EmulatorConfigError(f"faults[{index}]: {exc}") from None
+        for path in self.config.scripts:
+            try:
+                self.scripts.load(path)
+            except ValueError as exc:
+                raise EmulatorConfigError(str(exc)) from None
+
+    def next_ids(self) -> tuple[str, str, str]:
+        """``request-id``, ``apim-request-id`` and message id for the next request.
+
+        Ids come from a counter (restarted by :meth:`reset`), so a test run sees the same ids.
+        """
+        number = next(self._counter)
+        token = _base62(number, 22)
+        apim = uuid.UUID(int=(0xC1A0DE << 96) | number, version=4)
+        return f"req_01{token}", str(apim), f"msg_01{token}"
+
+    def reset(self) -> None:
+        """Faults, journal, quota windows, scripts, ids and configuration back to the start."""
+        self.config = copy.deepcopy(self._initial_config)
+        if self._custom_authenticator is None:
+            self.authenticator = build_authenticator(self.config)
+        self.faults.clear()
+        self.faults.reseed(self.config.seed)
+        self.quota.reset()
+        self.journal.clear()
+        self.scripts.clear()
+        self._counter = itertools.count(1)
+        self._load_config_rules()

@@ -1,0 +1,241 @@
+"""Request checks the Messages API makes, with its wording: body shape, fields, hosting features.
+
+Sans-IO: bytes and parsed JSON in, a typed request or :class:`InvalidRequest` out. Messages follow
+the API's ``<field path>: <problem>`` style and add what to do where that is not obvious.
+
+    >>> check_create({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    Traceback (most recent call last):
+    ...
+    claude_foundry.emulator.validation.InvalidRequest: max_tokens: Field required
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from ..types import CountTokensRequest, MessageCreateRequest
+from .config import catalog
+
+__all__ = [
+    "COUNT_FIELDS",
+    "CREATE_FIELDS",
+    "InvalidRequest",
+    "blocked_feature",
+    "check_count",
+    "check_create",
+    "feature_message",
+    "parse_body",
+    "unknown_header_values",
+]
+
+CREATE_FIELDS = frozenset(MessageCreateRequest.__struct_fields__)
+COUNT_FIELDS = frozenset(CountTokensRequest.__struct_fields__)
+_ROLES = ("user", "assistant")
+
+
+class InvalidRequest(Exception):
+    """The request is malformed; the message is what the 400 body says."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or :class:`InvalidRequest` saying what is wrong with it."""
+    if not body.strip():
+        raise InvalidRequest(
+            "The request body is empty. Send a JSON object with `model`, `max_tokens` and "
+            "`messages`."
+        )
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(
+            f"There was an error parsing the body of your request: {exc}. Send valid JSON with "
+            "content-type: application/json."
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest(
+            f"The request body must be a JSON object, not {_json_kind(data)}. Send an object "
+            "with `model`, `max_tokens` and `messages`."
+        )
+    return data
+
+
+def check_create(data: dict[str, Any]) -> MessageCreateRequest:
+    _require(data, "model", str, "a string (the deployment name)")
+    _require(data, "max_tokens", int, "a valid integer")
+    _require(data, "messages", list, "a valid list")
+    if data["max_tokens"] < 1:
+        raise InvalidRequest("max_tokens: Input should be greater than or equal to 1")
+    _check_messages(data["messages"])
+    return _convert(data, MessageCreateRequest)
+
+
+def check_count(data: dict[str, Any]) -> CountTokensRequest:
+    _require(data, "model", str, "a string (the deployment name)")
+    _require(data, "messages", list, "a valid list")
+    _check_messages(data["messages"])
+    return _convert(data, CountTokensRequest)
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type, described: str) -> None:
+    if key not in data:
+        raise InvalidRequest(f"{key}: Field required")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidRequest(f"{key}: Input should be {described}")
+
+
+def _check_messages(messages: list[Any]) -> None:
+    if not messages:
+        raise InvalidRequest("messages: at least one message is required")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"messages.{index}: Input should be a valid dictionary")
+        role = message.get("role")
+        if role == "system":
+            raise InvalidRequest(
+                f'messages.{index}.role: Unexpected role "system". The Messages API accepts a '
+                'top-level `system` parameter, not "system" as an input message role.'
+            )
+        if role not in _ROLES:
+            raise InvalidRequest(
+                f"messages.{index}.role: Input should be 'user' or 'assistant', not {role!r}"
+            )
+        if "content" not in message:
+            raise InvalidRequest(f"messages.{index}.content: Field required")
+
+
+_T = TypeVar("_T")
+_LOCATION = re.compile(r"\s*-\s*at\s*`\$\.?(?P<path>[^`]*)`\s*$")
+
+
+def _convert(data: dict[str, Any], cls: type[_T]) -> _T:
+    try:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _LOCATION.search(text)
+        if match is None:
+            raise InvalidRequest(text) from None
+        path = re.sub(r"\[(\d+)\]", r".\1", match["path"]).lstrip(".")
+        problem = text[: match.start()].replace("`", "")
+        raise InvalidRequest(f"{path}: {problem}" if path else problem) from None
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a number" if not isinstance(value, bool) else "a boolean"
+
+
+def unknown_header_values(headers: Mapping[str, str]) -> list[str]:
+    """``anthropic-version`` and ``anthropic-beta`` values the catalog does not know."""
+    found: list[str] = []
+    known = catalog()
+    version = headers.get("anthropic-version")
+    if version is not None and version not in known.anthropic_versions:
+        found.append(f"anthropic-version: {version}")
+    betas = headers.get("anthropic-beta")
+    if betas:
+        for beta in betas.split(","):
+            beta = beta.strip()
+            if beta and beta not in known.anthropic_betas:
+                found.append(f"anthropic-beta: {beta}")
+    return found
+
+
+# --- features a hosting option does not offer ---------------------------------------------------
+
+_Request = MessageCreateRequest | CountTokensRequest
+
+
+def _tool_types(request: _Request) -> Iterable[str]:
+    for tool in request.tools or ():
+        tool_type = tool.get("type")
+        if isinstance(tool_type, str):
+            yield tool_type
+
+
+def _has_tool(*prefixes: str) -> Callable[[_Request], bool]:
+    return lambda request: any(t.startswith(prefixes) for t in _tool_types(request))
+
+
+def _structured_outputs(request: _Request) -> bool:
+    config = getattr(request, "output_config", None)
+    return request.output_format is not None or (
+        isinstance(config, dict) and config.get("format") is not None
+    )
+
+
+def _mcp(request: _Request) -> bool:
+    return bool(request.mcp_servers) or any(t == "mcp_toolset" for t in _tool_types(request))
+
+
+def _skills(request: _Request) -> bool:
+    container: object = getattr(request, "container", None)
+    return isinstance(container, dict) and bool(container.get("skills"))
+
+
+def _programmatic(request: _Request) -> bool:
+    return any("allowed_callers" in tool for tool in request.tools or ())
+
+
+def _file_reference(block: object) -> bool:
+    if not isinstance(block, dict):
+        return False
+    source = block.get("source")
+    if isinstance(source, dict) and source.get("type") == "file":
+        return True
+    content = block.get("content")  # tool_result blocks nest blocks
+    return isinstance(content, list) and any(_file_reference(inner) for inner in content)
+
+
+def _files(request: _Request) -> bool:
+    return any(
+        isinstance(message.content, list) and any(map(_file_reference, message.content))
+        for message in request.messages
+    )
+
+
+_DETECTORS: dict[str, Callable[[_Request], bool]] = {
+    "structured_outputs": _structured_outputs,
+    "web_search": _has_tool("web_search_"),
+    "web_fetch": _has_tool("web_fetch_"),
+    "code_execution": _has_tool("code_execution_", "bash_code_execution", "text_editor_code_exec"),
+    "tool_search": _has_tool("tool_search_tool"),
+    "mcp_connector": _mcp,
+    "agent_skills": _skills,
+    "programmatic_tool_calling": _programmatic,
+    "files_api": _files,
+}
+
+
+def blocked_feature(request: _Request, features: Iterable[str]) -> str | None:
+    """The first of ``features`` that ``request`` uses, or None."""
+    for feature in features:
+        detector = _DETECTORS.get(feature)
+        if detector is not None and detector(request):
+            return feature
+    return None
+
+
+def feature_message(feature: str, *, deployment: str, model: str, hosting: str) -> str:
+    name = catalog().feature_names.get(feature, feature)
+    if hosting == "azure":
+        return (
+            f"{name} is not supported on deployments hosted on Azure. Deployment "
+            f"'{deployment}' ({model}) is hosted on Azure; use a deployment of this model hosted "
+            "on Anthropic, or remove the feature from the request."
+        )
+    return f"{name} is not available on deployment '{deployment}' ({model})."

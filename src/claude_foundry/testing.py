@@ -1,0 +1,45 @@
+"""Pytest fixtures for code that calls Claude in Microsoft Foundry: a local emulator per session.
+
+Installed as a pytest plugin (entry point ``claude_foundry``), so the fixtures need no import::
+
+    def test_summary(foundry_emulator):
+        client = AnthropicFoundry(api_key=foundry_emulator.api_key,
+                                  base_url=foundry_emulator.base_url)
+        foundry_emulator.add_fault(kind="status", status=529, count=1)
+        ...
+        assert foundry_emulator.journal()[-1].retry_count == 1
+
+``foundry_emulator`` is one emulator for the whole session, reset (faults, journal, quotas,
+scripts, ids, configuration) before each test that uses it. Its key is ``"test-key"``; it has no
+quotas and no stream pacing. Disable the plugin with ``-p no:claude_foundry``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+__all__ = ["TEST_API_KEY", "foundry_emulator", "foundry_emulator_session"]
+
+TEST_API_KEY = "test-key"
+
+
+@pytest.fixture(scope="session")
+def foundry_emulator_session() -> Iterator[Emulator]:
+    """The session's emulator, not reset between tests."""
+    from .emulator import Emulator  # imported late: loading the plugin must stay cheap
+
+    with Emulator(api_key=TEST_API_KEY) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def foundry_emulator(foundry_emulator_session: Emulator) -> Emulator:
+    """The session's emulator, reset to its start state for this test."""
+    foundry_emulator_session.reset()
+    return foundry_emulator_session
