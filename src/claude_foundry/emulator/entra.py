@@ -1,0 +1,609 @@
+"""Microsoft Entra ID for the emulator: tokens, their checks, RBAC roles and a managed identity.
+
+The emulator signs its own JWTs (RS256, a key made at start) and checks them as Foundry does:
+signature, audience (``https://ai.azure.com`` or ``https://cognitiveservices.azure.com``, with or
+without a trailing slash), expiry, issuer and tenant. Principals are configured with their Azure
+RBAC roles; one without a data-plane role gets 403, as a missing role assignment does.
+
+azure-identity finds the emulator on its own: :class:`ManagedIdentityEndpoint` speaks the App
+Service managed-identity protocol that ``ManagedIdentityCredential`` (and so
+``DefaultAzureCredential``) uses when ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` are set.
+
+    >>> directory = EntraDirectory(EntraSettings(token_lifetime_s=600))
+    >>> issued = directory.issue_token(scope="https://ai.azure.com/.default")
+    >>> directory.verifier.check(issued.access_token).principal.name
+    'emulator-identity'
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .._errors import ConfigurationError
+from ..types import encode
+from .auth import AuthFailure, Principal, azure_error
+from .managed_identity import MANAGED_IDENTITY_API_VERSION, ManagedIdentityEndpoint
+
+__all__ = [
+    "DATA_PLANE_ROLES",
+    "DEFAULT_SCOPE",
+    "DEFAULT_TENANT_ID",
+    "DOCUMENTED_AUDIENCES",
+    "MANAGED_IDENTITY_API_VERSION",
+    "EntraAuthenticator",
+    "EntraConfigError",
+    "EntraDirectory",
+    "EntraPrincipal",
+    "EntraSettings",
+    "IssuedToken",
+    "ManagedIdentityEndpoint",
+    "RejectReason",
+    "TokenIssuer",
+    "TokenRejection",
+    "TokenVerifier",
+    "VerifiedToken",
+    "audience_for_scope",
+]
+
+Clock = Callable[[], float]
+
+DEFAULT_SCOPE = "https://ai.azure.com/.default"
+DOCUMENTED_AUDIENCES = ("https://ai.azure.com", "https://cognitiveservices.azure.com")
+DATA_PLANE_ROLES = frozenset({"Foundry User", "Azure AI User", "Cognitive Services User"})
+"""Roles whose data actions (``Microsoft.CognitiveServices/accounts/MaaS/*``) may call Claude."""
+DEFAULT_TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-foundry-emulator/tenant"))
+_DATA_ACTION = "Microsoft.CognitiveServices/accounts/MaaS/*"
+
+
+class EntraConfigError(ConfigurationError):
+    """The ``[entra]`` configuration is invalid; the message names the key and what it accepts."""
+
+
+def _derived_id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-foundry-emulator/{kind}/{name}"))
+
+
+@dataclass(frozen=True)
+class EntraPrincipal:
+    """A user, service principal or managed identity and its RBAC roles on the resource.
+
+    ``object_id`` and ``client_id`` default to stable ids derived from the name.
+    """
+
+    name: str
+    roles: tuple[str, ...] = ()
+    object_id: str = ""
+    client_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.object_id:
+            object.__setattr__(self, "object_id", _derived_id("object", self.name))
+        if not self.client_id:
+            object.__setattr__(self, "client_id", _derived_id("client", self.name))
+        object.__setattr__(self, "roles", tuple(self.roles))
+
+    @property
+    def may_call(self) -> bool:
+        return not DATA_PLANE_ROLES.isdisjoint(self.roles)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "object_id": self.object_id,
+            "client_id": self.client_id,
+            "roles": list(self.roles),
+        }
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, where: str = "entra.principals"
+    ) -> EntraPrincipal:
+        if not isinstance(data, Mapping):
+            raise EntraConfigError(
+                f"{where}: each principal must be a table such as "
+                f'{{ name = "ci", roles = ["Cognitive Services User"] }}, not {data!r}'
+            )
+        unknown = set(data) - {"name", "roles", "object_id", "client_id"}
+        if unknown:
+            raise EntraConfigError(
+                f"{where}: unknown keys {sorted(unknown)}; a principal has name, roles, "
+                "object_id and client_id"
+            )
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise EntraConfigError(f"{where}: name must be a non-empty string, not {name!r}")
+        roles = data.get("roles", [])
+        if not isinstance(roles, list | tuple) or not all(isinstance(r, str) for r in roles):
+            raise EntraConfigError(
+                f"{where} {name!r}: roles must be a list of role names such as "
+                f'["Foundry User"], not {roles!r}'
+            )
+        ids = {key: data.get(key, "") for key in ("object_id", "client_id")}
+        for key, value in ids.items():
+            if not isinstance(value, str):
+                raise EntraConfigError(f"{where} {name!r}: {key} must be a string, not {value!r}")
+        return cls(name=name, roles=tuple(roles), **ids)
+
+
+DEFAULT_PRINCIPAL = EntraPrincipal(name="emulator-identity", roles=("Foundry User",))
+
+
+@dataclass(frozen=True)
+class EntraSettings:
+    """The ``[entra]`` section: tenant, token lifetime, principals and how refusals look."""
+
+    enabled: bool = False
+    tenant_id: str = DEFAULT_TENANT_ID
+    token_lifetime_s: int = 3600
+    principals: tuple[EntraPrincipal, ...] = (DEFAULT_PRINCIPAL,)
+    managed_identity: str | None = None
+    """The principal the managed-identity endpoint serves by default; the first one if unset."""
+    issuer_version: Literal["1.0", "2.0"] = "1.0"
+    leeway_s: float = 1.0
+    missing_role_status: Literal[401, 403] = 403
+    """403 as the docs say; 401 ``PermissionDenied`` as users report from the service."""
+
+    def __post_init__(self) -> None:
+        if not self.principals:
+            raise EntraConfigError("entra.principals must name at least one principal")
+        names = [p.name for p in self.principals]
+        if len(set(names)) != len(names):
+            raise EntraConfigError(f"entra.principals: names must be unique, got {names}")
+        if self.managed_identity is not None and self.managed_identity not in names:
+            raise EntraConfigError(
+                f"entra.managed_identity {self.managed_identity!r} is not one of the principals "
+                f"{names}"
+            )
+        if self.token_lifetime_s < 1:
+            raise EntraConfigError(
+                f"entra.token_lifetime_s must be at least 1 second, not {self.token_lifetime_s}"
+            )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> EntraSettings:
+        known = {
+            "enabled", "tenant", "tenant_id", "token_lifetime_s", "principals",
+            "managed_identity", "issuer_version", "leeway_s", "missing_role_status",
+        }  # fmt: skip
+        unknown = set(data) - known
+        if unknown:
+            raise EntraConfigError(
+                f"[entra]: unknown keys {sorted(unknown)}; known: {sorted(known)}"
+            )
+        values: dict[str, Any] = {}
+        if "enabled" in data:
+            if not isinstance(data["enabled"], bool):
+                raise EntraConfigError(
+                    f"entra.enabled must be true or false, not {data['enabled']!r}"
+                )
+            values["enabled"] = data["enabled"]
+        tenant = data.get("tenant_id", data.get("tenant"))
+        if tenant is not None:
+            if not isinstance(tenant, str) or not tenant.strip() or "/" in tenant:
+                raise EntraConfigError(
+                    f"entra.tenant must be a tenant id (a GUID) or domain, not {tenant!r}"
+                )
+            values["tenant_id"] = tenant.strip()
+        if "token_lifetime_s" in data:
+            lifetime = data["token_lifetime_s"]
+            if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+                raise EntraConfigError(
+                    f"entra.token_lifetime_s must be a number of seconds, not {lifetime!r}"
+                )
+            values["token_lifetime_s"] = int(lifetime)
+        if "principals" in data:
+            principals = data["principals"]
+            if not isinstance(principals, list | tuple):
+                raise EntraConfigError(
+                    "entra.principals must be a list of tables ([[entra.principals]]), "
+                    f"not {principals!r}"
+                )
+            values["principals"] = tuple(EntraPrincipal.from_mapping(p) for p in principals)
+        if "managed_identity" in data:
+            values["managed_identity"] = data["managed_identity"]
+        if "issuer_version" in data:
+            version = str(data["issuer_version"])
+            if version not in ("1.0", "2.0"):
+                raise EntraConfigError(
+                    f"entra.issuer_version must be '1.0' or '2.0', not {version!r}"
+                )
+            values["issuer_version"] = version
+        if "leeway_s" in data:
+            leeway = data["leeway_s"]
+            if isinstance(leeway, bool) or not isinstance(leeway, int | float) or leeway < 0:
+                raise EntraConfigError(f"entra.leeway_s must be seconds >= 0, not {leeway!r}")
+            values["leeway_s"] = float(leeway)
+        if "missing_role_status" in data:
+            status = data["missing_role_status"]
+            if status not in (401, 403):
+                raise EntraConfigError(
+                    f"entra.missing_role_status must be 401 or 403, not {status!r}"
+                )
+            values["missing_role_status"] = status
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "tenant": self.tenant_id,
+            "token_lifetime_s": self.token_lifetime_s,
+            "principals": [p.to_dict() for p in self.principals],
+            "managed_identity": self.managed_identity,
+            "issuer_version": self.issuer_version,
+            "leeway_s": self.leeway_s,
+            "missing_role_status": self.missing_role_status,
+        }
+
+
+def audience_for_scope(scope: str) -> str:
+    """The ``aud`` a token for this scope or resource carries: ``https://x/.default`` → ``https://x``."""
+    scope = scope.strip()
+    return scope.removesuffix("/.default") if scope.endswith("/.default") else scope
+
+
+def _normalise_audience(audience: str) -> str:
+    return audience.strip().rstrip("/").lower()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A minted token. ``access_token`` is a secret and stays out of the repr."""
+
+    access_token: str = field(repr=False)
+    expires_on: int
+    resource: str
+    principal: EntraPrincipal
+    token_type: str = "Bearer"
+
+
+class TokenIssuer:
+    """Signs access tokens shaped like Entra ID's (RS256, with ``oid``, ``tid`` and ``roles``)."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str = DEFAULT_TENANT_ID,
+        lifetime_s: int = 3600,
+        issuer_version: Literal["1.0", "2.0"] = "1.0",
+        clock: Clock = time.time,
+    ) -> None:
+        if lifetime_s < 1:
+            raise EntraConfigError(f"token lifetime must be at least 1 second, not {lifetime_s}")
+        self.tenant_id = tenant_id
+        self.lifetime_s = int(lifetime_s)
+        self.issuer_version = issuer_version
+        self.clock = clock
+        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_key = self._private_key.public_key()
+        self.key_id = secrets.token_hex(8)
+
+    def __repr__(self) -> str:
+        return f"TokenIssuer(tenant_id={self.tenant_id!r}, lifetime_s={self.lifetime_s})"
+
+    @property
+    def issuer(self) -> str:
+        return self.issuers[0] if self.issuer_version == "1.0" else self.issuers[1]
+
+    @property
+    def issuers(self) -> tuple[str, str]:
+        """The v1 and v2 issuer strings of the tenant; tokens with either are accepted."""
+        return (
+            f"https://sts.windows.net/{self.tenant_id}/",
+            f"https://login.microsoftonline.com/{self.tenant_id}/v2.0",
+        )
+
+    def issue(
+        self,
+        principal: EntraPrincipal,
+        *,
+        scope: str = DEFAULT_SCOPE,
+        lifetime_s: int | None = None,
+    ) -> IssuedToken:
+        audience = audience_for_scope(scope)
+        if not audience:
+            raise EntraConfigError(f"scope must name a resource such as {DEFAULT_SCOPE!r}")
+        now = int(self.clock())
+        expires_on = now + int(lifetime_s if lifetime_s is not None else self.lifetime_s)
+        claims = {
+            "aud": audience,
+            "iss": self.issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": expires_on,
+            "sub": principal.object_id,
+            "oid": principal.object_id,
+            "tid": self.tenant_id,
+            "appid" if self.issuer_version == "1.0" else "azp": principal.client_id,
+            "name": principal.name,
+            "roles": list(principal.roles),
+            "uti": secrets.token_urlsafe(16),
+            "ver": self.issuer_version,
+        }
+        return IssuedToken(
+            access_token=self.sign_claims(claims),
+            expires_on=expires_on,
+            resource=audience,
+            principal=principal,
+        )
+
+    def sign_claims(self, claims: Mapping[str, Any]) -> str:
+        """Sign arbitrary claims with the emulator's key (tests forge odd tokens with this)."""
+        return jwt.encode(
+            dict(claims), self._private_key, algorithm="RS256", headers={"kid": self.key_id}
+        )
+
+
+class RejectReason(enum.Enum):
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad_signature"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    WRONG_AUDIENCE = "wrong_audience"
+    WRONG_ISSUER = "wrong_issuer"
+    UNKNOWN_PRINCIPAL = "unknown_principal"
+    MISSING_ROLE = "missing_role"
+
+    @property
+    def is_authorization(self) -> bool:
+        """The token is good but the principal may not call (403), rather than a bad token (401)."""
+        return self in (RejectReason.UNKNOWN_PRINCIPAL, RejectReason.MISSING_ROLE)
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    principal: EntraPrincipal
+    audience: str
+    expires_on: int
+    claims: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenRejection:
+    reason: RejectReason
+    detail: str
+    object_id: str | None = None
+
+
+class TokenVerifier:
+    """Checks a bearer token the way Foundry does; ``principals`` maps object id → principal."""
+
+    def __init__(
+        self,
+        issuer: TokenIssuer,
+        principals: Mapping[str, EntraPrincipal],
+        *,
+        audiences: Iterable[str] = DOCUMENTED_AUDIENCES,
+        leeway_s: float = 1.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.issuer = issuer
+        self.principals = principals
+        self.audiences = frozenset(_normalise_audience(a) for a in audiences)
+        self.leeway_s = leeway_s
+        self.clock = clock or issuer.clock
+
+    def check(self, token: str) -> VerifiedToken | TokenRejection:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return TokenRejection(RejectReason.MALFORMED, "the bearer value is not a JWT")
+        if header.get("alg") != "RS256":
+            return TokenRejection(
+                RejectReason.BAD_SIGNATURE, f"the token is signed with {header.get('alg')!r}"
+            )
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.issuer.public_key,
+                algorithms=["RS256"],
+                # Times are checked below against the injectable clock.
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                    "require": ["aud", "iss", "exp", "oid", "tid"],
+                },
+            )
+        except jwt.InvalidSignatureError:
+            return TokenRejection(
+                RejectReason.BAD_SIGNATURE, "the signature does not match this emulator's key"
+            )
+        except jwt.PyJWTError as exc:
+            return TokenRejection(RejectReason.MALFORMED, f"the token is malformed ({exc})")
+        audience = claims["aud"]
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not any(_normalise_audience(str(a)) in self.audiences for a in audiences):
+            expected = " or ".join(sorted(self.audiences))
+            return TokenRejection(
+                RejectReason.WRONG_AUDIENCE,
+                f"audience {audience!r} is not {expected}; request the token for {DEFAULT_SCOPE}",
+            )
+        if claims["iss"] not in self.issuer.issuers or claims["tid"] != self.issuer.tenant_id:
+            return TokenRejection(
+                RejectReason.WRONG_ISSUER,
+                f"token tenant {claims['tid']!r} doesn't match resource tenant "
+                f"{self.issuer.tenant_id!r}",
+            )
+        now = self.clock()
+        if now > float(claims["exp"]) + self.leeway_s:
+            return TokenRejection(
+                RejectReason.EXPIRED, f"the token expired {now - float(claims['exp']):.0f} s ago"
+            )
+        if "nbf" in claims and now + self.leeway_s < float(claims["nbf"]):
+            return TokenRejection(RejectReason.NOT_YET_VALID, "the token is not valid yet (nbf)")
+        object_id = str(claims["oid"])
+        principal = self.principals.get(object_id)
+        if principal is None:
+            return TokenRejection(
+                RejectReason.UNKNOWN_PRINCIPAL, "the principal has no role assignments", object_id
+            )
+        if not principal.may_call:
+            return TokenRejection(
+                RejectReason.MISSING_ROLE,
+                f"the principal's roles {list(principal.roles)} include no data-plane role",
+                object_id,
+            )
+        return VerifiedToken(
+            principal=principal,
+            audience=str(audience),
+            expires_on=int(claims["exp"]),
+            claims=claims,
+        )
+
+
+_UNAUTHORIZED_MESSAGE = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://ai.azure.com or https://cognitiveservices.azure.com), or have expired."
+)
+
+
+def _permission_message(object_id: str | None, detail: str) -> str:
+    return (
+        f"The principal `{object_id}` lacks the required data action `{_DATA_ACTION}` to perform "
+        f"`POST /anthropic/v1/messages` operation ({detail}). Assign the Foundry User (formerly "
+        "Azure AI User) or Cognitive Services User role on the resource; new assignments can take "
+        "a few minutes to apply."
+    )
+
+
+class EntraAuthenticator:
+    """Bearer tokens in, principal or refusal out: E1's ``TokenVerifier`` and ``Authenticator``."""
+
+    def __init__(self, verifier: TokenVerifier, *, missing_role_status: Literal[401, 403] = 403):
+        self.verifier = verifier
+        self.missing_role_status = missing_role_status
+
+    def verify(self, token: str) -> Principal | AuthFailure:
+        result = self.verifier.check(token)
+        if isinstance(result, VerifiedToken):
+            return Principal(
+                kind="bearer", name=result.principal.name, roles=frozenset(result.principal.roles)
+            )
+        return self.failure(result)
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal | AuthFailure:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return self.failure(TokenRejection(RejectReason.MALFORMED, "no bearer token was sent"))
+        return self.verify(token.strip())
+
+    def failure(self, rejection: TokenRejection) -> AuthFailure:
+        if not rejection.reason.is_authorization:
+            message = f"{_UNAUTHORIZED_MESSAGE} Reason: {rejection.detail}."
+            return AuthFailure(
+                status=401,
+                body=azure_error(401, "401", message),
+                headers=(("www-authenticate", 'Bearer error="invalid_token"'),),
+            )
+        message = _permission_message(rejection.object_id, rejection.detail)
+        if self.missing_role_status == 401:
+            return AuthFailure(status=401, body=azure_error(401, "PermissionDenied", message))
+        body = {"type": "error", "error": {"type": "permission_error", "message": message}}
+        return AuthFailure(status=403, body=encode(body))
+
+
+class EntraDirectory:
+    """The emulator's tenant: issuer, verifier, principals and managed identity, in one place."""
+
+    def __init__(
+        self,
+        settings: EntraSettings | None = None,
+        *,
+        clock: Clock = time.time,
+        identity_header: str | None = None,
+    ) -> None:
+        self.settings = settings or EntraSettings(enabled=True)
+        self.issuer = TokenIssuer(
+            tenant_id=self.settings.tenant_id,
+            lifetime_s=self.settings.token_lifetime_s,
+            issuer_version=self.settings.issuer_version,
+            clock=clock,
+        )
+        self._by_object_id: dict[str, EntraPrincipal] = {}
+        self._by_name: dict[str, EntraPrincipal] = {}
+        self.set_principals(self.settings.principals)
+        self.verifier = TokenVerifier(
+            self.issuer, self._by_object_id, leeway_s=self.settings.leeway_s
+        )
+        self.managed_identity = ManagedIdentityEndpoint(
+            self.issuer,
+            lambda: tuple(self._by_name.values()),
+            default_principal=self._managed_identity_principal,
+            identity_header=identity_header,
+        )
+
+    def __repr__(self) -> str:
+        return f"EntraDirectory(tenant_id={self.tenant_id!r}, principals={list(self._by_name)})"
+
+    @property
+    def tenant_id(self) -> str:
+        return self.issuer.tenant_id
+
+    @property
+    def principals(self) -> dict[str, EntraPrincipal]:
+        return dict(self._by_name)
+
+    def set_principals(self, principals: Iterable[EntraPrincipal]) -> None:
+        """Replace the role assignments; tokens already issued follow the new roles at once."""
+        principals = tuple(principals)
+        if not principals:
+            raise EntraConfigError("at least one principal is needed")
+        self._by_object_id.clear()
+        self._by_name.clear()
+        for principal in principals:
+            self._by_object_id[principal.object_id] = principal
+            self._by_name[principal.name] = principal
+
+    def set_roles(self, name: str, roles: Iterable[str]) -> EntraPrincipal:
+        current = self.principal(name)
+        updated = EntraPrincipal(
+            name=current.name,
+            roles=tuple(roles),
+            object_id=current.object_id,
+            client_id=current.client_id,
+        )
+        self.set_principals(updated if p.name == name else p for p in self._by_name.values())
+        return updated
+
+    def principal(self, name: str | None = None) -> EntraPrincipal:
+        if name is None:
+            return self._managed_identity_principal()
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise EntraConfigError(
+                f"unknown principal {name!r}; configured: {sorted(self._by_name)}"
+            ) from None
+
+    def _managed_identity_principal(self) -> EntraPrincipal:
+        name = self.settings.managed_identity
+        if name is not None and name in self._by_name:
+            return self._by_name[name]
+        return next(iter(self._by_name.values()))
+
+    def issue_token(
+        self,
+        *,
+        principal: str | EntraPrincipal | None = None,
+        scope: str = DEFAULT_SCOPE,
+        lifetime_s: int | None = None,
+    ) -> IssuedToken:
+        """Mint a token, e.g. for ``curl -H "Authorization: Bearer $TOKEN"``."""
+        chosen = principal if isinstance(principal, EntraPrincipal) else self.principal(principal)
+        return self.issuer.issue(chosen, scope=scope, lifetime_s=lifetime_s)
+
+    def authenticator(self) -> EntraAuthenticator:
+        return EntraAuthenticator(
+            self.verifier, missing_role_status=self.settings.missing_role_status
+        )
