@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claude_foundry._sse import ServerSentEvent, SSEDecoder
+
+
+def decode_all(chunks: list[bytes]) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events: list[ServerSentEvent] = []
+    for chunk in chunks:
+        events += decoder.feed(chunk)
+    return events + decoder.end()
+
+
+def decode_pairs(chunks: list[bytes]) -> list[tuple[str | None, bytes]]:
+    decoder = SSEDecoder()
+    pairs: list[tuple[str | None, bytes]] = []
+    for chunk in chunks:
+        pairs += decoder.feed_raw(chunk)
+    return pairs + decoder.end_raw()
+
+
+TRANSCRIPT = (
+    b"event: message_start\n"
+    b'data: {"type":"message_start"}\n\n'
+    b": a comment line\n"
+    b"event: ping\n"
+    b'data: {"type": "ping"}\n\n'
+    b"event: content_block_delta\n"
+    b'data: {"text": "h\xc3\xa9llo \xe2\x9c\x93"}\n\n'
+    b"id: 7\n"
+    b"retry: 1500\n"
+    b"event: multi\n"
+    b"data: line one\n"
+    b"data: line two\n\n"
+    b"data: [DONE]\n\n"
+)
+
+EXPECTED = [
+    ServerSentEvent("message_start", '{"type":"message_start"}'),
+    ServerSentEvent("ping", '{"type": "ping"}'),
+    ServerSentEvent("content_block_delta", '{"text": "héllo ✓"}'),
+    ServerSentEvent("multi", "line one\nline two", "7", 1500),
+    ServerSentEvent(None, "[DONE]", "7", None),
+]
+
+
+def test_decodes_a_transcript_in_one_chunk() -> None:
+    assert decode_all([TRANSCRIPT]) == EXPECTED
+
+
+def test_every_line_ending_style_gives_the_same_events() -> None:
+    for ending in (b"\r\n", b"\r"):
+        assert decode_all([TRANSCRIPT.replace(b"\n", ending)]) == EXPECTED
+
+
+def test_byte_by_byte_feeding_including_split_crlf() -> None:
+    for data in (TRANSCRIPT, TRANSCRIPT.replace(b"\n", b"\r\n"), TRANSCRIPT.replace(b"\n", b"\r")):
+        assert decode_all([data[i : i + 1] for i in range(len(data))]) == EXPECTED
+
+
+def test_event_without_trailing_blank_line_is_flushed_by_end() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"event: message_stop\ndata: {}") == []
+    assert decoder.end() == [ServerSentEvent("message_stop", "{}")]
+    assert decoder.end() == []
+
+
+def test_trailing_carriage_return_at_end_of_stream() -> None:
+    assert decode_all([b"event: a\rdata: 1\r"]) == [ServerSentEvent("a", "1")]
+
+
+def test_comments_and_blank_runs_produce_nothing() -> None:
+    assert decode_all([b": keep-alive\n\n\n\n: another\n\n"]) == []
+
+
+def test_field_details_follow_the_spec() -> None:
+    events = decode_all(
+        [
+            b"event:tight\ndata:no-space\n\n"  # no space after the colon
+            b"event: x\ndata:  two spaces\n\n"  # only one space is dropped
+            b"event: \ndata: unnamed\n\n"  # empty event name means unnamed
+            b"data\n\n"  # a field with no colon: empty data
+            b"event: y\nunknown: field\ndata: 1\nretry: soon\n\n"  # unknown field, bad retry
+        ]
+    )
+    assert events == [
+        ServerSentEvent("tight", "no-space"),
+        ServerSentEvent("x", " two spaces"),
+        ServerSentEvent(None, "unnamed"),
+        ServerSentEvent(None, ""),
+        ServerSentEvent("y", "1"),
+    ]
+
+
+def test_id_persists_and_retry_does_not() -> None:
+    events = decode_all([b"id: 1\nretry: 10\nevent: a\ndata: x\n\nevent: b\ndata: y\n\n"])
+    assert events == [ServerSentEvent("a", "x", "1", 10), ServerSentEvent("b", "y", "1", None)]
+
+
+def test_leading_byte_order_mark_is_dropped_even_when_split() -> None:
+    data = b"\xef\xbb\xbfevent: a\ndata: 1\n\n"
+    assert decode_all([data]) == [ServerSentEvent("a", "1")]
+    assert decode_all([data[:1], data[1:2], data[2:]]) == [ServerSentEvent("a", "1")]
+
+
+def test_invalid_utf8_is_replaced_in_str_events_and_kept_in_raw_pairs() -> None:
+    assert decode_all([b"event: a\ndata: \xff\n\n"]) == [ServerSentEvent("a", "\ufffd")]
+    assert decode_pairs([b"event: a\ndata: \xff\n\n"]) == [("a", b"\xff")]
+
+
+def test_raw_pairs_match_the_full_events() -> None:
+    full = [(e.event, e.data.encode()) for e in decode_all([TRANSCRIPT])]
+    assert decode_pairs([TRANSCRIPT]) == full
+
+
+def test_empty_chunks_are_harmless() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"") == []
+    assert decoder.feed(b"event: a\ndata: 1\n\n") == [ServerSentEvent("a", "1")]
+    assert decoder.feed(b"") == []
+
+
+def test_unicode_line_separators_are_not_line_breaks() -> None:
+    # U+2028 inside JSON must stay inside the data (bytes.splitlines would split on it in str).
+    payload = '{"text": "a\u2028b\x85c"}'
+    assert decode_all([f"event: a\ndata: {payload}\n\n".encode()]) == [
+        ServerSentEvent("a", payload)
+    ]
+
+
+def splits(data: bytes) -> st.SearchStrategy[list[bytes]]:
+    cuts = st.lists(st.integers(min_value=0, max_value=len(data)), max_size=40)
+    return cuts.map(lambda points: _cut(data, sorted(points)))
+
+
+def _cut(data: bytes, points: list[int]) -> list[bytes]:
+    bounds = [0, *points, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+STREAMS = [
+    TRANSCRIPT,
+    TRANSCRIPT.replace(b"\n", b"\r\n"),
+    TRANSCRIPT.replace(b"\n", b"\r"),
+    b"\xef\xbb\xbf" + TRANSCRIPT,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), which=st.integers(min_value=0, max_value=len(STREAMS) - 1))
+def test_any_split_into_chunks_yields_the_same_events(data: st.DataObject, which: int) -> None:
+    stream = STREAMS[which]
+    chunks = data.draw(splits(stream))
+    assert decode_all(chunks) == EXPECTED
+    assert decode_pairs(chunks) == decode_pairs([stream])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.text(alphabet="abcdefghij_", min_size=1, max_size=12),
+            st.text(max_size=30).filter(lambda t: "\n" not in t and "\r" not in t),
+        ),
+        max_size=8,
+    ),
+    data=st.data(),
+)
+def test_round_trip_of_generated_events(events: list[tuple[str, str]], data: st.DataObject) -> None:
+    body = b"".join(f"event: {n}\ndata: {d}\n\n".encode() for n, d in events)
+    # Only the one space after "data:" is dropped, so a value that starts with a space keeps it.
+    expected = [ServerSentEvent(n, d) for n, d in events]
+    assert decode_all(data.draw(splits(body))) == expected

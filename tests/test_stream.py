@@ -1,0 +1,742 @@
+"""Stream accumulation and decoding as pure units; Stream / MessageStream over a loopback server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import socketserver
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx2
+import jiter
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claude_foundry import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    OverloadedError,
+    RateLimitError,
+)
+from claude_foundry._accumulate import (
+    MessageAccumulator,
+    PartialJSON,
+    StreamEventOrderError,
+    ToolInputJSONError,
+)
+from claude_foundry._stream import (
+    AsyncMessageStream,
+    AsyncMessageStreamManager,
+    AsyncStream,
+    EventDecoder,
+    MessageStream,
+    MessageStreamManager,
+    Stream,
+)
+from claude_foundry.types import (
+    ContentBlockDeltaEvent,
+    MessageStartEvent,
+    ParsedMessageStopEvent,
+    StreamEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    UnknownBlock,
+    UnknownEvent,
+)
+
+# --- canned wire events ---------------------------------------------------------------------
+
+
+def sse(name: str, data: dict[str, Any] | str) -> bytes:
+    text = data if isinstance(data, str) else json.dumps(data)
+    return f"event: {name}\ndata: {text}\n\n".encode()
+
+
+def message_start(**usage: int) -> bytes:
+    message = {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1, **usage},
+    }
+    return sse("message_start", {"type": "message_start", "message": message})
+
+
+def block_start(index: int, block: dict[str, Any]) -> bytes:
+    return sse(
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": block},
+    )
+
+
+def delta(index: int, **body: Any) -> bytes:
+    return sse(
+        "content_block_delta", {"type": "content_block_delta", "index": index, "delta": body}
+    )
+
+
+def block_stop(index: int) -> bytes:
+    return sse("content_block_stop", {"type": "content_block_stop", "index": index})
+
+
+def message_delta(usage: dict[str, Any], stop_reason: str = "end_turn") -> bytes:
+    body = {"stop_reason": stop_reason, "stop_sequence": None}
+    return sse("message_delta", {"type": "message_delta", "delta": body, "usage": usage})
+
+
+MESSAGE_STOP = sse("message_stop", {"type": "message_stop"})
+PING = sse("ping", {"type": "ping"})
+
+TEXT = [
+    message_start(),
+    block_start(0, {"type": "text", "text": ""}),
+    PING,
+    delta(0, type="text_delta", text="Hello"),
+    delta(0, type="text_delta", text=", world"),
+    block_stop(0),
+    message_delta({"output_tokens": 5}),
+    MESSAGE_STOP,
+]
+
+MIXED = [
+    message_start(),
+    block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+    delta(0, type="thinking_delta", thinking="Let me "),
+    delta(0, type="thinking_delta", thinking="think."),
+    delta(0, type="signature_delta", signature="sig=="),
+    block_stop(0),
+    block_start(1, {"type": "text", "text": ""}),
+    delta(1, type="text_delta", text="Checking"),
+    delta(1, type="citations_delta", citation={"type": "char_location", "cited_text": "x"}),
+    delta(1, type="text_delta", text=" the weather."),
+    block_stop(1),
+    block_start(2, {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}),
+    delta(2, type="input_json_delta", partial_json=""),
+    delta(2, type="input_json_delta", partial_json='{"city": "Par'),
+    delta(2, type="input_json_delta", partial_json='is", "days": 3'),
+    delta(2, type="input_json_delta", partial_json="}"),
+    block_stop(2),
+    message_delta({"output_tokens": 42, "cache_read_input_tokens": 7}, "tool_use"),
+    MESSAGE_STOP,
+]
+
+
+def decode(chunks: list[bytes], **ids: str | None) -> list[StreamEvent]:
+    decoder = EventDecoder(
+        response=None, request_id=ids.get("request_id"), apim_request_id=ids.get("apim")
+    )
+    events: list[StreamEvent] = []
+    for chunk in chunks:
+        events += decoder.feed(chunk)
+    return events + decoder.end()
+
+
+def accumulate(chunks: list[bytes]) -> tuple[list[Any], MessageAccumulator]:
+    accumulator = MessageAccumulator(request_id="req_1", apim_request_id="apim_1")
+    out: list[Any] = []
+    for event in decode(chunks):
+        out += accumulator.feed(event)
+    return out, accumulator
+
+
+# --- accumulation ---------------------------------------------------------------------------
+
+
+def test_text_stream_events_and_final_message() -> None:
+    out, accumulator = accumulate(TEXT)
+    assert [e.type for e in out] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "text",
+        "content_block_delta",
+        "text",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    assert [(e.text, e.snapshot) for e in out if e.type == "text"] == [
+        ("Hello", "Hello"),
+        (", world", "Hello, world"),
+    ]
+    message = accumulator.message
+    assert message is not None
+    assert accumulator.done
+    assert message.content == [TextBlock(text="Hello, world")]
+    assert (message.stop_reason, message.usage.input_tokens, message.usage.output_tokens) == (
+        "end_turn",
+        12,
+        5,
+    )
+    assert (message.request_id, message.apim_request_id) == ("req_1", "apim_1")
+    assert out[-1].message is message
+    assert out[6].content_block is message.content[0]
+
+
+def test_official_order_for_thinking_text_and_tool_use() -> None:
+    out, accumulator = accumulate(MIXED)
+    assert [e.type for e in out] == [
+        "message_start",
+        *("content_block_start", "content_block_delta", "thinking"),
+        *("content_block_delta", "thinking", "content_block_delta", "signature"),
+        "content_block_stop",
+        *("content_block_start", "content_block_delta", "text", "content_block_delta"),
+        *("citation", "content_block_delta", "text", "content_block_stop"),
+        *("content_block_start", "content_block_delta", "input_json"),
+        *("content_block_delta", "input_json", "content_block_delta", "input_json"),
+        *("content_block_delta", "input_json", "content_block_stop"),
+        "message_delta",
+        "message_stop",
+    ]
+    message = accumulator.message
+    assert message is not None
+    thinking, text, tool = message.content
+    assert thinking == ThinkingBlock(thinking="Let me think.", signature="sig==")
+    assert isinstance(text, TextBlock)
+    assert text.text == "Checking the weather."
+    assert text.citations == [{"type": "char_location", "cited_text": "x"}]
+    assert tool == ToolUseBlock(
+        id="toolu_1", name="get_weather", input={"city": "Paris", "days": 3}
+    )
+    assert [e.snapshot for e in out if e.type == "input_json"] == [
+        {},
+        {},
+        {"city": "Paris", "days": 3},
+        {"city": "Paris", "days": 3},
+    ]
+    assert [e.signature for e in out if e.type == "signature"] == ["sig=="]
+    citation_event = next(e for e in out if e.type == "citation")
+    assert citation_event.snapshot == [{"type": "char_location", "cited_text": "x"}]
+    assert message.stop_reason == "tool_use"
+    assert (message.usage.output_tokens, message.usage.cache_read_input_tokens) == (42, 7)
+
+
+def test_raw_events_are_not_mutated_by_accumulation() -> None:
+    out, _ = accumulate(TEXT)
+    start = out[0]
+    assert isinstance(start, MessageStartEvent)
+    assert start.message.content == []
+    assert start.message.usage.output_tokens == 1
+    assert out[1].content_block == TextBlock(text="")
+
+
+def test_usage_on_message_delta_is_cumulative() -> None:
+    chunks = [
+        message_start(cache_creation_input_tokens=3),
+        message_delta({"output_tokens": 10, "input_tokens": None}),
+        message_delta({"output_tokens": 25, "input_tokens": 40, "cache_read_input_tokens": 2}),
+        MESSAGE_STOP,
+    ]
+    _, accumulator = accumulate(chunks)
+    usage = accumulator.message.usage  # type: ignore[union-attr]
+    assert (usage.input_tokens, usage.output_tokens) == (40, 25)
+    assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (3, 2)
+
+
+def test_unknown_event_block_and_delta_types_pass_through() -> None:
+    chunks = [
+        sse("future_event", {"type": "future_event", "x": 1}),
+        message_start(),
+        block_start(0, {"type": "hologram", "frames": 3}),
+        delta(0, type="hologram_delta", frame="f1"),
+        block_stop(0),
+        block_start(1, {"type": "text", "text": ""}),
+        delta(1, type="sparkle_delta", sparkle=True),
+        delta(1, type="text_delta", text="ok"),
+        block_stop(1),
+        sse("future_event", {"type": "future_event", "x": 2}),
+        message_delta({"output_tokens": 2}),
+        MESSAGE_STOP,
+    ]
+    out, accumulator = accumulate(chunks)
+    assert isinstance(out[0], UnknownEvent)
+    assert out[0].x == 1
+    message = accumulator.message
+    assert message is not None
+    hologram, text = message.content
+    assert isinstance(hologram, UnknownBlock)
+    assert hologram.frames == 3
+    assert text == TextBlock(text="ok")
+    unknown_delta = out[3]
+    assert isinstance(unknown_delta, ContentBlockDeltaEvent)
+    assert unknown_delta.delta.type == "hologram_delta"
+    assert isinstance(out[-1], ParsedMessageStopEvent)
+
+
+def test_content_before_message_start_is_an_order_error() -> None:
+    accumulator = MessageAccumulator(request_id="req_9")
+    (event,) = decode([block_stop(0), MESSAGE_STOP])[:1]
+    with pytest.raises(StreamEventOrderError, match="before 'message_start'") as info:
+        accumulator.feed(event)
+    assert isinstance(info.value, RuntimeError)
+    assert "req_9" in str(info.value)
+
+
+def test_delta_for_a_block_never_started_is_an_order_error() -> None:
+    with pytest.raises(StreamEventOrderError, match="content block 3"):
+        accumulate([message_start(), delta(3, type="text_delta", text="x"), MESSAGE_STOP])
+
+
+def test_invalid_tool_json_names_the_tool() -> None:
+    chunks = [
+        message_start(),
+        block_start(0, {"type": "tool_use", "id": "toolu_9", "name": "lookup", "input": {}}),
+        delta(0, type="input_json_delta", partial_json='{"q": tru'),
+        delta(0, type="input_json_delta", partial_json="e,}"),
+        block_stop(0),
+        MESSAGE_STOP,
+    ]
+    with pytest.raises(ToolInputJSONError, match="Unable to parse tool parameter JSON") as info:
+        accumulate(chunks)
+    assert isinstance(info.value, ValueError)
+    assert "'lookup'" in str(info.value)
+    assert "toolu_9" in str(info.value)
+
+
+def test_tool_with_no_json_keeps_its_start_input() -> None:
+    chunks = [
+        message_start(),
+        block_start(0, {"type": "tool_use", "id": "t", "name": "noop", "input": {}}),
+        block_stop(0),
+        message_delta({"output_tokens": 1}),
+        MESSAGE_STOP,
+    ]
+    _, accumulator = accumulate(chunks)
+    assert accumulator.message.content[0].input == {}  # type: ignore[union-attr]
+
+
+# --- partial JSON ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "default"),
+        ("{", {}),
+        ('{"a', {}),
+        ('{"a":', {}),
+        ('{"a": "San Fr', {}),
+        ('{"a": 1', {"a": 1}),
+        ('{"a": 12, "b": tr', {"a": 12}),
+        ('{"a": [1, 2', {"a": [1, 2]}),
+        ('{"a": {"b": "c"}, ', {"a": {"b": "c"}}),
+        ("[1, -", [1]),
+        ('{"a": 1.5e', {}),
+        ('{"a": 1e5', {"a": 100000.0}),
+        ('{"a": true', {"a": True}),
+        ('{"a": ["x", "y', {"a": ["x"]}),
+        ('{"a\\"b": 1', {'a"b': 1}),
+        ('{"a": "x\\u00e9', {}),
+        ('{"a": "x\\u00e9"', {"a": "xé"}),
+        ('{"a": "}]\\\\"', {"a": "}]\\"}),
+    ],
+)
+def test_partial_json_matches_official_partial_mode(text: str, expected: Any) -> None:
+    parser = PartialJSON()
+    parser.feed(text)
+    assert parser.snapshot("default") == expected
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**12), max_value=10**12)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=6), json_values, max_size=5), data=st.data())
+def test_partial_json_snapshots_agree_with_jiter_at_every_cut(value: Any, data: Any) -> None:
+    text = json.dumps(value, ensure_ascii=data.draw(st.booleans()))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=12)))
+    parser = PartialJSON()
+    previous = 0
+    for cut in [*cuts, len(text)]:
+        parser.feed(text[previous:cut])
+        previous = cut
+        prefix = text[:cut]
+        expected = jiter.from_json(prefix.encode(), partial_mode=True) if prefix else "default"
+        assert parser.snapshot("default") == expected, prefix
+    assert parser.text == text
+
+
+# --- event decoding -------------------------------------------------------------------------
+
+
+def test_decoder_skips_ping_unnamed_events_and_done() -> None:
+    chunks = [
+        message_start(),
+        PING,
+        b'data: {"type": "content_block_start"}\n\n',
+        sse("message_start", {"type": "ping"}),
+        sse("future", {"type": "future", "n": 1}),
+        MESSAGE_STOP,
+        b"data: [DONE]\n\n",
+        b"event: done\ndata: [DONE]\n\n",
+    ]
+    events = decode(chunks)
+    assert [e.type for e in events] == ["message_start", "future", "message_stop"]
+
+
+@pytest.mark.parametrize(
+    ("error_type", "cls", "status"),
+    [
+        ("overloaded_error", OverloadedError, 529),
+        ("rate_limit_error", RateLimitError, 429),
+        ("api_error", InternalServerError, 500),
+    ],
+)
+def test_error_event_raises_the_classified_error(
+    error_type: str, cls: type[APIStatusError], status: int
+) -> None:
+    body = {"type": "error", "error": {"type": error_type, "message": "Overloaded"}}
+    with pytest.raises(cls) as info:
+        decode([message_start(), sse("error", body)], request_id="req_7", apim="apim_7")
+    err = info.value
+    assert type(err) is cls
+    assert (err.status_code, err.in_stream, err.type) == (status, True, error_type)
+    assert (err.request_id, err.apim_request_id) == ("req_7", "apim_7")
+    assert err.body == body
+
+
+def test_error_event_with_non_json_data_still_raises_a_status_error() -> None:
+    with pytest.raises(APIStatusError, match="in stream"):
+        decode([sse("error", "upstream exploded")])
+
+
+def test_malformed_json_names_the_event_and_shows_an_excerpt() -> None:
+    with pytest.raises(APIResponseValidationError, match="content_block_delta") as info:
+        decode([message_start(), sse("content_block_delta", '{"type": "content_block_delta", ')])
+    assert '{"type": "content_block_delta"' in str(info.value)
+
+
+def test_stream_cut_before_message_stop_says_so() -> None:
+    with pytest.raises(APIConnectionError, match=r"before message_stop, after 3 event") as info:
+        decode([message_start(), PING, block_start(0, {"type": "text", "text": ""})])
+    assert not isinstance(info.value, APITimeoutError)
+
+
+# --- a loopback server serving canned SSE bodies --------------------------------------------
+
+DROP = object()  # close the socket mid-body
+STALL = object()  # stop sending until the test run ends
+
+SCENARIOS: dict[str, list[Any]] = {
+    "/text": TEXT,
+    "/mixed": MIXED,
+    "/thinking-only": [
+        message_start(),
+        block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+        delta(0, type="thinking_delta", thinking="hm"),
+        block_stop(0),
+        message_delta({"output_tokens": 1}),
+        MESSAGE_STOP,
+    ],
+    "/cut": TEXT[:4],
+    "/drop": [*TEXT[:4], b"event: content_block_delta\nda", DROP],
+    "/stall": [*TEXT[:3], STALL],
+    "/malformed": [*TEXT[:3], sse("content_block_delta", "{not json")],
+    "/overloaded": [
+        *TEXT[:4],
+        sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Over"}}),
+    ],
+    "/long": [TEXT[0], TEXT[1], *[delta(0, type="text_delta", text="x")] * 2000, *TEXT[5:]],
+}
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        # OSError: the client closed early, as several tests do on purpose.
+        with contextlib.suppress(OSError):
+            self._serve()
+
+    def _serve(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            piece = self.request.recv(65536)
+            if not piece:
+                return
+            head += piece
+        path = head.split(b" ", 2)[1].decode()
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\nrequest-id: req_loop\r\n"
+            b"apim-request-id: apim_loop\r\nconnection: close\r\n\r\n"
+        )
+        for item in SCENARIOS[path]:
+            if item is DROP:
+                self.request.shutdown(socket.SHUT_RDWR)
+                return
+            if item is STALL:
+                self.wfile.flush()
+                self.server.stop.wait(30)
+                return
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(item), item))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+    stop = threading.Event()
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx2.Client]:
+    with httpx2.Client(timeout=httpx2.Timeout(5.0, read=0.3)) as client:
+        yield client
+
+
+@pytest.fixture
+async def ahttp() -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(timeout=httpx2.Timeout(5.0, read=0.3)) as client:
+        yield client
+
+
+def open_stream(http: httpx2.Client, url: str, pending: list[StreamEvent] | None = None) -> Stream:
+    response = http.send(http.build_request("POST", url, json={"stream": True}), stream=True)
+    decoder = EventDecoder(
+        response=response,
+        request_id=response.headers.get("request-id"),
+        apim_request_id=response.headers.get("apim-request-id"),
+    )
+    return Stream(
+        response=response, decoder=decoder, chunks=response.iter_bytes(), pending=pending or ()
+    )
+
+
+async def aopen_stream(http: httpx2.AsyncClient, url: str) -> AsyncStream:
+    response = await http.send(http.build_request("POST", url, json={"stream": True}), stream=True)
+    decoder = EventDecoder(
+        response=response,
+        request_id=response.headers.get("request-id"),
+        apim_request_id=response.headers.get("apim-request-id"),
+    )
+    return AsyncStream(response=response, decoder=decoder, chunks=response.aiter_bytes())
+
+
+def test_raw_stream_yields_events_and_closes(http: httpx2.Client, server_url: str) -> None:
+    stream = open_stream(http, server_url + "/text")
+    assert (stream.request_id, stream.apim_request_id) == ("req_loop", "apim_loop")
+    assert [e.type for e in stream] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    assert stream.response.is_closed
+    assert list(stream) == []  # a second loop finds the stream spent, without hanging
+    stream.close()
+
+
+def test_pending_events_come_first(http: httpx2.Client, server_url: str) -> None:
+    pending: list[StreamEvent] = [UnknownEvent({"type": "early"})]
+    events = list(open_stream(http, server_url + "/text", pending))
+    assert events[0].type == "early"
+    assert events[1].type == "message_start"
+
+
+def test_breaking_out_of_a_with_block_closes(http: httpx2.Client, server_url: str) -> None:
+    with open_stream(http, server_url + "/long") as stream:
+        for event in stream:
+            if event.type == "content_block_delta":
+                break
+    assert stream.response.is_closed
+    assert list(stream) == []
+    stream.close()  # idempotent
+
+
+def test_close_before_iterating(http: httpx2.Client, server_url: str) -> None:
+    stream = open_stream(http, server_url + "/text")
+    stream.close()
+    assert stream.response.is_closed
+    assert list(stream) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "match"),
+    [
+        ("/cut", APIConnectionError, r"ended before message_stop, after 4 event"),
+        ("/drop", APIConnectionError, r"dropped mid-stream after 4 event"),
+        ("/stall", APITimeoutError, r"stalled.*after 3 event"),
+        ("/malformed", APIResponseValidationError, r"'content_block_delta'.*not json"),
+        ("/overloaded", OverloadedError, r"overloaded_error"),
+    ],
+)
+def test_broken_streams_raise_clear_errors_and_close(
+    http: httpx2.Client, server_url: str, path: str, error: type[Exception], match: str
+) -> None:
+    stream = open_stream(http, server_url + path)
+    received: list[StreamEvent] = []
+    with pytest.raises(error, match=match) as info:
+        received.extend(stream)
+    assert stream.response.is_closed
+    assert "req_loop" in str(info.value)
+    if path == "/overloaded":
+        err = info.value
+        assert isinstance(err, OverloadedError)
+        assert (err.status_code, err.in_stream, err.apim_request_id) == (529, True, "apim_loop")
+        assert len(received) == 3
+
+
+def test_message_stream_helpers(http: httpx2.Client, server_url: str) -> None:
+    manager = MessageStreamManager(lambda: open_stream(http, server_url + "/mixed"))
+    with manager as stream:
+        assert stream.request_id == "req_loop"
+        assert stream.apim_request_id == "apim_loop"
+        assert list(stream.text_stream) == ["Checking", " the weather."]
+        message = stream.get_final_message()
+        assert stream.get_final_message() is message
+        assert stream.get_final_text() == "Checking the weather."
+        assert stream.current_message_snapshot is message
+        assert message.request_id == "req_loop"
+        assert message.apim_request_id == "apim_loop"
+        assert message.content[2].input == {"city": "Paris", "days": 3}  # type: ignore[union-attr]
+    assert stream.response.is_closed
+
+
+def test_get_final_text_without_text_block(http: httpx2.Client, server_url: str) -> None:
+    with MessageStreamManager(lambda: open_stream(http, server_url + "/thinking-only")) as stream:
+        with pytest.raises(RuntimeError, match=r"needs a `text` content block.*thinking"):
+            stream.get_final_text()
+        stream.until_done()
+        assert stream.get_final_message().content[0].type == "thinking"
+
+
+def test_message_stream_closed_early(http: httpx2.Client, server_url: str) -> None:
+    with MessageStreamManager(lambda: open_stream(http, server_url + "/long")) as stream:
+        for event in stream:
+            if event.type == "text":
+                break
+        stream.close()
+        assert stream.response.is_closed
+        assert stream.current_message_snapshot.content[0].text == "x"  # type: ignore[union-attr]
+        with pytest.raises(RuntimeError, match="closed before 'message_stop'"):
+            stream.get_final_message()
+
+
+def test_message_stream_failure_is_raised_again(http: httpx2.Client, server_url: str) -> None:
+    stream = MessageStream(open_stream(http, server_url + "/overloaded"))
+    with pytest.raises(OverloadedError):
+        stream.get_final_message()
+    with pytest.raises(OverloadedError):
+        stream.get_final_text()
+    assert stream.response.is_closed
+
+
+def test_manager_propagates_request_errors() -> None:
+    def fail() -> Stream:
+        raise RateLimitError("quota", status_code=429)
+
+    with pytest.raises(RateLimitError), MessageStreamManager(fail):
+        pass
+
+
+# --- async twins ----------------------------------------------------------------------------
+
+
+async def test_async_raw_stream(ahttp: httpx2.AsyncClient, server_url: str) -> None:
+    async with await aopen_stream(ahttp, server_url + "/text") as stream:
+        types = [event.type async for event in stream]
+        assert types[0] == "message_start"
+        assert types[-1] == "message_stop"
+        assert [event async for event in stream] == []
+    assert stream.response.is_closed
+
+
+async def test_async_break_and_close(ahttp: httpx2.AsyncClient, server_url: str) -> None:
+    stream = await aopen_stream(ahttp, server_url + "/long")
+    async for event in stream:
+        if event.type == "content_block_delta":
+            break
+    await stream.close()
+    await stream.close()
+    assert stream.response.is_closed
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/cut", APIConnectionError),
+        ("/drop", APIConnectionError),
+        ("/stall", APITimeoutError),
+        ("/malformed", APIResponseValidationError),
+        ("/overloaded", OverloadedError),
+    ],
+)
+async def test_async_broken_streams(
+    ahttp: httpx2.AsyncClient, server_url: str, path: str, error: type[Exception]
+) -> None:
+    stream = await aopen_stream(ahttp, server_url + path)
+    with pytest.raises(error):
+        async for _ in stream:
+            pass
+    assert stream.response.is_closed
+
+
+async def test_async_message_stream(ahttp: httpx2.AsyncClient, server_url: str) -> None:
+    async def opener() -> AsyncStream:
+        return await aopen_stream(ahttp, server_url + "/mixed")
+
+    async with AsyncMessageStreamManager(opener) as stream:
+        assert isinstance(stream, AsyncMessageStream)
+        texts = [text async for text in stream.text_stream]
+        assert texts == ["Checking", " the weather."]
+        assert await stream.get_final_text() == "Checking the weather."
+        message = await stream.get_final_message()
+        assert message.stop_reason == "tool_use"
+    assert stream.response.is_closed
+
+
+async def test_async_message_stream_events_and_failure(
+    ahttp: httpx2.AsyncClient, server_url: str
+) -> None:
+    stream = AsyncMessageStream(await aopen_stream(ahttp, server_url + "/overloaded"))
+    seen: list[str] = []
+
+    async def consume() -> None:
+        async for event in stream:
+            seen.append(event.type)
+
+    with pytest.raises(OverloadedError):
+        await consume()
+    assert seen[-1] == "text"
+    with pytest.raises(OverloadedError):
+        await stream.get_final_message()
+    await stream.close()
