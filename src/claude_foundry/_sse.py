@@ -52,22 +52,16 @@ class SSEDecoder:
         self._started = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        return [
-            ServerSentEvent(name, data.decode("utf-8", "replace"), event_id, retry)
-            for name, data, event_id, retry in self._decode(self._take_blocks(chunk))
-        ]
+        return self._events(self._take_blocks(chunk))
 
     def end(self) -> list[ServerSentEvent]:
-        return [
-            ServerSentEvent(name, data.decode("utf-8", "replace"), event_id, retry)
-            for name, data, event_id, retry in self._decode(self._take_rest())
-        ]
+        return self._events(self._take_rest())
 
     def feed_raw(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
-        return [(name, data) for name, data, _, _ in self._decode(self._take_blocks(chunk))]
+        return self._pairs(self._take_blocks(chunk))
 
     def end_raw(self) -> list[tuple[str | None, bytes]]:
-        return [(name, data) for name, data, _, _ in self._decode(self._take_rest())]
+        return self._pairs(self._take_rest())
 
     # --- framing -----------------------------------------------------------------------------
 
@@ -112,40 +106,64 @@ class SSEDecoder:
 
     # --- fields ------------------------------------------------------------------------------
 
-    def _decode(
-        self, blocks: list[bytes]
-    ) -> list[tuple[str | None, bytes, str | None, int | None]]:
-        events: list[tuple[str | None, bytes, str | None, int | None]] = []
+    def _events(self, blocks: list[bytes]) -> list[ServerSentEvent]:
+        events = []
         for block in blocks:
-            name: str | None = None
-            retry: int | None = None
-            data: list[bytes] = []
-            has_fields = False
-            for line in block.split(b"\n"):
-                if not line or line[0] == 58:  # blank (from "\n\n\n") or ":" comment
-                    continue
-                field, colon, value = line.partition(b":")
-                if colon and value[:1] == b" ":
-                    value = value[1:]
-                if field == b"data":
-                    data.append(value)
-                    has_fields = True
-                elif field == b"event":
-                    name = _event_name(value)
-                    has_fields = True
-                elif field == b"id":
-                    if b"\0" not in value:
-                        self._last_event_id = value.decode("utf-8", "replace")
-                    has_fields = True
-                elif field == b"retry":
-                    if value.isdigit():
-                        retry = int(value)
-                    has_fields = True
-            if not has_fields:
-                continue
-            payload = data[0] if len(data) == 1 else b"\n".join(data)
-            events.append((name, payload, self._last_event_id, retry))
+            parsed = self._parse(block)
+            if parsed is not None:
+                name, data, retry = parsed
+                text = data.decode("utf-8", "replace")
+                events.append(ServerSentEvent(name, text, self._last_event_id, retry))
         return events
+
+    def _pairs(self, blocks: list[bytes]) -> list[tuple[str | None, bytes]]:
+        pairs: list[tuple[str | None, bytes]] = []
+        for block in blocks:
+            # The shape every Messages API event has: "event: NAME\ndata: JSON". Taken without
+            # splitting into lines; anything else goes through the general parser.
+            if block[:7] == b"event: ":
+                newline = block.find(b"\n")
+                if (
+                    newline > 0
+                    and block[newline + 1 : newline + 7] == b"data: "
+                    and block.find(b"\n", newline + 1) < 0
+                ):
+                    pairs.append((_event_name(block[7:newline]), block[newline + 7 :]))
+                    continue
+            parsed = self._parse(block)
+            if parsed is not None:
+                pairs.append((parsed[0], parsed[1]))
+        return pairs
+
+    def _parse(self, block: bytes) -> tuple[str | None, bytes, int | None] | None:
+        """The fields of one block, or ``None`` if it has none (only comments or blank lines)."""
+        name: str | None = None
+        retry: int | None = None
+        data: list[bytes] = []
+        has_fields = False
+        for line in block.split(b"\n"):
+            if not line or line[0] == 58:  # blank (from "\n\n\n") or ":" comment
+                continue
+            field, colon, value = line.partition(b":")
+            if colon and value[:1] == b" ":
+                value = value[1:]
+            if field == b"data":
+                data.append(value)
+                has_fields = True
+            elif field == b"event":
+                name = _event_name(value)
+                has_fields = True
+            elif field == b"id":
+                if b"\0" not in value:
+                    self._last_event_id = value.decode("utf-8", "replace")
+                has_fields = True
+            elif field == b"retry":
+                if value.isdigit():
+                    retry = int(value)
+                has_fields = True
+        if not has_fields:
+            return None
+        return name, data[0] if len(data) == 1 else b"\n".join(data), retry
 
 
 _KNOWN_NAMES: dict[bytes, str] = {
