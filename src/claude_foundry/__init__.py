@@ -10,6 +10,14 @@
 from __future__ import annotations
 
 from . import types
+from ._client import AnthropicFoundry, AsyncAnthropicFoundry
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_DELAY,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+)
 from ._errors import (
     AnthropicError,
     APIConnectionError,
@@ -45,14 +53,21 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AnthropicError",
+    "AnthropicFoundry",
+    "AsyncAnthropicFoundry",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_RETRY_DELAY",
+    "DEFAULT_TIMEOUT",
     "GatewayTimeoutError",
     "InternalServerError",
+    "NOT_GIVEN",
     "NotFoundError",
+    "NotGiven",
     "NotSupportedOnFoundryError",
     "OverloadedError",
     "PaymentRequiredError",

@@ -1,0 +1,93 @@
+"""Credentials: a Foundry API key or a Microsoft Entra ID token provider.
+
+Each credential is an :class:`Auth` whose :meth:`Auth.auth_flow` is a generator in the style of
+``httpx.Auth.auth_flow``: it yields the I/O it needs (fetch a token, send the request, close a
+response) as pipeline steps and gets the results back. The sync and async clients drive the same
+flow; only they call the token provider (and await it, for the async client). A credential with
+a token cache and a forced refresh after a 401 fits the same shape: fetch, send, and on 401
+``yield Close(response)``, fetch again with ``force_refresh`` and resend.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Generator, Set
+from typing import Any
+
+import httpx2
+
+from ._errors import ConfigurationError
+from ._pipeline import FetchToken, Send, Step
+
+__all__ = ["ApiKeyAuth", "Auth", "TokenProviderAuth", "check_token"]
+
+
+class Auth:
+    """Base credential. ``static_headers`` are sent on every request and merged once per client."""
+
+    mode: str = "none"
+    static_headers: dict[str, str] = {}  # noqa: RUF012  (read-only class default)
+
+    def auth_flow(
+        self, request: httpx2.Request, *, stream: bool, keep: Set[str]
+    ) -> Generator[Step, Any, httpx2.Response]:
+        """Authenticate ``request``, send it and return the response.
+
+        ``keep`` holds the lower-cased names of headers the caller set per request
+        (``extra_headers``); those win over what the credential would set.
+        """
+        response: httpx2.Response = yield Send(request, stream)
+        return response
+
+
+class ApiKeyAuth(Auth):
+    """``x-api-key``, the header Foundry authenticates with. Only one copy of the key is sent."""
+
+    mode = "api-key"
+
+    def __init__(self, api_key: str, header: str = "x-api-key") -> None:
+        self.static_headers = {header: api_key}
+
+    def __repr__(self) -> str:
+        return "ApiKeyAuth(key=[redacted])"
+
+
+class TokenProviderAuth(Auth):
+    """``Authorization: Bearer <token>`` with a token from the provider, fetched per attempt."""
+
+    mode = "entra-id"
+
+    def __init__(self, provider: Callable[[], Any]) -> None:
+        self.provider = provider
+
+    def __repr__(self) -> str:
+        return f"TokenProviderAuth(provider={getattr(self.provider, '__name__', 'callable')})"
+
+    def auth_flow(
+        self, request: httpx2.Request, *, stream: bool, keep: Set[str]
+    ) -> Generator[Step, Any, httpx2.Response]:
+        token = check_token((yield FetchToken(self.provider)))
+        if "authorization" not in keep:
+            request.headers["Authorization"] = f"Bearer {token}"
+        response: httpx2.Response = yield Send(request, stream)
+        return response
+
+
+def check_token(value: object) -> str:
+    """Validate what a token provider returned, without ever echoing the value."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if inspect.isawaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()  # never awaited: close it so Python does not warn about it
+        raise ConfigurationError(
+            "azure_ad_token_provider returned an awaitable, but the sync AnthropicFoundry client "
+            "needs a provider that returns a str. Use AsyncAnthropicFoundry for an async "
+            "provider, or azure.identity.get_bearer_token_provider with a sync credential."
+        )
+    what = "an empty string" if isinstance(value, str) else f"a {type(value).__name__}"
+    raise ConfigurationError(
+        f"azure_ad_token_provider returned {what}; it must return the access token as a "
+        "non-empty str (for example azure.identity.get_bearer_token_provider("
+        "DefaultAzureCredential(), 'https://ai.azure.com/.default'))."
+    )

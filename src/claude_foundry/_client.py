@@ -1,0 +1,459 @@
+"""``AnthropicFoundry`` and ``AsyncAnthropicFoundry``: thin I/O shells over the pipeline.
+
+Every decision is made in :mod:`claude_foundry._pipeline` and :mod:`claude_foundry._auth`; the
+two clients perform the steps those flows yield: send a request, read a chunk, sleep, call the
+token provider. The sync client does them with ``httpx2.Client`` and ``time.sleep``, the async
+client with ``httpx2.AsyncClient`` and ``asyncio.sleep``.
+
+    >>> from claude_foundry import AnthropicFoundry
+    >>> client = AnthropicFoundry(api_key="...", resource="example-resource")
+    >>> client
+    AnthropicFoundry(base_url='https://example-resource.services.ai.azure.com/anthropic/', auth='api-key')
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable, Generator, Mapping
+from functools import cached_property
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import httpx2
+
+from ._auth import ApiKeyAuth, Auth, TokenProviderAuth
+from ._config import (
+    DEFAULT_ANTHROPIC_VERSION,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_DELAY,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+    Settings,
+    resolve_settings,
+)
+from ._pipeline import (
+    Call,
+    Close,
+    FetchToken,
+    NextChunk,
+    OpenChunks,
+    Pipeline,
+    ReadBody,
+    Send,
+    Sleep,
+    Step,
+    StreamStart,
+)
+from ._stream import AsyncStream, Stream
+from .resources import ALTERNATIVES, NotOnFoundry
+from .resources.beta import AsyncBeta, Beta
+from .resources.messages import AsyncMessages, Messages
+
+__all__ = ["AnthropicFoundry", "AsyncAnthropicFoundry"]
+
+_HttpT = TypeVar("_HttpT", httpx2.Client, httpx2.AsyncClient)
+_HTTPX_DEFAULT_HEADER_NAMES = frozenset({"accept", "accept-encoding", "connection", "user-agent"})
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"claude-foundry/{__version__}"
+
+
+class _FoundryClient(Generic[_HttpT]):
+    """What both clients share: settings, auth, the pipeline, and the resource tree."""
+
+    _http: _HttpT
+    _owns_http: bool
+
+    models = NotOnFoundry("client.models", ALTERNATIVES["models"])
+    completions = NotOnFoundry("client.completions", ALTERNATIVES["completions"])
+    files = NotOnFoundry("client.files", ALTERNATIVES["files"])
+    skills = NotOnFoundry("client.skills", ALTERNATIVES["skills"])
+    organization = NotOnFoundry("client.organization", ALTERNATIVES["admin"])
+    user_profiles = NotOnFoundry("client.user_profiles", ALTERNATIVES["admin"])
+
+    def __init__(
+        self,
+        *,
+        resource: str | None = None,
+        api_key: str | None = None,
+        azure_ad_token_provider: Callable[[], Any] | None = None,
+        base_url: str | httpx2.URL | None = None,
+        timeout: float | httpx2.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
+        http_client: _HttpT | None = None,
+        max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY,
+        retry_budget: float | None = None,
+        anthropic_version: str = DEFAULT_ANTHROPIC_VERSION,
+        webhook_key: str | None = None,
+        _strict_response_validation: bool = False,
+    ) -> None:
+        """Keyword-only, as the official client. Beyond it:
+
+        ``max_retry_delay`` caps how long a server-requested wait (``retry-after``) may last
+        (default 60 s); ``retry_budget`` bounds the total time a call may spend retrying
+        (default: no bound); ``anthropic_version`` is the ``anthropic-version`` header.
+        """
+        self._check_http_client(http_client)
+        settings = resolve_settings(
+            api_key=api_key,
+            resource=resource,
+            base_url=base_url,
+            azure_ad_token_provider=azure_ad_token_provider,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_delay=max_retry_delay,
+            retry_budget=retry_budget,
+            default_headers=default_headers,
+            default_query=default_query,
+            anthropic_version=anthropic_version,
+            http_client=http_client,
+            warn_stacklevel=4,
+        )
+        self.webhook_key = webhook_key
+        self._configure(settings, http_client, owns_http=True)
+
+    def _configure(
+        self, settings: Settings, http_client: _HttpT | None, *, owns_http: bool
+    ) -> None:
+        self._settings = settings
+        auth: Auth
+        if settings.azure_ad_token_provider is not None:
+            auth = TokenProviderAuth(settings.azure_ad_token_provider)
+        else:
+            assert settings.api_key is not None
+            auth = ApiKeyAuth(settings.api_key)
+        self._auth = auth
+        inherited = None
+        if http_client is not None:
+            inherited = {
+                name: value
+                for name, value in http_client.headers.items()
+                if name.lower() not in _HTTPX_DEFAULT_HEADER_NAMES
+            }
+        self._pipeline = Pipeline(
+            settings, auth, user_agent=_user_agent(), inherited_headers=inherited
+        )
+        # The official non-streaming guard applies only on a client with the default timeout.
+        self._default_timeout = settings.timeout == DEFAULT_TIMEOUT
+        self._http = http_client if http_client is not None else self._make_http(settings)
+        self._owns_http = owns_http
+
+    def _check_http_client(self, http_client: object) -> None:
+        raise NotImplementedError
+
+    def _make_http(self, settings: Settings) -> _HttpT:
+        raise NotImplementedError
+
+    # --- public attributes, as on the official client -----------------------------------------
+
+    @property
+    def base_url(self) -> httpx2.URL:
+        return httpx2.URL(self._settings.base_url)
+
+    @property
+    def api_key(self) -> str | None:
+        return self._settings.api_key
+
+    @property
+    def timeout(self) -> httpx2.Timeout:
+        return self._settings.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._settings.max_retries
+
+    @property
+    def max_retry_delay(self) -> float:
+        return self._settings.max_retry_delay
+
+    @property
+    def retry_budget(self) -> float | None:
+        return self._settings.retry_budget
+
+    @property
+    def auth_mode(self) -> str:
+        """``"api-key"`` or ``"entra-id"``."""
+        return self._auth.mode
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        return {
+            name: value
+            for name, value in self._pipeline.base_headers.items()
+            if name not in self._auth.static_headers
+        }
+
+    @property
+    def default_query(self) -> dict[str, object]:
+        return dict(self._settings.custom_query)
+
+    @property
+    def user_agent(self) -> str:
+        return self._pipeline.base_headers["user-agent"]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._settings.base_url!r}, auth={self._auth.mode!r})"
+        )
+
+    # --- copies ---------------------------------------------------------------------------------
+
+    def copy(
+        self,
+        *,
+        api_key: str | None = None,
+        azure_ad_token_provider: Callable[[], Any] | None = None,
+        webhook_key: str | None = None,
+        base_url: str | httpx2.URL | None = None,
+        timeout: float | httpx2.Timeout | NotGiven | None = NOT_GIVEN,
+        http_client: _HttpT | None = None,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+        set_default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
+        set_default_query: Mapping[str, object] | None = None,
+        max_retry_delay: float | NotGiven = NOT_GIVEN,
+        retry_budget: float | NotGiven | None = NOT_GIVEN,
+        anthropic_version: str | None = None,
+        _extra_kwargs: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """A new client with the same options, except those given. It shares the HTTP client.
+
+        A new ``api_key`` replaces a token provider and a new ``azure_ad_token_provider``
+        replaces a key (the official client would keep sending the old provider's token).
+        """
+        if default_headers is not None and set_default_headers is not None:
+            raise ValueError(
+                "The `default_headers` and `set_default_headers` arguments are mutually exclusive"
+            )
+        if default_query is not None and set_default_query is not None:
+            raise ValueError(
+                "The `default_query` and `set_default_query` arguments are mutually exclusive"
+            )
+        current = self._settings
+        headers: Mapping[str, str] = current.custom_headers
+        if default_headers is not None:
+            headers = {**headers, **default_headers}
+        elif set_default_headers is not None:
+            headers = set_default_headers
+        query: Mapping[str, object] = current.custom_query
+        if default_query is not None:
+            query = {**query, **default_query}
+        elif set_default_query is not None:
+            query = set_default_query
+        if api_key is None and azure_ad_token_provider is None:
+            api_key = current.api_key
+            azure_ad_token_provider = current.azure_ad_token_provider
+        settings = resolve_settings(
+            api_key=api_key,
+            resource=None,
+            base_url=base_url if base_url is not None else current.base_url,
+            azure_ad_token_provider=azure_ad_token_provider,
+            timeout=current.timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=current.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            max_retry_delay=(
+                current.max_retry_delay
+                if isinstance(max_retry_delay, NotGiven)
+                else max_retry_delay
+            ),
+            retry_budget=(
+                current.retry_budget if isinstance(retry_budget, NotGiven) else retry_budget
+            ),
+            default_headers=headers,
+            default_query=query,
+            anthropic_version=anthropic_version or current.anthropic_version,
+            http_client=None,
+        )
+        clone = object.__new__(type(self))
+        clone.webhook_key = webhook_key or self.webhook_key
+        clone._configure(settings, http_client or self._http, owns_http=False)
+        return clone
+
+    with_options = copy
+
+    # --- resources -----------------------------------------------------------------------------
+
+    @cached_property
+    def beta(self) -> Any:
+        raise NotImplementedError
+
+
+class AnthropicFoundry(_FoundryClient[httpx2.Client]):
+    """Claude in Microsoft Foundry, synchronous. A drop-in for ``anthropic.AnthropicFoundry``."""
+
+    def _check_http_client(self, http_client: object) -> None:
+        if http_client is not None and not isinstance(http_client, httpx2.Client):
+            raise TypeError(
+                "Invalid `http_client` argument; Expected an instance of `httpx2.Client` but got "
+                f"{type(http_client)}"
+            )
+
+    def _make_http(self, settings: Settings) -> httpx2.Client:
+        return httpx2.Client(
+            timeout=settings.timeout,
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
+
+    @cached_property
+    def messages(self) -> Messages:
+        return Messages(self)
+
+    @cached_property
+    def beta(self) -> Beta:
+        return Beta(self)
+
+    def _request(self, call: Call) -> Any:
+        result = self._drive(self._pipeline.request_flow(call))
+        if type(result) is StreamStart:
+            return Stream(
+                response=result.response,
+                decoder=result.decoder,
+                chunks=result.chunks,
+                pending=result.pending,
+            )
+        return result
+
+    def _drive(self, flow: Generator[Step, Any, Any]) -> Any:
+        http = self._http
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            value = error = None
+            try:
+                kind = type(step)
+                if kind is Send:
+                    value = http.send(step.request, stream=step.stream)  # type: ignore[union-attr]
+                elif kind is NextChunk:
+                    value = next(step.chunks, None)  # type: ignore[union-attr]
+                elif kind is FetchToken:
+                    value = step.provider()  # type: ignore[union-attr]
+                elif kind is Sleep:
+                    time.sleep(step.seconds)  # type: ignore[union-attr]
+                elif kind is OpenChunks:
+                    value = step.response.iter_bytes()  # type: ignore[union-attr]
+                elif kind is ReadBody:
+                    step.response.read()  # type: ignore[union-attr]
+                elif kind is Close:
+                    step.response.close()  # type: ignore[union-attr]
+            except Exception as exc:
+                error = exc
+
+    def close(self) -> None:
+        """Close the connection pool (unless the HTTP client was passed in or is shared)."""
+        if self._owns_http:
+            self._http.close()
+
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
+    """Claude in Microsoft Foundry, asyncio. A drop-in for ``anthropic.AsyncAnthropicFoundry``.
+
+    ``azure_ad_token_provider`` may be sync or async.
+    """
+
+    def _check_http_client(self, http_client: object) -> None:
+        if http_client is not None and not isinstance(http_client, httpx2.AsyncClient):
+            raise TypeError(
+                "Invalid `http_client` argument; Expected an instance of `httpx2.AsyncClient` but "
+                f"got {type(http_client)}"
+            )
+
+    def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(
+            timeout=settings.timeout,
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
+
+    @cached_property
+    def messages(self) -> AsyncMessages:
+        return AsyncMessages(self)
+
+    @cached_property
+    def beta(self) -> AsyncBeta:
+        return AsyncBeta(self)
+
+    async def _request(self, call: Call) -> Any:
+        result = await self._drive(self._pipeline.request_flow(call))
+        if type(result) is StreamStart:
+            return AsyncStream(
+                response=result.response,
+                decoder=result.decoder,
+                chunks=result.chunks,
+                pending=result.pending,
+            )
+        return result
+
+    async def _drive(self, flow: Generator[Step, Any, Any]) -> Any:
+        http = self._http
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            value = error = None
+            try:
+                kind = type(step)
+                if kind is Send:
+                    value = await http.send(step.request, stream=step.stream)  # type: ignore[union-attr]
+                elif kind is NextChunk:
+                    value = await anext(step.chunks, None)  # type: ignore[union-attr]
+                elif kind is FetchToken:
+                    value = step.provider()  # type: ignore[union-attr]
+                    if inspect.isawaitable(value):
+                        value = await value
+                elif kind is Sleep:
+                    await asyncio.sleep(step.seconds)  # type: ignore[union-attr]
+                elif kind is OpenChunks:
+                    value = step.response.aiter_bytes()  # type: ignore[union-attr]
+                elif kind is ReadBody:
+                    await step.response.aread()  # type: ignore[union-attr]
+                elif kind is Close:
+                    await step.response.aclose()  # type: ignore[union-attr]
+            except Exception as exc:
+                error = exc
+
+    async def close(self) -> None:
+        """Close the connection pool (unless the HTTP client was passed in or is shared)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

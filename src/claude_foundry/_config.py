@@ -1,0 +1,383 @@
+"""Client configuration: arguments, then environment, then validated settings.
+
+Resolution follows the official ``anthropic.AnthropicFoundry`` (see the reference, §2.2):
+
+1. ``api_key`` = the argument, else ``ANTHROPIC_FOUNDRY_API_KEY``.
+2. ``resource`` = the argument; the variable ``ANTHROPIC_FOUNDRY_RESOURCE`` only when neither a
+   ``resource`` nor a ``base_url`` argument was given.
+3. ``base_url`` = the argument, else ``ANTHROPIC_FOUNDRY_BASE_URL``.
+4. Credentials are checked first, then the endpoint.
+
+Where the official client accepts a mistake and fails later with an Azure 404 or 401, this module
+raises :class:`~claude_foundry.ConfigurationError` (a ``ValueError``) that says what to change:
+empty variables count as unset, a key together with a token provider is rejected, a resource
+must be an Azure resource name, a base URL must reach ``/anthropic/``, and a bearer token is never
+sent over plain HTTP to another machine. ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL`` are
+never read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx2
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_ANTHROPIC_VERSION",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_RETRY_DELAY",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "NotGiven",
+    "Settings",
+    "is_loopback_host",
+    "normalise_base_url",
+    "resolve_settings",
+    "resolve_timeout",
+]
+
+ENV_API_KEY: Final = "ANTHROPIC_FOUNDRY_API_KEY"
+ENV_RESOURCE: Final = "ANTHROPIC_FOUNDRY_RESOURCE"
+ENV_BASE_URL: Final = "ANTHROPIC_FOUNDRY_BASE_URL"
+ENV_CUSTOM_HEADERS: Final = "ANTHROPIC_CUSTOM_HEADERS"
+
+DEFAULT_TIMEOUT: Final = httpx2.Timeout(600.0, connect=5.0)
+DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_MAX_RETRY_DELAY: Final = 60.0
+DEFAULT_ANTHROPIC_VERSION: Final = "2023-06-01"
+_HTTPX_DEFAULT_TIMEOUT: Final = httpx2.Timeout(5.0)
+
+_AZURE_HOST_SUFFIXES: Final = (".services.ai.azure.com", ".cognitiveservices.azure.com")
+# Azure custom subdomain names: 2-64 letters, digits and hyphens, not starting or ending in one.
+_RESOURCE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}[A-Za-z0-9]")
+# A pasted Target URI (or a URL copied from a cURL example) ends in an API path, not the base.
+_API_PATH_SUFFIXES: Final = ("/v1/messages/count_tokens", "/v1/messages", "/v1")
+_MAX_RETRIES_NONE: Final = (
+    "max_retries cannot be None. If you want to disable retries, pass `0`; if you want "
+    "unlimited retries, pass a very high number; if you want the default behavior, pass "
+    "`claude_foundry.DEFAULT_MAX_RETRIES`"
+)
+
+
+class NotGiven:
+    """Marks an argument that was not passed (``None`` can be a meaningful value)."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated client settings. Holds the key, so it never appears in a repr."""
+
+    base_url: str
+    api_key: str | None
+    azure_ad_token_provider: Callable[[], Any] | None
+    timeout: httpx2.Timeout
+    max_retries: int
+    max_retry_delay: float
+    retry_budget: float | None
+    custom_headers: Mapping[str, str]
+    custom_query: Mapping[str, object]
+    anthropic_version: str
+
+    def __repr__(self) -> str:
+        auth = "entra-id" if self.azure_ad_token_provider is not None else "api-key"
+        return f"Settings(base_url={self.base_url!r}, auth={auth!r})"
+
+    @property
+    def auth_mode(self) -> str:
+        return "entra-id" if self.azure_ad_token_provider is not None else "api-key"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def resolve_timeout(
+    timeout: float | httpx2.Timeout | NotGiven | None, http_client: object | None = None
+) -> httpx2.Timeout:
+    """The effective timeout: the argument, else a custom HTTP client's own, else the default."""
+    if isinstance(timeout, NotGiven):
+        client_timeout = getattr(http_client, "timeout", None)
+        if isinstance(client_timeout, httpx2.Timeout) and client_timeout != _HTTPX_DEFAULT_TIMEOUT:
+            return client_timeout
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx2.Timeout):
+        return timeout
+    if timeout is None or isinstance(timeout, int | float):
+        return httpx2.Timeout(timeout)
+    raise ConfigurationError(
+        f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
+        f"{type(timeout).__name__}."
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _origin(url: httpx2.URL) -> str:
+    return str(url.copy_with(path="/", query=None, fragment=None)).rstrip("/")
+
+
+def _is_azure_host(host: str) -> bool:
+    return host.lower().endswith(_AZURE_HOST_SUFFIXES)
+
+
+def normalise_base_url(raw: str) -> tuple[str, str | None]:
+    """Return ``(base_url, warning)``: the base URL ending in ``/``, or raise ConfigurationError.
+
+    A URL ending in an API path (``.../anthropic/v1/messages``, as the portal's Target URI does)
+    is cut back to its base, and the warning says so.
+    """
+    text = raw.strip()
+    example = "https://<resource>.services.ai.azure.com/anthropic/"
+    if not text:
+        raise ConfigurationError(f"base_url is empty. Pass the endpoint, e.g. {example}")
+    if "://" not in text:
+        guess = _suggest_base_url("https://" + text)
+        raise ConfigurationError(
+            f"base_url {text!r} is not an absolute URL. Pass the full endpoint including "
+            f"https://, e.g. base_url={guess!r}."
+        )
+    try:
+        url = httpx2.URL(text)
+    except httpx2.InvalidURL as exc:
+        raise ConfigurationError(f"base_url {text!r} is not a valid URL ({exc}).") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"base_url {text!r} must be an http:// or https:// URL with a host, e.g. {example}"
+        )
+    if url.query:
+        raise ConfigurationError(
+            f"base_url {text!r} has a query string. Pass the base URL without it and put query "
+            f"parameters in default_query=, e.g. default_query={{'api-version': '...'}}."
+        )
+    path = url.path.rstrip("/")
+    warning = None
+    lowered = path.lower()
+    for suffix in _API_PATH_SUFFIXES:
+        if lowered.endswith(suffix) and "/anthropic" in lowered[: -len(suffix)] + "/":
+            path = path[: -len(suffix)].rstrip("/")
+            fixed = _origin(url) + path + "/"
+            warning = (
+                f"base_url {text!r} ends in the API path {suffix!r} (a Target URI); "
+                f"using the base URL {fixed!r} instead. Pass base_url={fixed!r} to silence this."
+            )
+            break
+    if "anthropic" not in path.lower().split("/"):
+        fixed = _suggest_base_url(text)
+        raise ConfigurationError(
+            f"base_url {text!r} does not include the /anthropic path, so every request would "
+            f"get 404 from Foundry. Use base_url={fixed!r}."
+        )
+    return _origin(url) + path + "/", warning
+
+
+def _suggest_base_url(text: str) -> str:
+    """Best guess at the base URL someone meant (for error messages only)."""
+    try:
+        url = httpx2.URL(text)
+    except httpx2.InvalidURL:
+        return "https://<resource>.services.ai.azure.com/anthropic/"
+    host = url.host or "<resource>.services.ai.azure.com"
+    origin = _origin(url) if url.host else f"https://{host}"
+    path = url.path.rstrip("/")
+    lowered = path.lower()
+    for suffix in _API_PATH_SUFFIXES:
+        if lowered.endswith(suffix):
+            path = path[: -len(suffix)].rstrip("/")
+            lowered = path.lower()
+            break
+    if "anthropic" in lowered.split("/"):
+        return origin + path + "/"
+    if _is_azure_host(host) or not path:
+        return origin + "/anthropic/"
+    return origin + path + "/anthropic/"
+
+
+def _check_resource(resource: str, source: str) -> str:
+    name = resource.strip()
+    if _RESOURCE_NAME.fullmatch(name):
+        return name
+    rule = (
+        "an Azure resource name is 2-64 letters, digits and hyphens (no dots, slashes or "
+        "spaces), e.g. 'example-resource'"
+    )
+    if not name:
+        raise ConfigurationError(f"{source} is empty; {rule}.")
+    if any(ch in name for ch in "./:"):
+        candidate = name if "://" in name else "https://" + name
+        suggestion = _suggest_base_url(candidate)
+        host = httpx2.URL(suggestion).host if "<" not in suggestion else ""
+        also = ""
+        if _is_azure_host(host):
+            also = f" (or resource={host.split('.', 1)[0]!r})"
+        raise ConfigurationError(
+            f"{source} {name!r} looks like a host name or URL, not a resource name; {rule}. "
+            f"Pass base_url={suggestion!r} instead{also}."
+        )
+    raise ConfigurationError(f"{source} {name!r} is not a valid resource name; {rule}.")
+
+
+def _custom_headers_from_env() -> dict[str, str]:
+    # Honoured by the official client: newline-separated "Name: value" lines.
+    raw = os.environ.get(ENV_CUSTOM_HEADERS)
+    headers: dict[str, str] = {}
+    if raw:
+        for line in raw.splitlines():
+            name, sep, value = line.partition(":")
+            if sep and name.strip():
+                headers[name.strip()] = value.strip()
+    return headers
+
+
+def resolve_settings(
+    *,
+    api_key: str | None,
+    resource: str | None,
+    base_url: str | httpx2.URL | None,
+    azure_ad_token_provider: Callable[[], Any] | None,
+    timeout: float | httpx2.Timeout | NotGiven | None,
+    max_retries: int | None,
+    max_retry_delay: float,
+    retry_budget: float | None,
+    default_headers: Mapping[str, str] | None,
+    default_query: Mapping[str, object] | None,
+    anthropic_version: str,
+    http_client: object | None,
+    warn_stacklevel: int = 3,
+) -> Settings:
+    """Turn constructor arguments and the environment into validated :class:`Settings`."""
+    if max_retries is None:
+        raise TypeError(_MAX_RETRIES_NONE)
+    if not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(
+            f"max_retries must be a whole number >= 0 (0 disables retries), not {max_retries!r}."
+        )
+    if not isinstance(max_retry_delay, int | float) or not max_retry_delay >= 0:
+        raise ConfigurationError(
+            f"max_retry_delay must be a number of seconds >= 0, not {max_retry_delay!r}."
+        )
+    if retry_budget is not None and (
+        not isinstance(retry_budget, int | float) or not retry_budget >= 0
+    ):
+        raise ConfigurationError(
+            f"retry_budget must be a number of seconds >= 0 or None, not {retry_budget!r}."
+        )
+
+    # An explicit token provider wins over a key left in the environment; an explicit key and
+    # an explicit provider together are rejected below.
+    key = api_key
+    if key is None and azure_ad_token_provider is None:
+        key = _env(ENV_API_KEY)
+    if key is not None and not key.strip():
+        key = None
+    resource_source = "resource"
+    if resource is None and base_url is None:
+        resource = _env(ENV_RESOURCE)
+        resource_source = ENV_RESOURCE
+    url_source = "base_url"
+    if base_url is None:
+        base_url = _env(ENV_BASE_URL)
+        url_source = ENV_BASE_URL
+
+    if key is None and azure_ad_token_provider is None:
+        extra = ""
+        if _env("ANTHROPIC_API_KEY") is not None:
+            extra = " ANTHROPIC_API_KEY is set but is not used for Foundry; set the Foundry key."
+        raise ConfigurationError(
+            "Missing credentials. Please pass one of `api_key`, `azure_ad_token_provider`, or "
+            f"the `{ENV_API_KEY}` environment variable.{extra} The key is on your deployment's "
+            "Details tab in the Foundry portal (Build > Models)."
+        )
+    if key is not None and azure_ad_token_provider is not None:
+        raise ConfigurationError(
+            "The `api_key` and `azure_ad_token_provider` arguments are mutually exclusive; pass "
+            "only one (a key, or a Microsoft Entra ID token provider)."
+        )
+    if azure_ad_token_provider is not None and not callable(azure_ad_token_provider):
+        raise ConfigurationError(
+            "azure_ad_token_provider must be a callable that returns a token string, e.g. "
+            "azure.identity.get_bearer_token_provider(DefaultAzureCredential(), "
+            "'https://ai.azure.com/.default')."
+        )
+
+    if base_url is None:
+        if resource is None:
+            raise ConfigurationError(
+                "Must provide one of the `base_url` or `resource` arguments, or the "
+                f"`{ENV_RESOURCE}` environment variable (the resource name is the first part of "
+                "https://<resource>.services.ai.azure.com)."
+            )
+        name = _check_resource(resource, resource_source)
+        url = f"https://{name}.services.ai.azure.com/anthropic/"
+    else:
+        if resource is not None:
+            raise ConfigurationError(
+                f"base_url and resource are mutually exclusive: got {url_source} and "
+                f"{resource_source}. Pass only one."
+            )
+        url, warning = normalise_base_url(str(base_url))
+        if warning is not None:
+            warnings.warn(warning, UserWarning, stacklevel=warn_stacklevel)
+
+    parsed = httpx2.URL(url)
+    if (
+        azure_ad_token_provider is not None
+        and parsed.scheme == "http"
+        and not is_loopback_host(parsed.host)
+    ):
+        raise ConfigurationError(
+            f"Refusing to send a Microsoft Entra bearer token over plain http to {parsed.host}. "
+            "Use an https:// base URL (plain http is allowed only for loopback hosts such as "
+            "127.0.0.1, e.g. a local emulator)."
+        )
+
+    headers = _custom_headers_from_env()
+    if default_headers:
+        headers.update(default_headers)
+    return Settings(
+        base_url=url,
+        api_key=key,
+        azure_ad_token_provider=azure_ad_token_provider,
+        timeout=resolve_timeout(timeout, http_client),
+        max_retries=max_retries,
+        max_retry_delay=float(max_retry_delay),
+        retry_budget=None if retry_budget is None else float(retry_budget),
+        custom_headers=headers,
+        custom_query=dict(default_query or {}),
+        anthropic_version=anthropic_version,
+    )

@@ -1,0 +1,515 @@
+"""The request pipeline, sans-IO: build a request, classify a response, decide a retry, map errors.
+
+:meth:`Pipeline.request_flow` is a generator. It yields :data:`Step` objects, each one piece of
+I/O (send a request, read a chunk, sleep, call the token provider ...), and receives the result
+back (or has the I/O's exception thrown into it). :class:`~claude_foundry.AnthropicFoundry` and
+:class:`~claude_foundry.AsyncAnthropicFoundry` drive the same flow; the only difference between
+them is how they perform a step. Every decision (retry policy, ``Retry-After`` parsing, error
+mapping, the first events of a stream) is made here, once.
+
+Retries: 408, 409, 429, every status >= 500, connection errors and timeouts; ``x-should-retry``
+overrides the status rule. A stream is read until its first event inside the retry loop, so a
+stream that fails before any event (dropped connection, or an ``event: error`` of a retryable
+type) is retried like any request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+import msgspec
+
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    make_status_error,
+)
+from .types import Message, MessageTokensCount, StreamEvent, decode_message
+
+if TYPE_CHECKING:
+    from ._auth import Auth
+    from ._config import Settings
+    from ._stream import EventDecoder
+
+__all__ = [
+    "Call",
+    "Close",
+    "FetchToken",
+    "NextChunk",
+    "OpenChunks",
+    "Pipeline",
+    "ReadBody",
+    "Send",
+    "Sleep",
+    "Step",
+    "StreamStart",
+    "backoff_delay",
+    "parse_message",
+    "parse_token_count",
+    "requested_retry_delay",
+    "retry_delay",
+    "should_retry_response",
+    "should_retry_status",
+]
+
+log = logging.getLogger("claude_foundry")
+
+MAX_BACKOFF_DELAY = 8.0
+INITIAL_BACKOFF_DELAY = 0.5
+
+
+# --- steps: the I/O a flow asks its driver to perform ------------------------------------------
+
+
+@dataclass(slots=True)
+class Send:
+    """Send ``request``; the result is the response (body read unless ``stream``)."""
+
+    request: httpx2.Request
+    stream: bool
+
+
+@dataclass(slots=True)
+class FetchToken:
+    """Call ``provider`` (awaiting the result in the async client); the result is its value."""
+
+    provider: Callable[[], Any]
+
+
+@dataclass(slots=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(slots=True)
+class ReadBody:
+    """Read a streamed response's body to the end (which also releases the connection)."""
+
+    response: httpx2.Response
+
+
+@dataclass(slots=True)
+class Close:
+    response: httpx2.Response
+
+
+@dataclass(slots=True)
+class OpenChunks:
+    """The result is an iterator (sync) or async iterator of the response's body chunks."""
+
+    response: httpx2.Response
+
+
+@dataclass(slots=True)
+class NextChunk:
+    """The result is the next chunk of ``chunks``, or ``None`` at the end."""
+
+    chunks: Any
+
+
+Step = Send | FetchToken | Sleep | ReadBody | Close | OpenChunks | NextChunk
+
+
+@dataclass(slots=True)
+class StreamStart:
+    """A stream whose first events arrived; the driver wraps it in a Stream / AsyncStream."""
+
+    response: httpx2.Response
+    decoder: EventDecoder
+    chunks: Any
+    pending: Sequence[StreamEvent]
+
+
+# --- pure decisions -----------------------------------------------------------------------------
+
+
+def should_retry_status(status_code: int) -> bool:
+    return status_code in (408, 409, 429) or status_code >= 500
+
+
+def should_retry_response(status_code: int, headers: httpx2.Headers | Mapping[str, str]) -> bool:
+    """The retry rule for an error response: ``x-should-retry`` wins, then the status."""
+    override = headers.get("x-should-retry")
+    if override == "true":
+        return True
+    if override == "false":
+        return False
+    return should_retry_status(status_code)
+
+
+def requested_retry_delay(
+    headers: httpx2.Headers | Mapping[str, str] | None, now: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds the server asked to wait: ``retry-after-ms``, else ``retry-after`` (seconds or an
+    HTTP date). ``None`` when there is no usable value."""
+    if not headers:
+        return None
+    retry_ms = headers.get("retry-after-ms")
+    if retry_ms is not None:
+        try:
+            return float(retry_ms) / 1000.0
+        except ValueError:
+            pass
+    retry_after = headers.get("retry-after")
+    if retry_after is None:
+        return None
+    try:
+        return float(retry_after)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(retry_after)
+    if parsed is None:
+        return None
+    return float(email.utils.mktime_tz(parsed) - now())
+
+
+def backoff_delay(retries_taken: int, rand: Callable[[], float] = random.random) -> float:
+    """``min(0.5 * 2**n, 8) * (1 - 0.25 * U)``: about 0.4-0.5 s, then 0.75-1 s, ... up to 8 s."""
+    base = min(INITIAL_BACKOFF_DELAY * 2.0 ** min(retries_taken, 64), MAX_BACKOFF_DELAY)
+    return base * (1.0 - 0.25 * rand())
+
+
+def retry_delay(
+    headers: httpx2.Headers | Mapping[str, str] | None,
+    retries_taken: int,
+    *,
+    max_retry_delay: float,
+    rand: Callable[[], float] = random.random,
+    now: Callable[[], float] = time.time,
+) -> float:
+    """How long to wait before the next attempt: the server's request (capped at
+    ``max_retry_delay``) if it made a positive one, else exponential backoff with jitter."""
+    requested = requested_retry_delay(headers, now)
+    if requested is not None and requested > 0:  # NaN fails the test and falls through
+        return min(requested, max_retry_delay)
+    return backoff_delay(retries_taken, rand)
+
+
+# --- response parsing ---------------------------------------------------------------------------
+
+
+def _preview(content: bytes, limit: int = 200) -> str:
+    text = content[:limit].decode("utf-8", "replace")
+    return repr(text) + ("..." if len(content) > limit else "")
+
+
+def _invalid(response: httpx2.Response, problem: str, content: bytes) -> APIResponseValidationError:
+    ctype = response.headers.get("content-type", "(none)")
+    return APIResponseValidationError(
+        f"The service answered HTTP {response.status_code} with {problem} "
+        f"(content-type {ctype!r}; body starts {_preview(content)}). This is not what the "
+        "Messages API sends: check that the base URL points at a Foundry /anthropic/ endpoint "
+        "and not at a proxy or login page.",
+        response,
+        body=content[:1000].decode("utf-8", "replace"),
+    )
+
+
+def _check_json_type(response: httpx2.Response, content: bytes) -> None:
+    ctype = response.headers.get("content-type")
+    if ctype is not None and "json" not in ctype.lower():
+        raise _invalid(response, "a body that is not JSON", content)
+
+
+def _attach_ids(obj: Message | MessageTokensCount, response: httpx2.Response) -> None:
+    headers = response.headers
+    extra = obj.__dict__
+    extra["_request_id"] = headers.get("request-id")
+    extra["_apim_request_id"] = headers.get("apim-request-id")
+
+
+def parse_message(response: httpx2.Response) -> Message:
+    content = response.content
+    _check_json_type(response, content)
+    try:
+        message = decode_message(content)
+    except msgspec.DecodeError:
+        raise _invalid(response, "invalid JSON", content) from None
+    except msgspec.ValidationError as exc:
+        raise _invalid(response, f"JSON that is not a message ({exc})", content) from None
+    _attach_ids(message, response)
+    return message
+
+
+_token_count_decoder = msgspec.json.Decoder(MessageTokensCount)
+
+
+def parse_token_count(response: httpx2.Response) -> MessageTokensCount:
+    content = response.content
+    _check_json_type(response, content)
+    try:
+        count = _token_count_decoder.decode(content)
+    except msgspec.DecodeError:
+        raise _invalid(response, "invalid JSON", content) from None
+    except msgspec.ValidationError as exc:
+        raise _invalid(response, f"JSON that is not a token count ({exc})", content) from None
+    _attach_ids(count, response)
+    return count
+
+
+def status_error_from_response(response: httpx2.Response) -> APIStatusError:
+    """The typed error for an error response whose body has been read."""
+    content = response.content
+    body: object = None
+    if content:
+        try:
+            body = msgspec.json.decode(content)
+        except msgspec.DecodeError:
+            body = content.decode("utf-8", "replace").strip() or None
+    headers = response.headers
+    return make_status_error(
+        response.status_code,
+        body,
+        response=response,
+        request_id=headers.get("request-id"),
+        apim_request_id=headers.get("apim-request-id"),
+    )
+
+
+def transport_error(exc: httpx2.RequestError, request: httpx2.Request) -> APIConnectionError:
+    """A clear :class:`APIConnectionError` / :class:`APITimeoutError` for an httpx2 failure."""
+    target = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx2.TimeoutException):
+        phase = {
+            httpx2.ConnectTimeout: "connecting to",
+            httpx2.ReadTimeout: "waiting for data from",
+            httpx2.WriteTimeout: "sending to",
+            httpx2.PoolTimeout: "waiting for a free connection to",
+        }.get(type(exc), "talking to")
+        return APITimeoutError(
+            f"Request timed out {phase} {target} ({type(exc).__name__}). Raise `timeout` for "
+            "long requests, or use stream=True / messages.stream() so tokens arrive as they are "
+            "generated.",
+            request,
+        )
+    if isinstance(exc, httpx2.ConnectError):
+        hint = "Check the resource name / base URL, DNS, proxy and firewall settings."
+        return APIConnectionError(f"Could not connect to {target}: {detail}. {hint}", request)
+    if isinstance(exc, httpx2.RemoteProtocolError):
+        return APIConnectionError(
+            f"The connection to {target} was closed or broken mid-response: {detail}.", request
+        )
+    return APIConnectionError(
+        f"Connection error talking to {target} ({type(exc).__name__}: {detail}).", request
+    )
+
+
+# --- the flow -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Call:
+    """One API call: where, what, and how to read the answer."""
+
+    path: str
+    body: bytes
+    stream: bool = False
+    extra_headers: Mapping[str, Any] | None = None
+    extra_query: Mapping[str, object] | None = None
+    timeout: httpx2.Timeout | None = None  # None: the client's timeout
+    max_retries: int | None = None  # None: the client's max_retries
+    parse: Callable[[httpx2.Response], Any] = field(default=parse_message)
+
+
+_RETRY_COUNT = tuple(str(n) for n in range(16))
+
+
+class Pipeline:
+    """Per-client request state (built once) and the request flow."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        auth: Auth,
+        *,
+        user_agent: str,
+        inherited_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.max_retries = settings.max_retries
+        self.max_retry_delay = settings.max_retry_delay
+        self.retry_budget = settings.retry_budget
+        self.timeout = settings.timeout
+        self._timeout_extension = settings.timeout.as_dict()
+        # Lowest precedence first: a custom HTTP client's headers, ours, the caller's
+        # default_headers (as in the official client), then the credential's header.
+        headers = {name.lower(): value for name, value in (inherited_headers or {}).items()}
+        headers["accept"] = "application/json"
+        headers["content-type"] = "application/json"
+        headers["user-agent"] = user_agent
+        headers["anthropic-version"] = settings.anthropic_version
+        for source in (settings.custom_headers, auth.static_headers):
+            for name, value in source.items():
+                headers[name.lower()] = value
+        self.base_headers = headers
+        self._query = dict(settings.custom_query)
+        self._urls: dict[str, httpx2.URL] = {}
+        self.clock: Callable[[], float] = time.monotonic
+        self.now: Callable[[], float] = time.time
+        self.random: Callable[[], float] = random.random
+
+    def url_for(self, path: str) -> httpx2.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx2.URL(self.settings.base_url + path)
+            if self._query:
+                url = url.copy_merge_params(self._query)  # type: ignore[arg-type]
+            self._urls[path] = url
+        return url
+
+    def build_request(self, call: Call, retries_taken: int) -> httpx2.Request:
+        headers = self.base_headers.copy()
+        headers["x-stainless-retry-count"] = (
+            _RETRY_COUNT[retries_taken] if retries_taken < 16 else str(retries_taken)
+        )
+        if call.extra_headers:
+            for name, value in call.extra_headers.items():
+                if value is None or _is_omitted(value):
+                    headers.pop(name.lower(), None)
+                else:
+                    headers[name.lower()] = value
+        url = self.url_for(call.path)
+        if call.extra_query:
+            url = url.copy_merge_params(call.extra_query)  # type: ignore[arg-type]
+        timeout = self._timeout_extension if call.timeout is None else call.timeout.as_dict()
+        return httpx2.Request(
+            "POST", url, headers=headers, content=call.body, extensions={"timeout": timeout}
+        )
+
+    def request_flow(self, call: Call) -> Generator[Step, Any, Any]:
+        """Send ``call`` with retries; return the parsed result or a :class:`StreamStart`."""
+        max_retries = self.max_retries if call.max_retries is None else call.max_retries
+        keep = (
+            frozenset(name.lower() for name in call.extra_headers)
+            if call.extra_headers
+            else frozenset()
+        )
+        started = self.clock()
+        retries_taken = 0
+        while True:
+            request = self.build_request(call, retries_taken)
+            try:
+                return (yield from self._attempt(call, request, keep))
+            except httpx2.RequestError as exc:
+                error: APIError_ = transport_error(exc, request)
+                error.__cause__ = exc
+                retryable = True
+                headers = None
+            except (APIConnectionError, APIStatusError) as exc:
+                error = exc
+                if isinstance(exc, APIStatusError):
+                    if exc.in_stream or exc.response is None:
+                        retryable = should_retry_status(exc.status_code)
+                        headers = None
+                    else:
+                        headers = exc.response.headers
+                        retryable = should_retry_response(exc.status_code, headers)
+                else:
+                    retryable = True
+                    headers = None
+            if not retryable or retries_taken >= max_retries:
+                if retries_taken:
+                    error.add_note(f"(gave up after {retries_taken + 1} attempts)")
+                raise error
+            delay = retry_delay(
+                headers,
+                retries_taken,
+                max_retry_delay=self.max_retry_delay,
+                rand=self.random,
+                now=self.now,
+            )
+            if self.retry_budget is not None and (
+                self.clock() - started + delay > self.retry_budget
+            ):
+                error.add_note(
+                    f"(not retried: waiting {delay:.1f} s more would exceed the retry budget of "
+                    f"{self.retry_budget:g} s after {retries_taken + 1} attempts)"
+                )
+                raise error
+            log.info(
+                "retrying %s in %.2f s (attempt %d of %d): %s",
+                call.path,
+                delay,
+                retries_taken + 2,
+                max_retries + 1,
+                type(error).__name__,
+            )
+            yield Sleep(delay)
+            retries_taken += 1
+
+    def _attempt(
+        self, call: Call, request: httpx2.Request, keep: frozenset[str]
+    ) -> Generator[Step, Any, Any]:
+        response: httpx2.Response = yield from self.auth.auth_flow(
+            request, stream=call.stream, keep=keep
+        )
+        status = response.status_code
+        if status < 200 or status >= 300:
+            if call.stream:
+                # The error is the status; a body we cannot read only loses detail.
+                with contextlib.suppress(httpx2.RequestError):
+                    yield ReadBody(response)
+            raise status_error_from_response(response)
+        if not call.stream:
+            return call.parse(response)
+        return (yield from self._open_stream(response))
+
+    def _open_stream(self, response: httpx2.Response) -> Generator[Step, Any, StreamStart]:
+        from ._stream import EventDecoder
+
+        ctype = response.headers.get("content-type")
+        if ctype is not None and "event-stream" not in ctype.lower():
+            yield ReadBody(response)
+            raise _invalid(response, "a body that is not an event stream", response.content)
+        headers = response.headers
+        decoder = EventDecoder(
+            response=response,
+            request_id=headers.get("request-id"),
+            apim_request_id=headers.get("apim-request-id"),
+        )
+        chunks = yield OpenChunks(response)
+        try:
+            while True:
+                chunk = yield NextChunk(chunks)
+                if chunk is None:
+                    events = decoder.end()
+                    return StreamStart(response, decoder, _exhausted_chunks(chunks), events)
+                events = decoder.feed(chunk)
+                if events:
+                    return StreamStart(response, decoder, chunks, events)
+        except Exception:
+            yield Close(response)
+            raise
+
+
+APIError_ = APIConnectionError | APIStatusError
+
+
+def _exhausted_chunks(chunks: Any) -> Any:
+    # The body ended while looking for the first event; hand the stream an iterator that is
+    # already finished (of the same kind, sync or async) instead of re-reading a closed one.
+    if hasattr(chunks, "__anext__"):
+
+        async def empty_async() -> Any:
+            return
+            yield
+
+        return empty_async()
+    return iter(())
+
+
+def _is_omitted(value: object) -> bool:
+    # Accept the official SDK's `omit` / `NOT_GIVEN` sentinels too, without importing it.
+    return type(value).__name__ in ("NotGiven", "Omit")

@@ -1,0 +1,115 @@
+"""API resources of the Foundry clients, and stand-ins for the APIs Foundry does not offer."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import httpx2
+
+from .._errors import NotSupportedOnFoundryError
+
+__all__ = ["NotOnFoundry", "RawResponse"]
+
+_MODELS_ALTERNATIVE = (
+    "List your deployments in the Foundry portal (Build > Models) or with Azure Resource "
+    "Manager (`az cognitiveservices account deployment list`); pass a deployment name as `model`."
+)
+_BATCHES_ALTERNATIVE = (
+    "Run the requests yourself: loop (or gather, with AsyncAnthropicFoundry) over "
+    "messages.create with bounded concurrency, or use a local batch runner."
+)
+
+ALTERNATIVES: dict[str, str] = {
+    "models": _MODELS_ALTERNATIVE,
+    "batches": _BATCHES_ALTERNATIVE,
+    "completions": "Use messages.create; the legacy Text Completions API is not on Foundry.",
+    "files": "Send documents and images inline (base64) in the message content.",
+    "skills": "Agent Skills are not available for deployments on Foundry.",
+    "admin": "Manage access with Azure RBAC and keys in the Azure portal.",
+}
+
+
+class NotOnFoundry:
+    """Stands where the official client has ``None`` for an API Foundry does not offer.
+
+    Any use (an attribute such as ``.list``, or a call) raises
+    :class:`~claude_foundry.NotSupportedOnFoundryError` naming the alternative, instead of
+    ``AttributeError: 'NoneType' object has no attribute 'list'``. It is falsy, like ``None``.
+    """
+
+    __slots__ = ("_alternative", "_name")
+
+    def __init__(self, name: str, alternative: str) -> None:
+        self._name = name
+        self._alternative = alternative
+
+    def _raise(self, what: str) -> NoReturn:
+        raise NotSupportedOnFoundryError(
+            f"{what} is not available on Microsoft Foundry: the service does not offer this "
+            f"API. {self._alternative}"
+        )
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        self._raise(f"{self._name}.{attribute}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._raise(self._name)
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{self._name}: not available on Microsoft Foundry>"
+
+
+class RawResponse:
+    """What ``with_raw_response`` methods return: the HTTP response and the parsed value.
+
+    ``headers``, ``status_code``, ``http_response``, ``request_id`` and ``apim_request_id`` are
+    read from the response; :meth:`parse` returns the ``Message`` (or the stream).
+    """
+
+    __slots__ = ("_parsed", "http_response")
+
+    def __init__(self, http_response: httpx2.Response, parsed: Any) -> None:
+        self.http_response = http_response
+        self._parsed = parsed
+
+    @property
+    def headers(self) -> httpx2.Headers:
+        return self.http_response.headers
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def url(self) -> httpx2.URL:
+        return self.http_response.url
+
+    @property
+    def request_id(self) -> str | None:
+        return self.http_response.headers.get("request-id")
+
+    @property
+    def apim_request_id(self) -> str | None:
+        return self.http_response.headers.get("apim-request-id")
+
+    @property
+    def content(self) -> bytes:
+        return self.http_response.content
+
+    @property
+    def text(self) -> str:
+        return self.http_response.text
+
+    def json(self) -> Any:
+        return self.http_response.json()
+
+    def parse(self) -> Any:
+        return self._parsed
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{self.status_code}] {self.url}>"

@@ -1,0 +1,120 @@
+"""``client.beta``: the Messages API with ``betas=[...]`` (sent as the ``anthropic-beta`` header).
+
+The path stays ``/v1/messages``. Beta APIs that Foundry does not offer (batches, models, files,
+skills) are :class:`~claude_foundry.resources.NotOnFoundry` stand-ins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any, Literal, Required, Unpack, overload
+
+from .._stream import AsyncMessageStreamManager, AsyncStream, MessageStreamManager, Stream
+from ..types import Message, MessageTokensCount
+from . import ALTERNATIVES, NotOnFoundry
+from .messages import (
+    AsyncMessages,
+    MessageCountTokensParams,
+    Messages,
+    MessageStreamParams,
+)
+
+__all__ = ["AsyncBeta", "AsyncBetaMessages", "Beta", "BetaMessages"]
+
+
+class BetaMessageStreamParams(MessageStreamParams, total=False):
+    betas: Iterable[str]
+    billing_policy: Any
+    compaction: Any
+    fallback_credit_token: Any
+    fallbacks: Any
+    thread: Any
+
+
+class BetaMessageCreateParamsNonStreaming(BetaMessageStreamParams, total=False):
+    stream: Literal[False]
+
+
+class BetaMessageCreateParamsStreaming(BetaMessageStreamParams, total=False):
+    stream: Required[Literal[True]]
+
+
+class BetaMessageCreateParams(BetaMessageStreamParams, total=False):
+    stream: bool
+
+
+class BetaMessageCountTokensParams(MessageCountTokensParams, total=False):
+    betas: Iterable[str]
+    billing_policy: Any
+    compaction: Any
+
+
+_BETA_BATCHES = NotOnFoundry("client.beta.messages.batches", ALTERNATIVES["batches"])
+
+
+class BetaMessages(Messages):
+    _beta = True
+    batches = _BETA_BATCHES
+
+    @overload
+    def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
+    @overload
+    def create(self, **params: Unpack[BetaMessageCreateParamsStreaming]) -> Stream: ...
+    @overload
+    def create(self, **params: Unpack[BetaMessageCreateParams]) -> Message | Stream: ...
+    def create(self, **params: Any) -> Message | Stream:
+        result: Message | Stream = self._client._request(self._create_call(params))
+        return result
+
+    def stream(self, **params: Unpack[BetaMessageStreamParams]) -> MessageStreamManager:
+        return self._manager(self._stream_call(dict(params)))
+
+    def count_tokens(self, **params: Unpack[BetaMessageCountTokensParams]) -> MessageTokensCount:
+        result: MessageTokensCount = self._client._request(self._count_call(dict(params)))
+        return result
+
+
+class AsyncBetaMessages(AsyncMessages):
+    _beta = True
+    batches = _BETA_BATCHES
+
+    @overload
+    async def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
+    @overload
+    async def create(self, **params: Unpack[BetaMessageCreateParamsStreaming]) -> AsyncStream: ...
+    @overload
+    async def create(self, **params: Unpack[BetaMessageCreateParams]) -> Message | AsyncStream: ...
+    async def create(self, **params: Any) -> Message | AsyncStream:
+        result: Message | AsyncStream = await self._client._request(self._create_call(params))
+        return result
+
+    def stream(self, **params: Unpack[BetaMessageStreamParams]) -> AsyncMessageStreamManager:
+        return self._manager(self._stream_call(dict(params)))
+
+    async def count_tokens(
+        self, **params: Unpack[BetaMessageCountTokensParams]
+    ) -> MessageTokensCount:
+        result: MessageTokensCount = await self._client._request(self._count_call(dict(params)))
+        return result
+
+
+class _BetaBase:
+    models = NotOnFoundry("client.beta.models", ALTERNATIVES["models"])
+    files = NotOnFoundry("client.beta.files", ALTERNATIVES["files"])
+    skills = NotOnFoundry("client.beta.skills", ALTERNATIVES["skills"])
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+
+class Beta(_BetaBase):
+    @cached_property
+    def messages(self) -> BetaMessages:
+        return BetaMessages(self._client)
+
+
+class AsyncBeta(_BetaBase):
+    @cached_property
+    def messages(self) -> AsyncBetaMessages:
+        return AsyncBetaMessages(self._client)

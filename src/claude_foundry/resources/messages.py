@@ -1,0 +1,389 @@
+"""``client.messages``: create, stream and count_tokens, as in the official SDK.
+
+Parameters are the Messages API's, keyword-only, plus the per-call options ``extra_headers``,
+``extra_query``, ``extra_body`` and ``timeout``. Only the parameters given are sent. Turning the
+arguments into a :class:`~claude_foundry._pipeline.Call` is done once here for both clients; the
+sync and async classes only hand the call to their client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, Unpack, overload
+
+import httpx2
+
+from .._config import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from .._pipeline import Call, parse_message, parse_token_count
+from .._stream import (
+    AsyncMessageStreamManager,
+    AsyncStream,
+    MessageStreamManager,
+    Stream,
+)
+from ..types import Message, MessageTokensCount, encode
+from . import ALTERNATIVES, NotOnFoundry, RawResponse
+
+if TYPE_CHECKING:
+    from .._client import AnthropicFoundry, AsyncAnthropicFoundry
+
+__all__ = [
+    "AsyncMessages",
+    "MessageCountTokensParams",
+    "MessageCreateParams",
+    "MessageCreateParamsNonStreaming",
+    "MessageCreateParamsStreaming",
+    "MessageStreamParams",
+    "Messages",
+]
+
+NONSTREAMING_GUARD_MESSAGE = (
+    "Streaming is required for operations that may take longer than 10 minutes. See "
+    "https://platform.claude.com/docs/en/cli-sdks-libraries/sdks/python#long-requests for more "
+    "details"
+)
+Timeout = float | httpx2.Timeout | None | NotGiven
+
+
+class RequestOptions(TypedDict, total=False):
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, object] | None
+    extra_body: Mapping[str, object] | None
+    timeout: Timeout
+
+
+class MessageStreamParams(RequestOptions, total=False):
+    max_tokens: Required[int]
+    messages: Required[Iterable[Any]]
+    model: Required[str]
+    cache_control: Any
+    container: Any
+    context_management: Any
+    diagnostics: Any
+    inference_geo: str | None
+    mcp_servers: Iterable[Any]
+    metadata: Mapping[str, Any]
+    output_config: Mapping[str, Any]
+    output_format: Any
+    service_tier: str
+    speed: str | None
+    stop_sequences: Iterable[str]
+    system: str | Iterable[Any]
+    temperature: float
+    thinking: Mapping[str, Any]
+    tool_choice: Mapping[str, Any]
+    tools: Iterable[Any]
+    top_k: int
+    top_p: float
+    user_profile_id: str
+    workspace_id: str
+
+
+class MessageCreateParamsNonStreaming(MessageStreamParams, total=False):
+    stream: Literal[False]
+
+
+class MessageCreateParamsStreaming(MessageStreamParams, total=False):
+    stream: Required[Literal[True]]
+
+
+class MessageCreateParams(MessageStreamParams, total=False):
+    stream: bool
+
+
+class MessageCountTokensParams(RequestOptions, total=False):
+    messages: Required[Iterable[Any]]
+    model: Required[str]
+    cache_control: Any
+    context_management: Any
+    mcp_servers: Iterable[Any]
+    output_config: Mapping[str, Any]
+    output_format: Any
+    speed: str | None
+    system: str | Iterable[Any]
+    thinking: Mapping[str, Any]
+    tool_choice: Mapping[str, Any]
+    tools: Iterable[Any]
+    user_profile_id: str
+    workspace_id: str
+
+
+_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
+# Parameters that travel as headers, not in the body.
+_HEADER_PARAMS = {
+    "user_profile_id": "anthropic-user-profile-id",
+    "workspace_id": "anthropic-workspace-id",
+}
+_STREAM_PARAMS = frozenset(MessageStreamParams.__annotations__) | {"stream"}
+_COUNT_PARAMS = frozenset(MessageCountTokensParams.__annotations__)
+# Beta-only parameters, accepted on client.beta.messages.
+BETA_EXTRA_PARAMS = frozenset(
+    {"betas", "billing_policy", "compaction", "fallback_credit_token", "fallbacks", "thread"}
+)
+_LIST_PARAMS = ("messages", "tools", "stop_sequences", "mcp_servers", "system")
+_SENTINELS = frozenset({"NotGiven", "Omit"})
+_HELPER_HEADERS = {"x-stainless-helper-method": "stream", "x-stainless-stream-helper": "messages"}
+_TOKEN_COUNTING_BETA = "token-counting-2024-11-01"
+
+
+def _resolve_call_timeout(timeout: Any) -> httpx2.Timeout | None:
+    if isinstance(timeout, NotGiven) or type(timeout).__name__ in _SENTINELS:
+        return None
+    if isinstance(timeout, httpx2.Timeout):
+        return timeout
+    if timeout is None or isinstance(timeout, int | float):
+        return httpx2.Timeout(timeout)
+    raise TypeError(
+        f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
+        f"{type(timeout).__name__}"
+    )
+
+
+class _MessagesCore:
+    """Argument handling shared by the sync and async resources (no I/O)."""
+
+    _beta = False
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _known(self, base: frozenset[str]) -> frozenset[str]:
+        return base | BETA_EXTRA_PARAMS if self._beta else base
+
+    def _build_call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        path: str,
+        known: frozenset[str],
+        required: tuple[str, ...],
+        helper: bool = False,
+        raw: bool = False,
+    ) -> Call:
+        unknown = params.keys() - known
+        if unknown:
+            name = sorted(unknown)[0]
+            raise TypeError(
+                f"{method}() got an unexpected keyword argument {name!r}. To send a parameter "
+                f"this client does not know, pass extra_body={{{name!r}: ...}}."
+            )
+        for name in required:
+            if name not in params:
+                raise TypeError(f"{method}() missing required keyword argument: {name!r}")
+        for value in params.values():
+            if type(value).__name__ in _SENTINELS:
+                params = {k: v for k, v in params.items() if type(v).__name__ not in _SENTINELS}
+                break
+
+        extra_headers = params.pop("extra_headers", None)
+        extra_query = params.pop("extra_query", None)
+        extra_body = params.pop("extra_body", None)
+        timeout = _resolve_call_timeout(params.pop("timeout", NOT_GIVEN))
+        headers: dict[str, Any] | None = None
+        for param, header in _HEADER_PARAMS.items():
+            if param in params:
+                headers = headers or {}
+                headers[header] = params.pop(param)
+        betas = params.pop("betas", None) if self._beta else None
+        if path.endswith("count_tokens") and self._beta:
+            betas = [*(betas or ()), _TOKEN_COUNTING_BETA]
+        if betas:
+            headers = headers or {}
+            headers["anthropic-beta"] = ",".join(str(beta) for beta in betas)
+        if helper:
+            headers = {**(headers or {}), **_HELPER_HEADERS}
+        if extra_headers:
+            headers = {**(headers or {}), **extra_headers}
+
+        stream = bool(params.get("stream"))
+        if (
+            not stream
+            and timeout is None
+            and path == "v1/messages"
+            and self._client._default_timeout
+            and isinstance(params["max_tokens"], int)
+            and 3600 * params["max_tokens"] / 128_000 > 600
+        ):
+            raise ValueError(NONSTREAMING_GUARD_MESSAGE)
+
+        for name in _LIST_PARAMS:
+            value = params.get(name)
+            if value is not None and not isinstance(value, list | tuple | str):
+                params[name] = list(value)
+        if extra_body:
+            params.update(extra_body)
+        parse: Callable[[httpx2.Response], Any] = (
+            parse_token_count if path.endswith("count_tokens") else parse_message
+        )
+        if raw and not stream:
+            inner = parse
+            parse = lambda response: RawResponse(response, inner(response))  # noqa: E731
+        return Call(
+            path=path,
+            body=encode(params),
+            stream=stream,
+            extra_headers=headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            parse=parse,
+        )
+
+    def _create_call(self, params: dict[str, Any], *, raw: bool = False) -> Call:
+        return self._build_call(
+            "create",
+            params,
+            path="v1/messages",
+            known=self._known(_STREAM_PARAMS),
+            required=("max_tokens", "messages", "model"),
+            raw=raw,
+        )
+
+    def _stream_call(self, params: dict[str, Any]) -> Call:
+        if "stream" in params:
+            raise TypeError("stream() got an unexpected keyword argument 'stream'")
+        params["stream"] = True
+        return self._build_call(
+            "stream",
+            params,
+            path="v1/messages",
+            known=self._known(_STREAM_PARAMS),
+            required=("max_tokens", "messages", "model"),
+            helper=True,
+        )
+
+    def _count_call(self, params: dict[str, Any], *, raw: bool = False) -> Call:
+        return self._build_call(
+            "count_tokens",
+            params,
+            path="v1/messages/count_tokens",
+            known=self._known(_COUNT_PARAMS),
+            required=("messages", "model"),
+            raw=raw,
+        )
+
+    batches = NotOnFoundry("client.messages.batches", ALTERNATIVES["batches"])
+
+
+class Messages(_MessagesCore):
+    """``client.messages`` of :class:`~claude_foundry.AnthropicFoundry`."""
+
+    _client: AnthropicFoundry
+
+    @overload
+    def create(self, **params: Unpack[MessageCreateParamsNonStreaming]) -> Message: ...
+    @overload
+    def create(self, **params: Unpack[MessageCreateParamsStreaming]) -> Stream: ...
+    @overload
+    def create(self, **params: Unpack[MessageCreateParams]) -> Message | Stream: ...
+    def create(self, **params: Any) -> Message | Stream:
+        """Create a message; with ``stream=True`` return the raw event :class:`Stream`."""
+        result: Message | Stream = self._client._request(self._create_call(params))
+        return result
+
+    def stream(self, **params: Unpack[MessageStreamParams]) -> MessageStreamManager:
+        """Stream a message with the helper: ``with client.messages.stream(...) as stream:``."""
+        return self._manager(self._stream_call(dict(params)))
+
+    def _manager(self, call: Call) -> MessageStreamManager:
+        client = self._client
+        return MessageStreamManager(lambda: client._request(call))
+
+    def count_tokens(self, **params: Unpack[MessageCountTokensParams]) -> MessageTokensCount:
+        """Count the input tokens of a request without creating a message."""
+        result: MessageTokensCount = self._client._request(self._count_call(dict(params)))
+        return result
+
+    @cached_property
+    def with_raw_response(self) -> MessagesWithRawResponse:
+        return MessagesWithRawResponse(self)
+
+
+class AsyncMessages(_MessagesCore):
+    """``client.messages`` of :class:`~claude_foundry.AsyncAnthropicFoundry`."""
+
+    _client: AsyncAnthropicFoundry
+
+    @overload
+    async def create(self, **params: Unpack[MessageCreateParamsNonStreaming]) -> Message: ...
+    @overload
+    async def create(self, **params: Unpack[MessageCreateParamsStreaming]) -> AsyncStream: ...
+    @overload
+    async def create(self, **params: Unpack[MessageCreateParams]) -> Message | AsyncStream: ...
+    async def create(self, **params: Any) -> Message | AsyncStream:
+        """Create a message; with ``stream=True`` return the raw event :class:`AsyncStream`."""
+        result: Message | AsyncStream = await self._client._request(self._create_call(params))
+        return result
+
+    def stream(self, **params: Unpack[MessageStreamParams]) -> AsyncMessageStreamManager:
+        """Stream a message: ``async with client.messages.stream(...) as stream:``."""
+        return self._manager(self._stream_call(dict(params)))
+
+    def _manager(self, call: Call) -> AsyncMessageStreamManager:
+        client = self._client
+
+        async def open_stream() -> AsyncStream:
+            stream: AsyncStream = await client._request(call)
+            return stream
+
+        return AsyncMessageStreamManager(open_stream)
+
+    async def count_tokens(self, **params: Unpack[MessageCountTokensParams]) -> MessageTokensCount:
+        """Count the input tokens of a request without creating a message."""
+        result: MessageTokensCount = await self._client._request(self._count_call(dict(params)))
+        return result
+
+    @cached_property
+    def with_raw_response(self) -> AsyncMessagesWithRawResponse:
+        return AsyncMessagesWithRawResponse(self)
+
+
+class MessagesWithRawResponse:
+    """``client.messages.with_raw_response``: the same methods, returning :class:`RawResponse`."""
+
+    batches = NotOnFoundry("client.messages.with_raw_response.batches", ALTERNATIVES["batches"])
+
+    def __init__(self, messages: Messages) -> None:
+        self._messages = messages
+
+    def create(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result = messages._client._request(messages._create_call(params, raw=True))
+        if isinstance(result, Stream):
+            return RawResponse(result.response, result)
+        assert isinstance(result, RawResponse)
+        return result
+
+    def count_tokens(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result: RawResponse = messages._client._request(messages._count_call(params, raw=True))
+        return result
+
+
+class AsyncMessagesWithRawResponse:
+    """``client.messages.with_raw_response`` of the async client."""
+
+    batches = NotOnFoundry("client.messages.with_raw_response.batches", ALTERNATIVES["batches"])
+
+    def __init__(self, messages: AsyncMessages) -> None:
+        self._messages = messages
+
+    async def create(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result = await messages._client._request(messages._create_call(params, raw=True))
+        if isinstance(result, AsyncStream):
+            return RawResponse(result.response, result)
+        assert isinstance(result, RawResponse)
+        return result
+
+    async def count_tokens(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        call = messages._count_call(params, raw=True)
+        result: RawResponse = await messages._client._request(call)
+        return result
+
+
+def default_timeout_in_use(timeout: httpx2.Timeout) -> bool:
+    """Whether the non-streaming guard applies: the client runs with the default timeout."""
+    return timeout == DEFAULT_TIMEOUT
