@@ -740,3 +740,18 @@ async def test_async_message_stream_events_and_failure(
     with pytest.raises(OverloadedError):
         await stream.get_final_message()
     await stream.close()
+
+
+def test_iteration_and_text_stream_share_one_position(
+    http: httpx2.Client, server_url: str
+) -> None:
+    with MessageStreamManager(lambda: open_stream(http, server_url + "/mixed")) as stream:
+        for event in stream:
+            if event.type == "text":
+                assert event.snapshot == "Checking"
+                break
+        assert list(stream.text_stream) == [" the weather."]
+        message = stream.get_final_message()
+        assert message.content[1].text == "Checking the weather."  # type: ignore[union-attr]
+        assert message.content[2].input == {"city": "Paris", "days": 3}  # type: ignore[union-attr]
+        assert list(stream) == []

@@ -278,6 +278,28 @@ class MessageAccumulator:
             return [ParsedMessageStopEvent(message=message)]
         return [event]
 
+    def absorb(self, event: StreamEvent) -> None:
+        """Apply one raw event without building derived events: the lean path for ``text_stream``
+        and ``until_done``. A tool's input is then parsed at its block's stop only."""
+        message = self._message
+        if message is not None and type(event) is ContentBlockDeltaEvent:
+            block = self._block(message, event.index, "content_block_delta")
+            delta = event.delta
+            kind = type(delta)
+            if kind is TextDelta and type(block) is TextBlock:
+                block.text += cast(TextDelta, delta).text
+                return
+            if kind is ThinkingDelta and type(block) is ThinkingBlock:
+                block.thinking += cast(ThinkingDelta, delta).thinking
+                return
+            if kind is InputJSONDelta and isinstance(block, _TOOL_INPUT_BLOCKS):
+                buffer = self._json.get(event.index)
+                if buffer is None:
+                    buffer = self._json[event.index] = PartialJSON()
+                buffer.feed(cast(InputJSONDelta, delta).partial_json)
+                return
+        self.feed(event)
+
     def _start(self, event: MessageStartEvent) -> Message:
         # A copy, so the message_start event the caller already holds is not mutated under it.
         source = event.message

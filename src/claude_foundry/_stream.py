@@ -433,16 +433,40 @@ async def _ahelper_events(
         await raw.close()
 
 
-def _text_only(events: Iterator[MessageStreamEvent]) -> Iterator[str]:
-    for event in events:
-        if type(event) is ContentBlockDeltaEvent and type(event.delta) is TextDelta:
-            yield event.delta.text
+# text_stream and until_done read the same raw stream as iteration does (so a loop picks up where
+# another stopped) but skip building derived events nobody will see.
 
 
-async def _atext_only(events: AsyncIterator[MessageStreamEvent]) -> AsyncIterator[str]:
-    async for event in events:
-        if type(event) is ContentBlockDeltaEvent and type(event.delta) is TextDelta:
-            yield event.delta.text
+def _text_only(
+    raw: Stream, accumulator: MessageAccumulator, outcome: _Outcome
+) -> Generator[str, None, None]:
+    absorb = accumulator.absorb
+    try:
+        for event in raw:
+            absorb(event)
+            if type(event) is ContentBlockDeltaEvent and type(event.delta) is TextDelta:
+                yield event.delta.text
+    except Exception as exc:
+        outcome.failure = exc
+        raise
+    finally:
+        raw.close()
+
+
+async def _atext_only(
+    raw: AsyncStream, accumulator: MessageAccumulator, outcome: _Outcome
+) -> AsyncGenerator[str, None]:
+    absorb = accumulator.absorb
+    try:
+        async for event in raw:
+            absorb(event)
+            if type(event) is ContentBlockDeltaEvent and type(event.delta) is TextDelta:
+                yield event.delta.text
+    except Exception as exc:
+        outcome.failure = exc
+        raise
+    finally:
+        await raw.close()
 
 
 class _MessageStreamBase:
@@ -506,7 +530,8 @@ class MessageStream(_MessageStreamBase):
         super().__init__(raw)
         self._raw_sync = raw
         self._events = _helper_events(raw, self._accumulator, self._outcome)
-        self.text_stream = _text_only(self._events)
+        self._text = _text_only(raw, self._accumulator, self._outcome)
+        self.text_stream = self._text
 
     def __iter__(self) -> Iterator[MessageStreamEvent]:
         return self._events
@@ -529,12 +554,13 @@ class MessageStream(_MessageStreamBase):
         """Stop the stream and release the connection. Safe to call more than once."""
         try:
             self._events.close()
+            self._text.close()
         finally:
             self._raw_sync.close()
 
     def until_done(self) -> None:
         """Read the stream to its end."""
-        for _ in self._events:
+        for _ in self.text_stream:
             pass
 
     def get_final_message(self) -> Message:
@@ -556,7 +582,8 @@ class AsyncMessageStream(_MessageStreamBase):
         super().__init__(raw)
         self._raw_async = raw
         self._events = _ahelper_events(raw, self._accumulator, self._outcome)
-        self.text_stream = _atext_only(self._events)
+        self._text = _atext_only(raw, self._accumulator, self._outcome)
+        self.text_stream = self._text
 
     def __aiter__(self) -> AsyncIterator[MessageStreamEvent]:
         return self._events
@@ -578,15 +605,18 @@ class AsyncMessageStream(_MessageStreamBase):
     async def close(self) -> None:
         """Stop the stream and release the connection. Safe to call more than once."""
         try:
-            await self._events.aclose()
-        except RuntimeError:
-            pass  # being iterated by another task right now; closing the raw stream stops it
+            # RuntimeError: being iterated by another task right now; closing the raw stream
+            # stops that iteration instead.
+            with contextlib.suppress(RuntimeError):
+                await self._events.aclose()
+            with contextlib.suppress(RuntimeError):
+                await self._text.aclose()
         finally:
             await self._raw_async.close()
 
     async def until_done(self) -> None:
         """Read the stream to its end."""
-        async for _ in self._events:
+        async for _ in self.text_stream:
             pass
 
     async def get_final_message(self) -> Message:
