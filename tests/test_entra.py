@@ -11,11 +11,13 @@ import jwt
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from claude_foundry.emulator.auth import AuthFailure, KeyAuthenticator, Principal
 from claude_foundry.emulator.entra import (
     DATA_PLANE_ROLES,
     DEFAULT_SCOPE,
+    MANAGED_IDENTITY_PATH,
     EntraAuthenticator,
     EntraConfigError,
     EntraDirectory,
@@ -30,7 +32,6 @@ from claude_foundry.emulator.entra import (
 )
 
 NOW = 1_800_000_000.0
-MI_PATH = "/_emulator/entra/msi/token"
 
 
 class Clock:
@@ -119,7 +120,7 @@ def test_claims_look_like_entra(directory: EntraDirectory) -> None:
 def test_v2_issuer_is_accepted(clock: Clock) -> None:
     issuer = TokenIssuer(tenant_id="t2", issuer_version="2.0", clock=clock)
     principal = EntraPrincipal("svc", roles=("Azure AI User",))
-    verifier = TokenVerifier(issuer, {principal.object_id: principal})
+    verifier = TokenVerifier(issuer, {principal.object_id: principal}.get)
     issued = issuer.issue(principal, scope="https://cognitiveservices.azure.com/.default")
     claims = jwt.decode(issued.access_token, options={"verify_signature": False})
     assert claims["iss"] == "https://login.microsoftonline.com/t2/v2.0"
@@ -345,7 +346,7 @@ def test_unknown_principal_name_is_a_clear_error(directory: EntraDirectory) -> N
 
 @pytest.fixture(scope="module")
 def mi_server(directory: EntraDirectory) -> Iterator[str]:
-    app = Starlette(routes=[directory.managed_identity.route(MI_PATH)])
+    app = Starlette(routes=[Mount("/", app=directory.asgi_app)])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -354,7 +355,7 @@ def mi_server(directory: EntraDirectory) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}{MI_PATH}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -382,7 +383,7 @@ def mi_env(
 ) -> dict[str, str]:
     for name in _OTHER_CREDENTIAL_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    env = directory.managed_identity.environment(mi_server)
+    env = directory.managed_identity_environment(mi_server)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -393,7 +394,7 @@ def test_endpoint_speaks_the_app_service_protocol(
 ) -> None:
     params = {"api-version": "2019-08-01", "resource": "https://ai.azure.com"}
     headers = {"X-IDENTITY-HEADER": "test-identity-header"}
-    response = httpx2.get(mi_server, params=params, headers=headers)
+    response = httpx2.get(mi_server + MANAGED_IDENTITY_PATH, params=params, headers=headers)
     assert response.status_code == 200
     payload = response.json()
     assert set(payload) == {"access_token", "expires_on", "resource", "token_type", "client_id"}
@@ -412,10 +413,15 @@ def test_endpoint_picks_a_user_assigned_identity(mi_server: str, directory: Entr
     headers = {"X-IDENTITY-HEADER": "test-identity-header"}
     for key, value in (("client_id", dev.client_id), ("object_id", dev.object_id)):
         params = {"api-version": "2019-08-01", "resource": "https://ai.azure.com", key: value}
-        payload = httpx2.get(mi_server, params=params, headers=headers).json()
+        payload = httpx2.get(
+            mi_server + MANAGED_IDENTITY_PATH, params=params, headers=headers
+        ).json()
         assert payload["client_id"] == dev.client_id
     params = {"api-version": "2019-08-01", "resource": "https://ai.azure.com", "client_id": "nope"}
-    assert httpx2.get(mi_server, params=params, headers=headers).status_code == 400
+    assert (
+        httpx2.get(mi_server + MANAGED_IDENTITY_PATH, params=params, headers=headers).status_code
+        == 400
+    )
 
 
 @pytest.mark.parametrize(
@@ -435,7 +441,7 @@ def test_endpoint_refusals(
     mi_server: str, params: dict[str, str], headers: dict[str, str] | None, status: int
 ) -> None:
     sent = {"X-IDENTITY-HEADER": "test-identity-header"} if headers is None else headers
-    response = httpx2.get(mi_server, params=params, headers=sent)
+    response = httpx2.get(mi_server + MANAGED_IDENTITY_PATH, params=params, headers=sent)
     assert response.status_code == status
     assert response.json()["statusCode"] == status
     assert response.json()["message"]
@@ -479,3 +485,39 @@ def test_wrong_identity_header_surfaces_as_a_credential_error(
     monkeypatch.setenv("IDENTITY_HEADER", "wrong")
     with pytest.raises(ClientAuthenticationError, match="X-IDENTITY-HEADER"):
         ManagedIdentityCredential().get_token(DEFAULT_SCOPE)
+
+
+# -- the control routes --------------------------------------------------------------------------
+
+
+def test_mint_a_token_over_http(mi_server: str, directory: EntraDirectory) -> None:
+    url = f"{mi_server}/_emulator/entra/token"
+    response = httpx2.post(url, json={"principal": "dev", "scope": "https://ai.azure.com/"})
+    assert response.status_code == 200
+    payload = response.json()
+    assert payload["principal"] == "dev"
+    assert payload["expires_on"] == NOW + 600
+    assert isinstance(check(directory, payload["access_token"]), VerifiedToken)
+    short = httpx2.post(url, json={"lifetime_s": 5}).json()
+    assert short["expires_on"] == NOW + 5
+    assert short["principal"] == "app"
+    for bad in ({"principal": "ghost"}, {"lifetime_s": 0}, {"color": "red"}, [1]):
+        refused = httpx2.post(url, json=bad)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["message"]
+
+
+def test_grant_and_revoke_roles_over_http(mi_server: str) -> None:
+    # Ends with the roles it started with: the directory is shared by the module.
+    listing = httpx2.get(f"{mi_server}/_emulator/entra/principals").json()
+    assert listing["tenant"] == "contoso-tenant"
+    assert [p["name"] for p in listing["principals"]] == ["app", "dev", "legacy", "reader"]
+    url = f"{mi_server}/_emulator/entra/principals/reader"
+    granted = httpx2.patch(url, json={"roles": ["Reader", "Foundry User"]})
+    assert granted.status_code == 200
+    assert granted.json()["roles"] == ["Reader", "Foundry User"]
+    revoked = httpx2.patch(url, json={"roles": ["Reader"]})
+    assert revoked.json()["roles"] == ["Reader"]
+    assert httpx2.patch(url, json={"roles": "Reader"}).status_code == 400
+    missing = httpx2.patch(f"{mi_server}/_emulator/entra/principals/ghost", json={"roles": []})
+    assert missing.status_code == 404

@@ -126,11 +126,12 @@ def test_cache_windows_for_an_hour_token() -> None:
 
 def test_short_lived_tokens_are_not_refreshed_on_every_call() -> None:
     cache = TokenCache()
-    token = cache.store("t", expires_on=START + 4, now=START, refresh_on=None)
-    assert cache.refresh_at(token) == START + 2
-    assert cache.decide(START + 1.9).action is TokenAction.USE_CACHED
-    assert cache.decide(START + 2.1).action is TokenAction.REFRESH_EARLY
-    assert cache.decide(START + 3.7).action is TokenAction.REFRESH_AND_WAIT
+    token = cache.store("t", expires_on=START + 10, now=START, refresh_on=None)
+    assert cache.refresh_at(token) == START + 8
+    assert cache.usable_until(token) == START + 9
+    assert cache.decide(START + 7.9).action is TokenAction.USE_CACHED
+    assert cache.decide(START + 8.1).action is TokenAction.REFRESH_EARLY
+    assert cache.decide(START + 9).action is TokenAction.REFRESH_AND_WAIT
 
 
 def test_refresh_on_wins_over_the_margin() -> None:

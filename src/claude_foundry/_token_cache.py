@@ -150,9 +150,9 @@ class TokenCache:
     """The sans-IO state: when to use, refresh early or refresh and wait.
 
     A token is refreshed at its ``refresh_on`` when the credential gives one, else
-    ``refresh_margin_s`` before expiry (at most half its lifetime, so short-lived tokens are not
-    refreshed on every call). It stops being used ``expiry_margin_s`` before expiry (at most a
-    tenth of its lifetime) so that a request in flight does not arrive with an expired token.
+    ``refresh_margin_s`` before expiry (at most a fifth of its lifetime, so a short-lived token
+    still serves most of its life). It stops being used ``expiry_margin_s`` before expiry (at
+    most a tenth of its lifetime) so that a request in flight does not arrive with it expired.
     """
 
     def __init__(self, *, refresh_margin_s: float = 300.0, expiry_margin_s: float = 30.0) -> None:
@@ -175,7 +175,7 @@ class TokenCache:
         cutoff = self.usable_until(token)
         if token.refresh_on is not None:
             return min(token.refresh_on, cutoff)
-        return min(token.expires_on - min(self.refresh_margin_s, token.lifetime / 2), cutoff)
+        return min(token.expires_on - min(self.refresh_margin_s, token.lifetime * 0.2), cutoff)
 
     def decide(
         self,

@@ -1,4 +1,9 @@
-"""The App Service managed-identity token endpoint, as azure-identity calls it.
+"""The emulator's Entra ID over HTTP: the managed-identity endpoint and its control routes.
+
+    GET   /_emulator/entra/msi/token           the App Service managed-identity protocol
+    POST  /_emulator/entra/token               mint a token: {"principal", "scope", "lifetime_s"}
+    GET   /_emulator/entra/principals          tenant, principals and their roles
+    PATCH /_emulator/entra/principals/{name}   {"roles": [...]}: grant or revoke roles at once
 
 ``ManagedIdentityCredential`` (and so ``DefaultAzureCredential``) uses this protocol when the
 environment has ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` (and no
@@ -10,20 +15,32 @@ seconds as a string, as App Service sends it (MSAL reads it with ``int()``).
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-if TYPE_CHECKING:
-    from .entra import EntraPrincipal, TokenIssuer
+from .._errors import ConfigurationError
 
-__all__ = ["MANAGED_IDENTITY_API_VERSION", "ManagedIdentityEndpoint"]
+if TYPE_CHECKING:
+    from .entra import EntraDirectory, EntraPrincipal, TokenIssuer
+
+__all__ = [
+    "ENTRA_PREFIX",
+    "MANAGED_IDENTITY_API_VERSION",
+    "MANAGED_IDENTITY_PATH",
+    "ManagedIdentityEndpoint",
+    "build_entra_app",
+]
 
 MANAGED_IDENTITY_API_VERSION = "2019-08-01"
+ENTRA_PREFIX = "/_emulator/entra"
+MANAGED_IDENTITY_PATH = f"{ENTRA_PREFIX}/msi/token"
 
 
 class ManagedIdentityEndpoint:
@@ -112,3 +129,89 @@ class ManagedIdentityEndpoint:
 
 def _mi_error(status: int, message: str) -> Response:
     return JSONResponse({"statusCode": status, "message": message}, status_code=status)
+
+
+def build_entra_app(directory: EntraDirectory) -> Starlette:
+    """The ASGI app for every route under :data:`ENTRA_PREFIX`."""
+
+    async def mint(request: Request) -> Response:
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
+        unknown = set(body) - {"principal", "scope", "lifetime_s"}
+        if unknown:
+            return _control_error(
+                400, f"unknown keys {sorted(unknown)}; use principal, scope, lifetime_s"
+            )
+        lifetime = body.get("lifetime_s")
+        if lifetime is not None and (
+            isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime < 1
+        ):
+            return _control_error(400, f"lifetime_s must be a whole number >= 1, not {lifetime!r}")
+        scope = body.get("scope", "https://ai.azure.com/.default")
+        principal = body.get("principal")
+        if not isinstance(scope, str) or (principal is not None and not isinstance(principal, str)):
+            return _control_error(400, "principal and scope must be strings")
+        try:
+            issued = directory.issue_token(principal=principal, scope=scope, lifetime_s=lifetime)
+        except ConfigurationError as exc:
+            return _control_error(400, str(exc))
+        return JSONResponse(
+            {
+                "access_token": issued.access_token,
+                "expires_on": issued.expires_on,
+                "resource": issued.resource,
+                "principal": issued.principal.name,
+                "token_type": "Bearer",
+            },
+            headers={"cache-control": "no-store"},
+        )
+
+    async def list_principals(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "tenant": directory.tenant_id,
+                "principals": [p.to_dict() for p in directory.principals.values()],
+            }
+        )
+
+    async def set_roles(request: Request) -> Response:
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
+        roles = body.get("roles")
+        if set(body) != {"roles"} or not isinstance(roles, list):
+            return _control_error(400, 'send {"roles": ["Foundry User", ...]}')
+        if not all(isinstance(role, str) for role in roles):
+            return _control_error(400, "roles must be strings")
+        try:
+            updated = directory.set_roles(request.path_params["name"], roles)
+        except ConfigurationError as exc:
+            return _control_error(404, str(exc), "not_found")
+        return JSONResponse(updated.to_dict())
+
+    return Starlette(
+        routes=[
+            directory.managed_identity.route(MANAGED_IDENTITY_PATH),
+            Route(f"{ENTRA_PREFIX}/token", mint, methods=["POST"]),
+            Route(f"{ENTRA_PREFIX}/principals", list_principals, methods=["GET"]),
+            Route(f"{ENTRA_PREFIX}/principals/{{name}}", set_roles, methods=["PATCH"]),
+        ]
+    )
+
+
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        return _control_error(400, f"the request body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _control_error(400, "expected a JSON object as the request body")
+    return body
+
+
+def _control_error(status: int, message: str, error_type: str = "invalid_request") -> Response:
+    return JSONResponse({"error": {"type": error_type, "message": message}}, status_code=status)
