@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -266,6 +267,12 @@ def test_file_reference_refused_on_azure_hosting(emulator: Emulator, http: httpx
 # --- bad requests -------------------------------------------------------------------------------
 
 
+def raw(**fields: Any) -> bytes:
+    """A JSON body: the hello request with ``fields`` replaced (``None`` drops a field)."""
+    body = {**HELLO, **fields}
+    return json.dumps({k: v for k, v in body.items() if v is not None}).encode()
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
@@ -273,56 +280,21 @@ def test_file_reference_refused_on_azure_hosting(emulator: Emulator, http: httpx
         (b"", "body is empty"),
         (b"[1, 2]", "must be a JSON object"),
         (b'"text"', "must be a JSON object"),
-        (
-            b'{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "x"}]}',
-            "max_tokens: Field required",
-        ),
-        (
-            b'{"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}',
-            "model: Field required",
-        ),
-        (b'{"model": "claude-sonnet-4-5", "max_tokens": 5}', "messages: Field required"),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": "5", "messages": []}',
-            "max_tokens: Input should be",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": true, "messages": []}',
-            "max_tokens: Input should be",
-        ),
-        (b'{"model": 7, "max_tokens": 5, "messages": []}', "model: Input should be"),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": []}',
-            "at least one message",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}',
-            "greater than or equal to 1",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": {"role": "user"}}',
-            "messages: Input should be",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}',
-            "top-level `system`",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user"}]}',
-            "messages.0.content: Field required",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": 5}]}',
-            "messages.0.content",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "stream": "yes", "messages": [{"role": "user", "content": "x"}]}',
-            "stream",
-        ),
-        (
-            b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "temperature": "hot", "messages": [{"role": "user", "content": "x"}]}',
-            "temperature",
-        ),
+        (raw(max_tokens=None), "max_tokens: Field required"),
+        (raw(model=None), "model: Field required"),
+        (raw(messages=None), "messages: Field required"),
+        (raw(max_tokens="5"), "max_tokens: Input should be"),
+        (raw(max_tokens=True), "max_tokens: Input should be"),
+        (raw(model=7), "model: Input should be"),
+        (raw(messages=[]), "at least one message"),
+        (raw(max_tokens=0), "greater than or equal to 1"),
+        (raw(messages={"role": "user"}), "messages: Input should be"),
+        (raw(messages=[{"role": "system", "content": "x"}]), "top-level `system`"),
+        (raw(messages=[{"role": "user"}]), "messages.0.content: Field required"),
+        (raw(messages=[{"role": "user", "content": 5}]), "messages.0.content"),
+        (raw(messages=[{"role": "bot", "content": "x"}]), "messages.0.role"),
+        (raw(stream="yes"), "stream"),
+        (raw(temperature="hot"), "temperature"),
     ],
 )
 def test_bad_bodies_get_anthropic_400s(

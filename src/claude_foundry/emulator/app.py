@@ -117,16 +117,20 @@ class _Exchange:
         "fault_id",
         "headers",
         "message_id",
+        "recorded",
         "request_id",
         "response_headers",
+        "scope",
         "started",
         "status",
         "stream",
         "unknown_fields",
     )
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, scope: Scope) -> None:
         self.started = time.perf_counter()
+        self.scope = scope
+        self.recorded = False
         self.request_id, self.apim_request_id, self.message_id = state.next_ids()
         region = state.config.region
         self.response_headers: list[tuple[bytes, bytes]] = [
@@ -161,7 +165,7 @@ class EmulatorApp:
         if path.startswith(CONTROL_PREFIX):
             await self.control(scope, receive, send)
             return
-        exchange = _Exchange(self.state)
+        exchange = _Exchange(self.state, scope)
         try:
             await self._serve(exchange, scope, receive, send)
         except _Refusal as refusal:
@@ -174,7 +178,7 @@ class EmulatorApp:
             else:
                 _drop_connection(send)
         finally:
-            self._record(exchange, scope)
+            self._record(exchange)
 
     # --- the request path ---------------------------------------------------------------------
 
@@ -335,6 +339,7 @@ class EmulatorApp:
             body = body[: max(1, len(body) // 2)]
         elif kind == "disconnect":
             await self._start(ex, send, 200, _JSON, [(b"content-length", str(len(body)).encode())])
+            self._record(ex)
             await _drop_connection_soon(send)
             return
         await self._respond(ex, send, 200, body)
@@ -364,6 +369,7 @@ class EmulatorApp:
                 if kind == "disconnect":
                     if pending:
                         await send(_chunk(b"".join(pending)))
+                    self._record(ex)
                     await _drop_connection_soon(send)
                     return
                 if kind == "stream_error":
@@ -383,6 +389,7 @@ class EmulatorApp:
                     await send(_chunk(b"".join(pending)))
                     pending.clear()
                     pending_size = 0
+        self._record(ex)
         await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
 
     # --- helpers ------------------------------------------------------------------------------
@@ -430,9 +437,16 @@ class EmulatorApp:
     ) -> None:
         length = [(b"content-length", str(len(body)).encode())]
         await self._start(ex, send, status, _JSON, length + (extra or []))
+        self._record(ex)
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    def _record(self, ex: _Exchange, scope: Scope) -> None:
+    def _record(self, ex: _Exchange) -> None:
+        """Journal the exchange once, before its last byte goes out, so that a client that has
+        read the whole response always finds it in the journal."""
+        if ex.recorded:
+            return
+        ex.recorded = True
+        scope = ex.scope
         query: bytes = scope.get("query_string", b"")
         entry = JournalEntry(
             method=scope["method"],

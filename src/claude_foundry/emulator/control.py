@@ -136,7 +136,7 @@ def _get_config(call: _Call) -> tuple[int, object]:
 
 def _patch_config(call: _Call) -> tuple[int, object]:
     body = call.object_body()
-    _valid(lambda: call.state.config.patch(body))
+    _valid(lambda: call.state.patch_config(body))
     return 200, call.state.config.to_dict()
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from .app import EmulatorApp
+from .auth import Authenticator, TokenVerifier
 from .config import EmulatorConfig, EmulatorConfigError
 from .faults import FaultSpec
 from .journal import JournalEntry
@@ -48,6 +49,10 @@ class Emulator:
     ``config`` is an :class:`EmulatorConfig`, a path to a TOML file, or None for the defaults
     (every catalog model deployed under its default name, no quotas). ``api_key`` replaces the
     configured keys. A host other than loopback needs ``allow_remote=True``.
+
+    Authentication: the configured keys in ``api-key`` / ``x-api-key``; pass ``token_verifier``
+    to accept ``Authorization: Bearer`` tokens as well, or ``authenticator`` to replace the
+    scheme entirely (see :mod:`claude_foundry.emulator.auth`).
     """
 
     def __init__(
@@ -58,6 +63,8 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         allow_remote: bool = False,
+        authenticator: Authenticator | None = None,
+        token_verifier: TokenVerifier | None = None,
     ) -> None:
         if config is None:
             config = EmulatorConfig.default()
@@ -75,7 +82,9 @@ class Emulator:
             )
         self.host = host
         self._requested_port = port
-        self.state = EmulatorState(config)
+        self.state = EmulatorState(
+            config, authenticator=authenticator, token_verifier=token_verifier
+        )
         self.app = EmulatorApp(self.state)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -227,7 +236,7 @@ class Emulator:
 
         ``emu.configure(quotas={"claude-haiku-4-5": {"rpm": 2}}, stream_event_delay_ms=5)``
         """
-        self.state.config.patch(changes)
+        self.state.patch_config(changes)
 
     def reset(self) -> None:
         """Faults, journal, quota windows, scripts, ids and configuration back to the start."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 import copy
 import itertools
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
-from .auth import AllowAll, Authenticator, KeyAuthenticator
+from .auth import AllowAll, Authenticator, KeyAuthenticator, TokenVerifier
 from .config import EmulatorConfig, EmulatorConfigError
 from .faults import FaultPlan
 from .journal import Journal
@@ -32,22 +34,32 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(digits)).rjust(width, "0")
 
 
-def build_authenticator(config: EmulatorConfig) -> Authenticator:
+def build_authenticator(
+    config: EmulatorConfig, token_verifier: TokenVerifier | None = None
+) -> Authenticator:
+    """Keys from the configuration; bearer tokens only when a verifier is given."""
     if not config.require_auth:
         return AllowAll()
-    return KeyAuthenticator(config.api_keys)
+    return KeyAuthenticator(config.api_keys, token_verifier=token_verifier)
 
 
 class EmulatorState:
     """The live state of one emulator; :meth:`reset` returns it to how it started."""
 
     def __init__(
-        self, config: EmulatorConfig, *, authenticator: Authenticator | None = None
+        self,
+        config: EmulatorConfig,
+        *,
+        authenticator: Authenticator | None = None,
+        token_verifier: TokenVerifier | None = None,
     ) -> None:
         self._initial_config = copy.deepcopy(config)
         self._custom_authenticator = authenticator
+        self.token_verifier = token_verifier
         self.config = config
-        self.authenticator: Authenticator = authenticator or build_authenticator(config)
+        self.authenticator: Authenticator = authenticator or build_authenticator(
+            config, token_verifier
+        )
         self.faults = FaultPlan(seed=config.seed)
         self.quota = QuotaBook()
         self.journal = Journal(maxlen=config.journal_size)
@@ -78,11 +90,20 @@ class EmulatorState:
         apim = uuid.UUID(int=(0xC1A0DE << 96) | number, version=4)
         return f"req_01{token}", str(apim), f"msg_01{token}"
 
+    def patch_config(self, changes: Mapping[str, Any]) -> None:
+        """Change deployments, quotas and switches at run time (see EmulatorConfig.patch)."""
+        self.config.patch(changes)
+        self.rebuild_authenticator()
+
+    def rebuild_authenticator(self) -> None:
+        """Apply a change of keys, ``require_auth`` or token verifier."""
+        if self._custom_authenticator is None:
+            self.authenticator = build_authenticator(self.config, self.token_verifier)
+
     def reset(self) -> None:
         """Faults, journal, quota windows, scripts, ids and configuration back to the start."""
         self.config = copy.deepcopy(self._initial_config)
-        if self._custom_authenticator is None:
-            self.authenticator = build_authenticator(self.config)
+        self.rebuild_authenticator()
         self.faults.clear()
         self.faults.reseed(self.config.seed)
         self.quota.reset()

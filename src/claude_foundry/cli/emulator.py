@@ -1,0 +1,86 @@
+"""``claude-foundry emulator``: run a local Foundry resource until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+__all__ = ["command", "key_hint"]
+
+
+def key_hint(key: str, *, well_known: bool) -> str:
+    """How the key is shown: the well-known default in full, any other key masked."""
+    if well_known:
+        return f"{key} (the emulator's well-known default key)"
+    if len(key) <= 8:
+        return f"{'*' * len(key)} ({len(key)} characters, as given with --api-key)"
+    return f"{key[:3]}…{key[-2:]} ({len(key)} characters, as given)"
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", default=0, type=click.IntRange(0, 65535), help="Port (default: a free one)."
+)
+@click.option("--api-key", envvar="CLAUDE_FOUNDRY_EMULATOR_KEY", help="The key callers must send.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file with deployments, quotas, faults and scripts.",
+)
+@click.option("--strict", is_flag=True, help="Reject unknown fields and header values (400).")
+@click.option(
+    "--allow-remote", is_flag=True, help="Permit a non-loopback --host (the control API is open)."
+)
+def command(
+    host: str,
+    port: int,
+    api_key: str | None,
+    config_path: Path | None,
+    strict: bool,
+    allow_remote: bool,
+) -> None:
+    """Run a local Claude-in-Foundry emulator on loopback.
+
+    Point a client at the printed base URL, e.g.
+    AnthropicFoundry(api_key=KEY, base_url="http://127.0.0.1:PORT/anthropic/").
+    """
+    from ..emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, EmulatorConfigError
+
+    try:
+        config = EmulatorConfig.load(config_path) if config_path else EmulatorConfig.default()
+        if strict:
+            config.strict = True
+        emulator = Emulator(
+            config, api_key=api_key, host=host, port=port, allow_remote=allow_remote
+        ).start()
+    except EmulatorConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        deployments = emulator.state.config.deployments
+        well_known = emulator.api_key == DEFAULT_API_KEY
+        click.echo(f"Claude in Foundry emulator: {emulator.base_url}")
+        click.echo(f"  API key:      {key_hint(emulator.api_key, well_known=well_known)}")
+        click.echo(f"  Deployments:  {len(deployments)} ({', '.join(sorted(deployments)[:4])}, …)")
+        click.echo(f"  Control API:  {emulator.url}/_emulator/health")
+        click.echo(f"  export ANTHROPIC_FOUNDRY_BASE_URL={emulator.base_url}")
+        click.echo("Press Ctrl-C to stop.", err=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
