@@ -47,7 +47,7 @@ def test_faults_round_trip(emulator: Emulator, control: httpx2.Client) -> None:
     assert [rule["kind"] for rule in several.json()] == ["latency", "truncate"]
     assert ask(emulator).status_code == 529
     rules = control.get("faults").json()
-    assert [rule["id"] for rule in rules][0] == fault_id
+    assert rules[0]["id"] == fault_id
     assert rules[0]["hits"] == 1
     assert control.delete(f"faults/{fault_id}").json() == {"deleted": fault_id}
     assert control.delete(f"faults/{fault_id}").status_code == 404

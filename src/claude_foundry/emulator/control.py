@@ -15,6 +15,7 @@
     DELETE /_emulator/scripts           remove every rule
     DELETE /_emulator/scripts/{id}      remove one rule
 
+Other parts add their routes with :meth:`EmulatorState.mount` (e.g. ``/_emulator/entra``).
 JSON in and out. Bad input gets 400 with ``{"error": {"type": ..., "message": ...}}``.
 No Foundry path starts with ``/_emulator``, so a real client can never reach these routes.
 """
@@ -200,6 +201,11 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
     """The ASGI callable serving ``/_emulator/...`` for ``state``."""
 
     async def control(scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        for prefix, mounted in state.mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                await mounted(scope, receive, send)
+                return
         try:
             status, payload = await _dispatch(state, scope, receive)
         except ControlError as exc:

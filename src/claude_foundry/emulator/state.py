@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .auth import AllowAll, Authenticator, KeyAuthenticator, TokenVerifier
@@ -66,7 +66,15 @@ class EmulatorState:
         self.scripts = ScriptBook()
         self.responder = Responder(self.scripts)
         self._counter = itertools.count(1)
+        self.mounts: dict[str, Callable[..., Awaitable[None]]] = {}
+        """Extra ASGI apps under the control prefix, e.g. ``{"/_emulator/entra": app}``."""
         self._load_config_rules()
+
+    def mount(self, prefix: str, app: Callable[..., Awaitable[None]]) -> None:
+        """Serve ``prefix`` (under ``/_emulator/``) and everything below it with ``app``."""
+        if not prefix.startswith("/_emulator/") or prefix.endswith("/"):
+            raise ValueError(f"mount prefixes look like '/_emulator/name', not {prefix!r}")
+        self.mounts[prefix] = app
 
     def _load_config_rules(self) -> None:
         for index, fault in enumerate(self.config.faults):
