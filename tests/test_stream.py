@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import itertools
 import json
 import socket
 import socketserver
@@ -742,9 +744,7 @@ async def test_async_message_stream_events_and_failure(
     await stream.close()
 
 
-def test_iteration_and_text_stream_share_one_position(
-    http: httpx2.Client, server_url: str
-) -> None:
+def test_iteration_and_text_stream_share_one_position(http: httpx2.Client, server_url: str) -> None:
     with MessageStreamManager(lambda: open_stream(http, server_url + "/mixed")) as stream:
         for event in stream:
             if event.type == "text":
@@ -755,3 +755,22 @@ def test_iteration_and_text_stream_share_one_position(
         assert message.content[1].text == "Checking the weather."  # type: ignore[union-attr]
         assert message.content[2].input == {"city": "Paris", "days": 3}  # type: ignore[union-attr]
         assert list(stream) == []
+
+
+def test_a_dropped_stream_closes_its_response(http: httpx2.Client, server_url: str) -> None:
+    stream = open_stream(http, server_url + "/long")
+    next(iter(stream))
+    response = stream.response
+    del stream
+    gc.collect()
+    assert response.is_closed
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_event_decoding_does_not_depend_on_chunking(data: Any) -> None:
+    body = b"".join(MIXED).replace(b"\n", data.draw(st.sampled_from([b"\n", b"\r\n", b"\r"])))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(body)), max_size=30)))
+    bounds = [0, *cuts, len(body)]
+    chunks = [body[a:b] for a, b in itertools.pairwise(bounds)]
+    assert decode(chunks) == decode([b"".join(MIXED)])
