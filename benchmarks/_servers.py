@@ -205,33 +205,33 @@ def bare_starlette_app() -> Any:
 
 
 def emulator_app(event_delay_ms: int) -> Any:
-    """The emulator's ASGI app, configured with the benchmark key and no quotas."""
-    from claude_foundry.emulator import Emulator
+    """The emulator's ASGI app: default deployments, the benchmark key, no quotas."""
+    from claude_foundry.emulator import Emulator, EmulatorConfig
 
-    emulator = Emulator(api_key=API_KEY)
-    app = _find_asgi_app(emulator)
-    if event_delay_ms:
-        emulator.add_fault(kind="latency", event_delay_ms=event_delay_ms, count=None, stream=True)
-    return app
-
-
-def _find_asgi_app(emulator: Any) -> Any:
-    # The Emulator owns the app it would serve in its thread; serving that same app under our own
-    # uvicorn settings keeps the emulator and the bare app comparable.
-    for name in ("app", "asgi_app", "_app"):
-        app = getattr(emulator, name, None)
-        if app is not None and callable(app):
-            return app
-    raise RuntimeError(
-        "cannot find the emulator's ASGI app on Emulator (tried app, asgi_app, _app)"
+    config = EmulatorConfig.from_mapping(
+        {"api_key": API_KEY, "stream_event_delay_ms": event_delay_ms}
     )
+    # The app the Emulator would serve in its own thread, served here under the same uvicorn
+    # settings as the bare app so the two stay comparable.
+    return Emulator(config).app
 
 
 def uvicorn_config(app: Any) -> Any:
+    """The settings the emulator's own server uses (h11, no lifespan, no access log)."""
     import uvicorn
 
     return uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="auto", timeout_keep_alive=30
+        app,
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        log_level="warning",
+        http="h11",
+        ws="none",
+        interface="asgi3",
+        timeout_graceful_shutdown=1,
+        backlog=4096,
+        server_header=False,
     )
 
 

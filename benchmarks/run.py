@@ -81,7 +81,7 @@ FULL = Scale(
     emulator_requests=2000,
     emulator_connections=32,
     open_streams=1000,
-    event_delay_ms=250,
+    event_delay_ms=400,
 )
 SMOKE = Scale(
     rounds=2,
@@ -358,25 +358,28 @@ def request_bytes(port: int, body: dict[str, Any]) -> bytes:
     return head.encode() + payload
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """One HTTP/1.1 response (content-length or chunked), as (status, body)."""
+async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers
+
+
+async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    """The body of a keep-alive HTTP/1.1 response (content-length or chunked)."""
     if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"]))
+        return await reader.readexactly(int(headers["content-length"]))
     if "chunked" not in headers.get("transfer-encoding", ""):
-        return status, await reader.read()
+        return await reader.read()
     body = bytearray()
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         if size == 0:
             await reader.readuntil(b"\r\n")
-            return status, bytes(body)
+            return bytes(body)
         body += (await reader.readexactly(size + 2))[:-2]
 
 
@@ -397,8 +400,8 @@ async def load(port: int, total: int, connections: int) -> float:
             while remaining > 0:
                 remaining -= 1
                 writer.write(request)
-                status, body = await read_response(reader)
-                check_ok(status, body, "server")
+                status, headers = await read_head(reader)
+                check_ok(status, await read_body(reader, headers), "server")
         finally:
             writer.close()
 
@@ -447,15 +450,14 @@ async def hold_streams(port: int, count: int, pid: int) -> dict[str, float]:
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split()[1])
+            status, headers = await read_head(reader)
             open_now += 1
             peak_open = max(peak_open, open_now)
             try:
-                if status != 200:
-                    check_ok(status, await reader.read(), "emulator")
-                while await reader.read(65536):
-                    pass
+                body = await read_body(reader, headers)
+                check_ok(status, body, "emulator")
+                if b"message_stop" not in body[-200:]:
+                    raise RuntimeError(f"stream did not end with message_stop: {body[-200:]!r}")
             finally:
                 open_now -= 1
         finally:
