@@ -103,10 +103,11 @@ class WireModel(msgspec.Struct, dict=True, kw_only=True):
 
     @property
     def type(self) -> Any:
-        """The wire ``type`` tag (``"text"``, ``"content_block_delta"``, ...), as in the official SDK.
+        """The wire ``type`` tag (``"text"``, ``"content_block_delta"``, ...), as in the official
+        SDK.
 
-        msgspec keeps a tag out of a struct's attributes; user code dispatches on ``x.type``. Structs
-        with a real ``type`` field (``Message``, ``ErrorDetail``) override this.
+        msgspec keeps a tag out of a struct's attributes; user code dispatches on ``x.type``.
+        Structs with a real ``type`` field (``Message``, ``ErrorDetail``) override this.
         """
         return type(self).__struct_config__.tag
 
