@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from claude_foundry.emulator.config import EmulatorConfig
 from claude_foundry.emulator.scripts import (
     ScriptBook,
     last_user_text,
@@ -198,3 +201,18 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
     wrong.write_text(json.dumps({"scripts": [{"reply": "x"}], "extra": 1}))
     with pytest.raises(ValueError, match=r"wrong.json.*unknown top-level key"):
         ScriptBook().load(wrong)
+
+
+def test_the_documented_examples_are_valid() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "emulator.md"
+    blocks = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
+    config_text, script_text = blocks
+    config = EmulatorConfig.from_mapping(tomllib.loads(config_text))
+    assert config.deployments["chat"].rpm == 60
+    assert config.faults[0]["status"] == 529
+    book = ScriptBook()
+    rules = book.load_data(tomllib.loads(script_text))
+    assert [rule["replies"] for rule in rules] == [2, 1]
+    weather = book.match(_request("What is the weather?", model="chat"), "chat", "h")
+    assert weather is not None
+    assert weather.content is not None
