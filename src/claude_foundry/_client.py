@@ -23,7 +23,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx2
 
-from ._auth import ApiKeyAuth, Auth, TokenProviderAuth
+from ._auth import ApiKeyAuth, Auth, CredentialAuth, TokenProviderAuth
 from ._config import (
     DEFAULT_ANTHROPIC_VERSION,
     DEFAULT_MAX_RETRIES,
@@ -48,6 +48,7 @@ from ._pipeline import (
     StreamStart,
 )
 from ._stream import AsyncStream, Stream
+from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 from .resources import ALTERNATIVES, NotOnFoundry
 from .resources.beta import AsyncBeta, Beta
 from .resources.messages import AsyncMessages, Messages
@@ -93,6 +94,8 @@ class _FoundryClient(Generic[_HttpT]):
         retry_budget: float | None = None,
         anthropic_version: str = DEFAULT_ANTHROPIC_VERSION,
         webhook_key: str | None = None,
+        credential: Any = None,
+        token_scope: str | None = None,
         _strict_response_validation: bool = False,
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
@@ -100,6 +103,11 @@ class _FoundryClient(Generic[_HttpT]):
         ``max_retry_delay`` caps how long a server-requested wait (``retry-after``) may last
         (default 60 s); ``retry_budget`` bounds the total time a call may spend retrying
         (default: no bound); ``anthropic_version`` is the ``anthropic-version`` header.
+
+        ``credential`` takes an azure-identity credential (``DefaultAzureCredential()``; an
+        ``azure.identity.aio`` one for the async client): its token is cached until shortly before
+        expiry, refreshed once for all concurrent requests, and refreshed and resent once after a
+        401. ``token_scope`` defaults to ``https://ai.azure.com/.default``.
         """
         self._check_http_client(http_client)
         settings = resolve_settings(
@@ -115,17 +123,28 @@ class _FoundryClient(Generic[_HttpT]):
             default_query=default_query,
             anthropic_version=anthropic_version,
             http_client=http_client,
-            warn_stacklevel=4,
+            credential=credential,
+            token_scope=token_scope,
+            warn_stacklevel=3,
         )
         self.webhook_key = webhook_key
         self._configure(settings, http_client, owns_http=True)
 
     def _configure(
-        self, settings: Settings, http_client: _HttpT | None, *, owns_http: bool
+        self,
+        settings: Settings,
+        http_client: _HttpT | None,
+        *,
+        owns_http: bool,
+        inherited_auth: Auth | None = None,
     ) -> None:
         self._settings = settings
         auth: Auth
-        if settings.azure_ad_token_provider is not None:
+        if inherited_auth is not None:
+            auth = inherited_auth  # a copy shares its parent's token cache
+        elif settings.credential is not None:
+            auth = CredentialAuth(self._token_source(settings))
+        elif settings.azure_ad_token_provider is not None:
             auth = TokenProviderAuth(settings.azure_ad_token_provider)
         else:
             assert settings.api_key is not None
@@ -147,6 +166,11 @@ class _FoundryClient(Generic[_HttpT]):
         self._owns_http = owns_http
 
     def _check_http_client(self, http_client: object) -> None:
+        raise NotImplementedError
+
+    def _token_source(
+        self, settings: Settings
+    ) -> CredentialTokenSource | AsyncCredentialTokenSource:
         raise NotImplementedError
 
     def _make_http(self, settings: Settings) -> _HttpT:
@@ -223,6 +247,8 @@ class _FoundryClient(Generic[_HttpT]):
         max_retry_delay: float | NotGiven = NOT_GIVEN,
         retry_budget: float | NotGiven | None = NOT_GIVEN,
         anthropic_version: str | None = None,
+        credential: Any = None,
+        token_scope: str | None = None,
         _extra_kwargs: Mapping[str, Any] | None = None,
     ) -> Self:
         """A new client with the same options, except those given. It shares the HTTP client.
@@ -249,9 +275,15 @@ class _FoundryClient(Generic[_HttpT]):
             query = {**query, **default_query}
         elif set_default_query is not None:
             query = set_default_query
-        if api_key is None and azure_ad_token_provider is None:
+        inherited_auth = None
+        if api_key is None and azure_ad_token_provider is None and credential is None:
             api_key = current.api_key
             azure_ad_token_provider = current.azure_ad_token_provider
+            credential = current.credential
+            if credential is not None and token_scope in (None, current.token_scope):
+                inherited_auth = self._auth
+            if credential is not None and token_scope is None:
+                token_scope = current.token_scope
         settings = resolve_settings(
             api_key=api_key,
             resource=None,
@@ -271,10 +303,14 @@ class _FoundryClient(Generic[_HttpT]):
             default_query=query,
             anthropic_version=anthropic_version or current.anthropic_version,
             http_client=None,
+            credential=credential,
+            token_scope=token_scope,
         )
         clone = object.__new__(type(self))
         clone.webhook_key = webhook_key or self.webhook_key
-        clone._configure(settings, http_client or self._http, owns_http=False)
+        clone._configure(
+            settings, http_client or self._http, owns_http=False, inherited_auth=inherited_auth
+        )
         return clone
 
     with_options = copy
@@ -295,6 +331,9 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 "Invalid `http_client` argument; Expected an instance of `httpx2.Client` but got "
                 f"{type(http_client)}"
             )
+
+    def _token_source(self, settings: Settings) -> CredentialTokenSource:
+        return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
         return httpx2.Client(
@@ -382,6 +421,9 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 "Invalid `http_client` argument; Expected an instance of `httpx2.AsyncClient` but "
                 f"got {type(http_client)}"
             )
+
+    def _token_source(self, settings: Settings) -> AsyncCredentialTokenSource:
+        return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
         return httpx2.AsyncClient(

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import itertools
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -233,10 +235,10 @@ def parse_message(response: httpx2.Response) -> Message:
     _check_json_type(response, content)
     try:
         message = decode_message(content)
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
+        raise _invalid(response, f"JSON that is not a message ({exc})", content) from None
     except msgspec.DecodeError:
         raise _invalid(response, "invalid JSON", content) from None
-    except msgspec.ValidationError as exc:
-        raise _invalid(response, f"JSON that is not a message ({exc})", content) from None
     _attach_ids(message, response)
     return message
 
@@ -249,10 +251,10 @@ def parse_token_count(response: httpx2.Response) -> MessageTokensCount:
     _check_json_type(response, content)
     try:
         count = _token_count_decoder.decode(content)
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
+        raise _invalid(response, f"JSON that is not a token count ({exc})", content) from None
     except msgspec.DecodeError:
         raise _invalid(response, "invalid JSON", content) from None
-    except msgspec.ValidationError as exc:
-        raise _invalid(response, f"JSON that is not a token count ({exc})", content) from None
     _attach_ids(count, response)
     return count
 
@@ -486,12 +488,38 @@ class Pipeline:
                 if chunk is None:
                     events = decoder.end()
                     return StreamStart(response, decoder, _exhausted_chunks(chunks), events)
-                events = decoder.feed(chunk)
-                if events:
-                    return StreamStart(response, decoder, chunks, events)
+                # Feed one SSE event at a time so that "before the first event" does not depend
+                # on how the bytes were chunked: an error that follows message_start in the same
+                # chunk belongs to the stream (raised while iterating), not to the retry loop.
+                start, size = 0, len(chunk)
+                while start < size:
+                    boundary = _EVENT_END.search(chunk, start)
+                    end = boundary.end() if boundary is not None else size
+                    events = decoder.feed(chunk[start:end] if start or end < size else chunk)
+                    start = end
+                    if events:
+                        if start < size:
+                            chunks = _prepend(chunk[start:], chunks)
+                        return StreamStart(response, decoder, chunks, events)
         except Exception:
             yield Close(response)
             raise
+
+
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
+def _prepend(first: bytes, chunks: Any) -> Any:
+    """``chunks`` (sync or async iterator) with ``first`` put back in front."""
+    if hasattr(chunks, "__anext__"):
+
+        async def joined_async() -> Any:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
+        return joined_async()
+    return itertools.chain((first,), chunks)
 
 
 APIError_ = APIConnectionError | APIStatusError
