@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..types import CountTokensRequest, MessageCreateRequest, encode
 
@@ -108,12 +108,12 @@ def _block_tokens(block: Any) -> int:
     return _json_tokens(_without_cache_control(block))
 
 
-@dataclass(frozen=True)
-class _Unit:
+class _Unit(NamedTuple):
     """One cacheable piece of the prompt, in cache order."""
 
     tokens: int
-    identity: bytes  # what the prefix hash covers
+    marker: bytes  # the role, on a message's first unit
+    source: Any  # the tool, system text or block the prefix hash covers
     cache_control: Mapping[str, Any] | None
 
 
@@ -122,32 +122,35 @@ def _units(request: _Request) -> Iterator[_Unit]:
     for position, tool in enumerate(tools):
         preamble = TOOLS_PREAMBLE_TOKENS if position == 0 else 0
         body = _without_cache_control(tool) if isinstance(tool, Mapping) else tool
-        yield _Unit(preamble + _json_tokens(body), encode(body), _cache_control_of(tool))
+        yield _Unit(preamble + _json_tokens(body), b"", tool, _cache_control_of(tool))
     system = request.system
     if isinstance(system, str):
         if system:
-            yield _Unit(estimate_tokens(system), encode(system), None)
+            yield _Unit(estimate_tokens(system), b"", system, None)
     elif system:
         for block in system:
-            yield _Unit(_block_tokens(block), _identity(block), _cache_control_of(block))
+            yield _Unit(_block_tokens(block), b"", block, _cache_control_of(block))
     for message in request.messages:
-        role_marker = encode(message.role)
+        marker = _ROLE_MARKERS.get(message.role) or encode(message.role)
         content = message.content
         if isinstance(content, str):
             tokens = MESSAGE_OVERHEAD_TOKENS + estimate_tokens(content)
-            yield _Unit(tokens, role_marker + encode(content), None)
+            yield _Unit(tokens, marker, content, None)
             continue
         if not content:
-            yield _Unit(MESSAGE_OVERHEAD_TOKENS, role_marker, None)
+            yield _Unit(MESSAGE_OVERHEAD_TOKENS, marker, None, None)
             continue
         for position, block in enumerate(content):
             overhead = MESSAGE_OVERHEAD_TOKENS if position == 0 else 0
-            marker = role_marker if position == 0 else b""
             yield _Unit(
                 overhead + _block_tokens(block),
-                marker + _identity(block),
+                marker if position == 0 else b"",
+                block,
                 _cache_control_of(block),
             )
+
+
+_ROLE_MARKERS = {role: encode(role) for role in ("user", "assistant")}
 
 
 def _identity(block: Any) -> bytes:
@@ -178,13 +181,17 @@ class CacheBreakpoint:
 
 def cache_breakpoints(request: MessageCreateRequest | CountTokensRequest) -> list[CacheBreakpoint]:
     """Every cache breakpoint of ``request``, in prompt order (shortest prefix first)."""
+    units = list(_units(request))
+    if all(unit.cache_control is None for unit in units):
+        return []  # the common case: no hashing at all
     digest = hashlib.sha256(encode(request.model))
     total = 0
     marks: list[CacheBreakpoint] = []
-    for unit in _units(request):
+    for unit in units:
         total += unit.tokens
-        digest.update(len(unit.identity).to_bytes(8, "big"))
-        digest.update(unit.identity)
+        identity = unit.marker + _identity(unit.source)
+        digest.update(len(identity).to_bytes(8, "big"))
+        digest.update(identity)
         if unit.cache_control is not None:
             ttl = "1h" if unit.cache_control.get("ttl") == "1h" else "5m"
             marks.append(CacheBreakpoint(total, digest.copy().hexdigest(), ttl))
