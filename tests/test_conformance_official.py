@@ -134,6 +134,37 @@ def test_journal_is_complete_when_the_call_returns(
         assert len(emulator.journal()) == count
 
 
+def test_sdk_headers_are_accepted_and_journalled(
+    client: AnthropicFoundry, emulator: Emulator
+) -> None:
+    with client.messages.stream(model=DEPLOYMENT, max_tokens=32, messages=HELLO) as stream:
+        stream.until_done()
+    client.messages.create(model=DEPLOYMENT, max_tokens=32, messages=HELLO)
+    streamed, created = _journal(emulator, 2)
+    assert streamed.stream is True
+    assert streamed.header("x-stainless-helper-method") == "stream"
+    assert created.header("x-stainless-helper-method") is None
+    assert created.header("user-agent").startswith("AnthropicFoundry/Python")
+    assert created.header("anthropic-version")
+    assert created.unknown_fields == []
+
+
+def test_beta_messages_with_betas(client: AnthropicFoundry, emulator: Emulator) -> None:
+    message = client.beta.messages.create(
+        model=DEPLOYMENT,
+        max_tokens=64,
+        messages=HELLO,
+        betas=["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+    )
+    assert message.content[0].type == "text"
+    assert message.content[0].text == HELLO_REPLY
+    [entry] = _journal(emulator, 1)
+    assert entry.path == "/anthropic/v1/messages"
+    assert entry.header("anthropic-beta") == (
+        "interleaved-thinking-2025-05-14,context-1m-2025-08-07"
+    )
+
+
 def test_count_tokens_agrees_with_usage(client: AnthropicFoundry) -> None:
     kwargs: dict[str, Any] = {
         "model": DEPLOYMENT,
