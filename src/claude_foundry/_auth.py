@@ -10,16 +10,21 @@ a token cache and a forced refresh after a 401 fits the same shape: fetch, send,
 
 from __future__ import annotations
 
+import functools
 import inspect
+import logging
 from collections.abc import Callable, Generator, Set
 from typing import Any
 
 import httpx2
 
 from ._errors import ConfigurationError
-from ._pipeline import FetchToken, Send, Step
+from ._pipeline import Close, FetchToken, Send, Step
+from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 
-__all__ = ["ApiKeyAuth", "Auth", "TokenProviderAuth", "check_token"]
+__all__ = ["ApiKeyAuth", "Auth", "CredentialAuth", "TokenProviderAuth", "check_token"]
+
+log = logging.getLogger("claude_foundry.auth")
 
 
 class Auth:
@@ -70,6 +75,42 @@ class TokenProviderAuth(Auth):
         if "authorization" not in keep:
             request.headers["Authorization"] = f"Bearer {token}"
         response: httpx2.Response = yield Send(request, stream)
+        return response
+
+
+class CredentialAuth(Auth):
+    """``Authorization: Bearer`` from an azure-identity credential through a token cache.
+
+    The token is reused until shortly before it expires and refreshed once for all concurrent
+    requests. A 401 refreshes it (once, however many requests were rejected with the same
+    token) and resends the request once, so an expiry in the middle of a run is never seen.
+    """
+
+    mode = "entra-id"
+
+    def __init__(self, source: CredentialTokenSource | AsyncCredentialTokenSource) -> None:
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"CredentialAuth({self.source!r})"
+
+    def auth_flow(
+        self, request: httpx2.Request, *, stream: bool, keep: Set[str]
+    ) -> Generator[Step, Any, httpx2.Response]:
+        if "authorization" in keep:  # the caller's own header wins, as with any provider
+            response: httpx2.Response = yield Send(request, stream)
+            return response
+        token = check_token((yield FetchToken(self.source.get_token)))
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield Send(request, stream)
+        if response.status_code != 401:
+            return response
+        yield Close(response)
+        log.info("401 from %s: refreshing the Entra ID token and sending again", request.url.path)
+        refresh = functools.partial(self.source.get_token, force_refresh=True, stale_token=token)
+        token = check_token((yield FetchToken(refresh)))
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield Send(request, stream)
         return response
 
 

@@ -29,6 +29,7 @@ from typing import Any, Final
 import httpx2
 
 from ._errors import ConfigurationError
+from ._token_cache import DEFAULT_TOKEN_SCOPE
 
 __all__ = [
     "DEFAULT_ANTHROPIC_VERSION",
@@ -101,14 +102,17 @@ class Settings:
     custom_headers: Mapping[str, str]
     custom_query: Mapping[str, object]
     anthropic_version: str
+    credential: Any = None
+    """An azure-identity credential (``TokenCredential`` or ``AsyncTokenCredential``)."""
+    token_scope: str = DEFAULT_TOKEN_SCOPE
 
     def __repr__(self) -> str:
-        auth = "entra-id" if self.azure_ad_token_provider is not None else "api-key"
-        return f"Settings(base_url={self.base_url!r}, auth={auth!r})"
+        return f"Settings(base_url={self.base_url!r}, auth={self.auth_mode!r})"
 
     @property
     def auth_mode(self) -> str:
-        return "entra-id" if self.azure_ad_token_provider is not None else "api-key"
+        entra = self.azure_ad_token_provider is not None or self.credential is not None
+        return "entra-id" if entra else "api-key"
 
 
 def _env(name: str) -> str | None:
@@ -279,6 +283,8 @@ def resolve_settings(
     anthropic_version: str,
     http_client: object | None,
     warn_stacklevel: int = 3,
+    credential: object | None = None,
+    token_scope: str | None = None,
 ) -> Settings:
     """Turn constructor arguments and the environment into validated :class:`Settings`."""
     if max_retries is None:
@@ -300,8 +306,9 @@ def resolve_settings(
 
     # An explicit token provider wins over a key left in the environment; an explicit key and
     # an explicit provider together are rejected below.
+    entra = azure_ad_token_provider is not None or credential is not None
     key = api_key
-    if key is None and azure_ad_token_provider is None:
+    if key is None and not entra:
         key = _env(ENV_API_KEY)
     if key is not None and not key.strip():
         key = None
@@ -314,20 +321,22 @@ def resolve_settings(
         base_url = _env(ENV_BASE_URL)
         url_source = ENV_BASE_URL
 
-    if key is None and azure_ad_token_provider is None:
+    if key is None and not entra:
         extra = ""
         if _env("ANTHROPIC_API_KEY") is not None:
             extra = " ANTHROPIC_API_KEY is set but is not used for Foundry; set the Foundry key."
         raise ConfigurationError(
             "Missing credentials. Please pass one of `api_key`, `azure_ad_token_provider`, or "
             f"the `{ENV_API_KEY}` environment variable.{extra} The key is on your deployment's "
-            "Details tab in the Foundry portal (Build > Models)."
+            "Details tab in the Foundry portal (Build > Models). For Microsoft Entra ID, pass "
+            "credential=DefaultAzureCredential()."
         )
     if key is not None and azure_ad_token_provider is not None:
         raise ConfigurationError(
             "The `api_key` and `azure_ad_token_provider` arguments are mutually exclusive; pass "
             "only one (a key, or a Microsoft Entra ID token provider)."
         )
+    _check_credential(key, azure_ad_token_provider, credential, token_scope)
     if azure_ad_token_provider is not None and not callable(azure_ad_token_provider):
         raise ConfigurationError(
             "azure_ad_token_provider must be a callable that returns a token string, e.g. "
@@ -355,11 +364,7 @@ def resolve_settings(
             warnings.warn(warning, UserWarning, stacklevel=warn_stacklevel)
 
     parsed = httpx2.URL(url)
-    if (
-        azure_ad_token_provider is not None
-        and parsed.scheme == "http"
-        and not is_loopback_host(parsed.host)
-    ):
+    if entra and parsed.scheme == "http" and not is_loopback_host(parsed.host):
         raise ConfigurationError(
             f"Refusing to send a Microsoft Entra bearer token over plain http to {parsed.host}. "
             "Use an https:// base URL (plain http is allowed only for loopback hosts such as "
@@ -380,4 +385,35 @@ def resolve_settings(
         custom_headers=headers,
         custom_query=dict(default_query or {}),
         anthropic_version=anthropic_version,
+        credential=credential,
+        token_scope=token_scope.strip() if token_scope is not None else DEFAULT_TOKEN_SCOPE,
     )
+
+
+def _check_credential(
+    key: str | None, provider: object | None, credential: object | None, scope: object | None
+) -> None:
+    if credential is None:
+        if scope is not None:
+            raise ConfigurationError(
+                "token_scope applies only to credential=; an azure_ad_token_provider already "
+                "names its scope (get_bearer_token_provider(credential, scope))."
+            )
+        return
+    if key is not None or provider is not None:
+        other = "api_key" if key is not None else "azure_ad_token_provider"
+        raise ConfigurationError(
+            f"The `credential` and `{other}` arguments are mutually exclusive; pass only one."
+        )
+    if not callable(getattr(credential, "get_token", None)) and not callable(
+        getattr(credential, "get_token_info", None)
+    ):
+        raise ConfigurationError(
+            "credential must be an azure-identity credential such as DefaultAzureCredential() "
+            f"(it has get_token), not {type(credential).__name__}. For a callable that returns a "
+            "token string, pass azure_ad_token_provider= instead."
+        )
+    if scope is not None and (not isinstance(scope, str) or not scope.strip()):
+        raise ConfigurationError(
+            f"token_scope must be a scope such as {DEFAULT_TOKEN_SCOPE!r}, not {scope!r}."
+        )

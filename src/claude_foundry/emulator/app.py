@@ -163,6 +163,10 @@ class EmulatorApp:
             return  # no websockets; lifespan is switched off in the server
         path: str = scope["path"]
         if path.startswith(CONTROL_PREFIX):
+            for prefix, mounted in self.state.mounts.items():
+                if path == prefix or path.startswith(prefix + "/"):
+                    await mounted(scope, receive, send)
+                    return
             await self.control(scope, receive, send)
             return
         exchange = _Exchange(self.state, scope)

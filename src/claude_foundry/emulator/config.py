@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from .._errors import ConfigurationError
+from .entra_config import EntraConfigError, EntraSettings
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -211,6 +212,8 @@ class EmulatorConfig:
     deployments: dict[str, DeploymentConfig] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
     scripts: list[Path] = field(default_factory=list)
+    entra: EntraSettings = field(default_factory=EntraSettings)
+    """Microsoft Entra ID bearer tokens (``[entra]``); off unless ``enabled``."""
 
     @classmethod
     def default(cls) -> EmulatorConfig:
@@ -292,6 +295,14 @@ class EmulatorConfig:
             raise EmulatorConfigError("emulator config: scripts must be a path or a list of paths")
         base = base_dir or Path.cwd()
         config.scripts = [base / s for s in scripts]
+        entra = data.get("entra")
+        if entra is not None:
+            if not isinstance(entra, Mapping):
+                raise EmulatorConfigError("emulator config: entra must be a table ([entra])")
+            try:
+                config.entra = EntraSettings.from_mapping(entra)
+            except EntraConfigError as exc:
+                raise EmulatorConfigError(str(exc)) from None
         return config
 
     def apply_settings(self, data: Mapping[str, Any], *, where: str = "config") -> None:
@@ -394,6 +405,7 @@ class EmulatorConfig:
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
+            "entra": self.entra.to_dict(),
         }
 
     def __repr__(self) -> str:
@@ -416,6 +428,7 @@ _TOP_KEYS = frozenset(
         "quota_preset",
         "faults",
         "scripts",
+        "entra",
     }
 )
 _PATCH_KEYS = frozenset({"deployments", "quotas", "quota_preset", *_SETTING_KEYS})

@@ -11,15 +11,19 @@ import copy
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .auth import AllowAll, Authenticator, KeyAuthenticator, TokenVerifier
 from .config import EmulatorConfig, EmulatorConfigError
+from .entra_http import ENTRA_PREFIX
 from .faults import FaultPlan
 from .journal import Journal
 from .quota import QuotaBook
 from .responder import Responder
 from .scripts import ScriptBook
+
+if TYPE_CHECKING:
+    from .entra import EntraDirectory
 
 __all__ = ["EmulatorState", "build_authenticator"]
 
@@ -55,6 +59,13 @@ class EmulatorState:
     ) -> None:
         self._initial_config = copy.deepcopy(config)
         self._custom_authenticator = authenticator
+        self.entra: EntraDirectory | None = None
+        """Entra ID tokens, principals and the managed identity, when ``[entra]`` is enabled."""
+        if config.entra.enabled:
+            from .entra import EntraDirectory  # the crypto stack loads only when it is used
+
+            self.entra = EntraDirectory(config.entra)
+            token_verifier = token_verifier or self.entra.authenticator()
         self.token_verifier = token_verifier
         self.config = config
         self.authenticator: Authenticator = authenticator or build_authenticator(
@@ -68,6 +79,8 @@ class EmulatorState:
         self._counter = itertools.count(1)
         self.mounts: dict[str, Callable[..., Awaitable[None]]] = {}
         """Extra ASGI apps under the control prefix, e.g. ``{"/_emulator/entra": app}``."""
+        if self.entra is not None:
+            self.mount(ENTRA_PREFIX, self.entra.asgi_app)
         self._load_config_rules()
 
     def mount(self, prefix: str, app: Callable[..., Awaitable[None]]) -> None:
@@ -111,6 +124,8 @@ class EmulatorState:
     def reset(self) -> None:
         """Faults, journal, quota windows, scripts, ids and configuration back to the start."""
         self.config = copy.deepcopy(self._initial_config)
+        if self.entra is not None:
+            self.entra.set_principals(self.config.entra.principals)
         self.rebuild_authenticator()
         self.faults.clear()
         self.faults.reseed(self.config.seed)
