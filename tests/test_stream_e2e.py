@@ -133,7 +133,7 @@ def test_same_events_as_the_official_client(emulator: Emulator, client: Anthropi
 def test_error_event_before_content_is_retried(
     emulator: Emulator, client: AnthropicFoundry
 ) -> None:
-    emulator.add_fault(kind="stream_error", after_events=1)
+    emulator.add_fault(kind="stream_error", after_events=0)
     with client.messages.stream(**PARAMS) as stream:
         assert "Hello there" in stream.get_final_text()
     assert len(emulator.journal()) == 2
