@@ -32,11 +32,14 @@ from claude_foundry.types import (
     Message,
     MessageCreateRequest,
     MessageParam,
+    RedactedThinkingBlock,
+    ServerToolUseBlock,
     StreamEvent,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
     UnknownBlock,
+    WebSearchToolResultBlock,
     decode_stream_event,
     encode,
 )
@@ -509,6 +512,8 @@ def _accumulate_ours(wire: list[tuple[str, bytes]]) -> dict[str, Any]:
                 block["thinking"] += delta["thinking"]
             elif delta["type"] == "signature_delta":
                 block["signature"] = delta["signature"]
+            elif delta["type"] == "citations_delta":
+                block["citations"] = [*(block.get("citations") or []), delta["citation"]]
             elif delta["type"] == "input_json_delta":
                 partial[raw["index"]] = partial.get(raw["index"], "") + delta["partial_json"]
         elif name == "content_block_stop":
@@ -553,6 +558,37 @@ def test_accumulated_stream_reproduces_the_message() -> None:
     for block in official["content"]:
         block.pop("citations", None)  # the SDK fills [] where the wire said null
     assert official == expected
+
+
+def test_other_block_kinds_stream_back_exactly() -> None:
+    citation = {"type": "char_location", "cited_text": "x", "document_index": 0}
+    message = Message(
+        id="msg_01O",
+        model="claude-model",
+        content=[
+            RedactedThinkingBlock(data="b3BhcXVl"),
+            TextBlock(text="Cited.", citations=[citation, citation]),
+            ServerToolUseBlock(id="srvtoolu_01", name="web_search", input={"query": "q"}),
+            WebSearchToolResultBlock(tool_use_id="srvtoolu_01", content=[]),
+            UnknownBlock({"type": "future_block", "payload": [1, 2]}),
+        ],
+        stop_reason="end_turn",
+        usage=_reply(_request("x")).usage,
+    )
+    wire = _wire(stream_events(message, chunk_chars=3))
+    expected = _without_nulls(message.to_dict())
+    assert _without_nulls(_accumulate_ours(wire)) == expected
+    # the official models cannot dump a block type they do not know, so they get the rest
+    known = msgspec.structs.replace(message, content=message.content[:4])
+    official = _accumulate_official(_wire(stream_events(known, chunk_chars=3)))
+    assert official["content"][1]["citations"] == [citation, citation]
+    assert official["content"][2]["input"] == {"query": "q"}
+    assert [block["type"] for block in official["content"]] == [
+        "redacted_thinking",
+        "text",
+        "server_tool_use",
+        "web_search_tool_result",
+    ]
 
 
 settings.register_profile("responder", max_examples=60, deadline=None)
