@@ -17,7 +17,7 @@ import anthropic
 import pytest
 from anthropic import AnthropicFoundry, AsyncAnthropicFoundry
 
-from claude_foundry.emulator import Emulator
+from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.emulator.responder import default_reply_text, thinking_signature
 from claude_foundry.emulator.tokens import count_input_tokens
 from claude_foundry.types import MessageCreateRequest, MessageParam
@@ -568,3 +568,69 @@ async def test_async_mid_stream_error(async_client: Any, emulator: Emulator) -> 
         async for _ in stream:
             pass
     assert caught.value.type == "api_error"
+
+
+# --- Microsoft Entra ID bearer tokens -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def entra_emulator() -> Iterator[Emulator]:
+    config = EmulatorConfig.from_mapping(
+        {
+            "entra": {
+                "enabled": True,
+                "principals": [
+                    {"name": "app", "roles": ["Cognitive Services User"]},
+                    {"name": "reader", "roles": ["Reader"]},
+                ],
+            }
+        }
+    )
+    with Emulator(config) as emulator:
+        yield emulator
+
+
+def _token_provider(emulator: Emulator, principal: str, **options: Any) -> Any:
+    directory = emulator.state.entra
+    assert directory is not None
+
+    def provider() -> str:
+        return directory.issue_token(principal=principal, **options).access_token
+
+    return provider
+
+
+def test_entra_token_with_a_data_plane_role(entra_emulator: Emulator) -> None:
+    entra_emulator.reset()
+    provider = _token_provider(entra_emulator, "app", scope="https://ai.azure.com/.default")
+    with AnthropicFoundry(
+        base_url=entra_emulator.base_url, azure_ad_token_provider=provider
+    ) as sdk:
+        message = sdk.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
+    assert message.content[0].type == "text"
+    [entry] = _journal(entra_emulator, 1)
+    assert entry.header("authorization") == "[redacted]"
+
+
+def test_entra_token_without_a_role_is_403(entra_emulator: Emulator) -> None:
+    entra_emulator.reset()
+    provider = _token_provider(entra_emulator, "reader")
+    with (
+        AnthropicFoundry(base_url=entra_emulator.base_url, azure_ad_token_provider=provider) as sdk,
+        pytest.raises(anthropic.PermissionDeniedError) as caught,
+    ):
+        sdk.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
+    assert caught.value.status_code == 403
+    assert caught.value.response.headers["apim-request-id"]
+
+
+def test_expired_entra_token_is_401(entra_emulator: Emulator) -> None:
+    entra_emulator.reset()
+    provider = _token_provider(entra_emulator, "app", lifetime_s=-600)
+    with (
+        AnthropicFoundry(
+            base_url=entra_emulator.base_url, azure_ad_token_provider=provider, max_retries=0
+        ) as sdk,
+        pytest.raises(anthropic.AuthenticationError),
+    ):
+        sdk.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
