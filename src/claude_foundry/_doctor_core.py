@@ -1,0 +1,127 @@
+"""The doctor's shared parts: the result record, the options, and the state of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx2
+
+from ._config import ENV_API_KEY, ENV_BASE_URL, ENV_RESOURCE
+from ._token_cache import DEFAULT_TOKEN_SCOPE
+
+if TYPE_CHECKING:
+    from ._doctor_probes import TokenFacts
+
+__all__ = [
+    "DEFAULT_DEPLOYMENT",
+    "CheckResult",
+    "DoctorContext",
+    "DoctorOptions",
+    "Finding",
+    "Status",
+    "merge_findings",
+    "resolve_context",
+]
+
+Status = Literal["ok", "warn", "fail", "skip"]
+Finding = tuple[Status, str, str]
+"""(status, what was found, how to fix it): several findings merge into one row."""
+DEFAULT_DEPLOYMENT = "claude-sonnet-4-5"
+_RANK: dict[str, int] = {"ok": 0, "skip": 0, "warn": 1, "fail": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One row of the report. ``status`` is ``ok``, ``warn``, ``fail`` or ``skip``."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorOptions:
+    """What to check. ``None`` means "as the client would resolve it from the environment"."""
+
+    resource: str | None = None
+    base_url: str | None = None
+    deployment: str = DEFAULT_DEPLOYMENT
+    api_key_env: str | None = None
+    """The variable holding the key; ``ANTHROPIC_FOUNDRY_API_KEY`` when not given."""
+    token_env: str | None = None
+    """A variable holding a Microsoft Entra access token (read, never printed)."""
+    entra: bool = False
+    """Get a token from ``DefaultAzureCredential`` (needs azure-identity)."""
+    scope: str = DEFAULT_TOKEN_SCOPE
+    timeout: float = 10.0
+    send_message: bool = True
+    """Send a one-token Messages request after count_tokens (the only check that costs tokens)."""
+
+
+@dataclass
+class DoctorContext:
+    options: DoctorOptions
+    environ: Mapping[str, str]
+    token_provider: Callable[[], Any] | None
+    credential: Any
+    key: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    key_source: str = ENV_API_KEY
+    resource: str | None = None
+    resource_source: str = ""
+    base_url_raw: str | None = None
+    base_url_source: str = ""
+    base_url: str | None = None
+    """The validated base URL the HTTP checks use."""
+    url: httpx2.URL | None = None
+    """Where the network checks connect (parsed even when the path is wrong)."""
+    token_facts: TokenFacts | None = None
+    credential_label: str = ""
+    proxy: str | None = field(default=None, repr=False)
+    """The proxy URL from the environment (it may hold a password: shown via display_proxy)."""
+    http: httpx2.Client | None = None
+    blocked: set[str] = field(default_factory=set)
+    probe: Any = None
+
+    @property
+    def entra(self) -> bool:
+        options = self.options
+        return bool(
+            options.entra or options.token_env or self.token_provider or self.credential is not None
+        )
+
+    def env(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        if value is None:
+            return None
+        return value.strip() or None
+
+
+def resolve_context(ctx: DoctorContext) -> None:
+    """Where the key, resource and base URL come from, as the client resolves them."""
+    options = ctx.options
+    ctx.key_source = options.api_key_env or ENV_API_KEY
+    if not ctx.entra:
+        ctx.key = ctx.env(ctx.key_source)
+    if options.resource is not None:
+        ctx.resource, ctx.resource_source = options.resource, "--resource"
+    elif options.base_url is None and ctx.env(ENV_RESOURCE) is not None:
+        ctx.resource, ctx.resource_source = ctx.env(ENV_RESOURCE), f"${ENV_RESOURCE}"
+    if options.base_url is not None:
+        ctx.base_url_raw, ctx.base_url_source = options.base_url, "--base-url"
+    elif ctx.env(ENV_BASE_URL) is not None:
+        ctx.base_url_raw, ctx.base_url_source = ctx.env(ENV_BASE_URL), f"${ENV_BASE_URL}"
+
+
+def merge_findings(name: str, findings: list[Finding]) -> CheckResult:
+    """One row: the worst status, every finding, every fix."""
+    worst = max(findings, key=lambda finding: _RANK[finding[0]])[0]
+    detail = "; ".join(text for _, text, _ in findings)
+    fix = " ".join(fix for _, _, fix in findings if fix)
+    return CheckResult(name, worst, detail, fix)

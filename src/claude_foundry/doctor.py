@@ -1,0 +1,429 @@
+"""A preflight check of a Claude-in-Foundry setup: settings, endpoint, credential, network, access.
+
+:func:`run_doctor` reads the same settings as the client (``ANTHROPIC_FOUNDRY_API_KEY``,
+``ANTHROPIC_FOUNDRY_RESOURCE``, ``ANTHROPIC_FOUNDRY_BASE_URL`` and the options that override them)
+and runs the checks in order, each one a :class:`CheckResult` with a status, what was found and
+how to fix it. A check that needs an earlier one that failed is skipped and says why.
+
+    >>> results = run_doctor(DoctorOptions(base_url="http://127.0.0.1:8000/anthropic/"))
+    ... # doctest: +SKIP
+    >>> [(r.name, r.status) for r in results]  # doctest: +SKIP
+    [('environment', 'ok'), ('resource', 'skip'), ('base_url', 'ok'), ('credential', 'ok'), ...]
+
+Secrets stay secret: a key is reported as "set, 32 chars", a token only by the claims that explain
+a refusal (audience, tenant, expiry, roles, object id), read from the JWT payload without
+verifying it. Every text is passed through :func:`~claude_foundry._token_cache.redact_secrets`
+with the key and token before it is returned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx2
+
+from ._config import (
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_CUSTOM_HEADERS,
+    ENV_RESOURCE,
+    _check_resource,
+    _suggest_base_url,
+    is_loopback_host,
+    normalise_base_url,
+)
+from ._doctor_core import (
+    DEFAULT_DEPLOYMENT,
+    CheckResult,
+    DoctorContext,
+    DoctorOptions,
+    Finding,
+    Status,
+    merge_findings,
+    resolve_context,
+)
+from ._doctor_credential import check_credential
+from ._doctor_probes import (
+    check_connect,
+    check_dns,
+    check_tls,
+    display_proxy,
+    probe_auth,
+    probe_deployment,
+    proxy_for,
+)
+from ._errors import ConfigurationError
+from ._token_cache import redact_secrets
+
+__all__ = [
+    "CHECK_NAMES",
+    "DEFAULT_DEPLOYMENT",
+    "CheckResult",
+    "DoctorOptions",
+    "Status",
+    "exit_code",
+    "run_doctor",
+]
+
+CHECK_NAMES = (
+    "environment",
+    "resource",
+    "base_url",
+    "credential",
+    "dns",
+    "connect",
+    "tls",
+    "auth",
+    "deployment",
+)
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def exit_code(results: list[CheckResult]) -> int:
+    """1 when any check failed, else 0 (warnings do not fail a run)."""
+    return 1 if any(result.status == "fail" for result in results) else 0
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def check_environment(ctx: DoctorContext) -> CheckResult:
+    """Variables and options: conflicts, empty values, generic variables the client ignores."""
+    findings: list[Finding] = []
+    options = ctx.options
+    for name in (ctx.key_source, ENV_RESOURCE, ENV_BASE_URL):
+        raw = ctx.environ.get(name)
+        if raw is not None and not raw.strip():
+            findings.append(
+                (
+                    "warn",
+                    f"${name} is set but empty, so it counts as unset",
+                    f"Unset {name} or give it a value.",
+                )
+            )
+    if ctx.resource is not None and ctx.base_url_raw is not None:
+        findings.append(
+            (
+                "fail",
+                f"a resource ({ctx.resource_source}) and a base URL ({ctx.base_url_source}) are "
+                "both set; the client refuses this (mutually exclusive)",
+                "Keep only one: the resource for the standard endpoint, or the base URL for a "
+                f"custom one (unset {ENV_RESOURCE} or {ENV_BASE_URL}).",
+            )
+        )
+    elif options.base_url is not None and ctx.env(ENV_RESOURCE) is not None:
+        findings.append(("ok", f"${ENV_RESOURCE} is ignored because --base-url is given", ""))
+    entra_ways = [
+        label
+        for label, used in (
+            ("--entra", options.entra),
+            ("--token-env", options.token_env is not None),
+            ("a token provider", ctx.token_provider is not None),
+            ("a credential", ctx.credential is not None),
+        )
+        if used
+    ]
+    if len(entra_ways) > 1:
+        findings.append(
+            (
+                "fail",
+                f"{' and '.join(entra_ways)} are both given",
+                "Pick one source of Microsoft Entra tokens.",
+            )
+        )
+    if entra_ways and options.api_key_env is not None:
+        findings.append(
+            (
+                "fail",
+                f"--api-key-env and {entra_ways[0]} are both given; the client takes a key or "
+                "a token, not both",
+                "Drop --api-key-env to check Entra ID, or drop the Entra option to check the key.",
+            )
+        )
+    elif entra_ways and ctx.env(ENV_API_KEY) is not None:
+        findings.append(
+            ("ok", f"${ENV_API_KEY} is set but not used: Microsoft Entra ID is checked", "")
+        )
+    if ctx.env("ANTHROPIC_API_KEY") is not None:
+        if ctx.key is None and not ctx.entra:
+            findings.append(
+                (
+                    "warn",
+                    "$ANTHROPIC_API_KEY is set, but Foundry clients never read it",
+                    f"Put the Foundry key in {ENV_API_KEY} (the portal shows it on the "
+                    "deployment's Details tab, under Build > Models).",
+                )
+            )
+        else:
+            findings.append(("ok", "$ANTHROPIC_API_KEY is set and ignored (as it should be)", ""))
+    generic_url = ctx.env("ANTHROPIC_BASE_URL")
+    if generic_url is not None:
+        fix = "Unset ANTHROPIC_BASE_URL unless another tool needs it."
+        if ctx.base_url_raw is None and ctx.resource is None:
+            fix = f"Set {ENV_BASE_URL}={generic_url} instead (Foundry clients read only that)."
+        findings.append(("warn", "$ANTHROPIC_BASE_URL is set, but Foundry clients ignore it", fix))
+    if ctx.env("ANTHROPIC_AUTH_TOKEN") is not None:
+        findings.append(
+            (
+                "warn",
+                "$ANTHROPIC_AUTH_TOKEN is set, but Foundry clients never send it",
+                "For Microsoft Entra ID use a token provider or credential (here: --entra or "
+                "--token-env NAME).",
+            )
+        )
+    claude_code = ctx.env("CLAUDE_CODE_USE_FOUNDRY")
+    if claude_code is not None:
+        if claude_code.lower() in _TRUE:
+            note = "CLAUDE_CODE_USE_FOUNDRY is on: Claude Code reads these same variables"
+            if ctx.env(ENV_API_KEY) is None:
+                note += " and, with no key, uses DefaultAzureCredential (check it with --entra)"
+            findings.append(("ok", note, ""))
+        else:
+            findings.append(
+                (
+                    "warn",
+                    f"CLAUDE_CODE_USE_FOUNDRY={claude_code!r} does not switch Claude Code to "
+                    "Foundry",
+                    "Set CLAUDE_CODE_USE_FOUNDRY=1 if Claude Code should use Foundry.",
+                )
+            )
+    custom = ctx.environ.get(ENV_CUSTOM_HEADERS)
+    if custom:
+        names = [line.partition(":")[0].strip() for line in custom.splitlines() if ":" in line]
+        lowered = {name.lower() for name in names}
+        if lowered & {"authorization", "x-api-key", "api-key"}:
+            findings.append(
+                (
+                    "warn",
+                    f"${ENV_CUSTOM_HEADERS} sets {', '.join(names)}, which replaces the "
+                    "credential's header",
+                    f"Remove the credential headers from {ENV_CUSTOM_HEADERS}.",
+                )
+            )
+        else:
+            findings.append(("ok", f"${ENV_CUSTOM_HEADERS} adds {', '.join(names)}", ""))
+    if ctx.proxy is not None:
+        findings.append(("ok", f"requests go through the proxy {display_proxy(ctx.proxy)}", ""))
+    if not findings:
+        return CheckResult("environment", "ok", "no conflicting or ignored variables")
+    return merge_findings("environment", findings)
+
+
+def check_resource(ctx: DoctorContext) -> CheckResult:
+    """The resource name, when the endpoint is built from one."""
+    if ctx.resource is None:
+        if ctx.base_url_raw is not None:
+            return CheckResult(
+                "resource", "skip", f"not used: the base URL comes from {ctx.base_url_source}"
+            )
+        ctx.blocked.add("resource")
+        return CheckResult(
+            "resource",
+            "fail",
+            f"no endpoint: neither --resource/--base-url nor ${ENV_RESOURCE}/${ENV_BASE_URL} "
+            "is set",
+            f"export {ENV_RESOURCE}=<resource> (the first part of "
+            "https://<resource>.services.ai.azure.com), or pass --base-url.",
+        )
+    try:
+        name = _check_resource(ctx.resource, ctx.resource_source)
+    except ConfigurationError as exc:
+        return CheckResult("resource", "fail", str(exc), _resource_fix(ctx.resource))
+    return CheckResult("resource", "ok", f"{name!r} (from {ctx.resource_source})")
+
+
+def _resource_fix(resource: str) -> str:
+    text = resource.strip()
+    if not any(ch in text for ch in "./:"):
+        return "Use the resource name exactly as in the Azure portal (letters, digits, hyphens)."
+    suggestion = _suggest_base_url(text if "://" in text else "https://" + text)
+    host = httpx2.URL(suggestion).host if "<" not in suggestion else ""
+    if host.endswith((".services.ai.azure.com", ".cognitiveservices.azure.com")):
+        return f"Use --resource {host.split('.', 1)[0]} (or --base-url {suggestion})."
+    return f"Use --base-url {suggestion} instead of a resource."
+
+
+def check_base_url(ctx: DoctorContext) -> CheckResult:
+    """The base URL's shape and host: /anthropic/, a pasted Target URI, the kind of host."""
+    if ctx.resource is not None and ctx.base_url_raw is not None:
+        ctx.blocked.add("base_url")
+        return CheckResult("base_url", "skip", "ambiguous: a resource and a base URL are both set")
+    if ctx.base_url_raw is None:
+        assert ctx.resource is not None
+        name = ctx.resource.strip()
+        ctx.base_url = f"https://{name}.services.ai.azure.com/anthropic/"
+        ctx.url = httpx2.URL(ctx.base_url)
+        return CheckResult("base_url", "ok", f"{ctx.base_url} (built from the resource)")
+    raw = ctx.base_url_raw
+    try:
+        base_url, target_uri_warning = normalise_base_url(raw)
+    except ConfigurationError as exc:
+        try:
+            url = httpx2.URL(raw.strip())
+            if url.scheme in ("http", "https") and url.host:
+                ctx.url = url  # the network checks can still tell whether the host answers
+        except httpx2.InvalidURL:
+            pass
+        guess = raw.strip() if "://" in raw else "https://" + raw.strip()
+        return CheckResult(
+            "base_url",
+            "fail",
+            f"{ctx.base_url_source}: {exc}",
+            f"Set {ctx.base_url_source.lstrip('$')} to {_suggest_base_url(guess)}",
+        )
+    ctx.base_url = base_url
+    ctx.url = httpx2.URL(base_url)
+    findings: list[Finding] = [("ok", f"{base_url} (from {ctx.base_url_source})", "")]
+    if target_uri_warning is not None:
+        findings.append(
+            (
+                "warn",
+                f"{raw.strip()!r} ends in an API path (the portal's Target URI); the client cuts "
+                "it back",
+                f"Set {ctx.base_url_source.lstrip('$')} to {base_url}",
+            )
+        )
+    findings.extend(_host_notes(ctx, ctx.url))
+    return merge_findings("base_url", findings)
+
+
+def _host_notes(ctx: DoctorContext, url: httpx2.URL) -> list[Finding]:
+    host = url.host.lower()
+    label = host.split(".", 1)[0]
+    documented = f"https://{label}.services.ai.azure.com/anthropic/"
+    if is_loopback_host(host):
+        return [("ok", "a loopback endpoint (a local emulator or proxy)", "")]
+    notes: list[Finding] = []
+    if url.scheme == "http":
+        status: Status = "fail" if ctx.entra else "warn"
+        notes.append(
+            (
+                status,
+                "plain http to another machine: the credential would cross the network "
+                "unencrypted"
+                + (" (the client refuses to send a token this way)" if ctx.entra else ""),
+                "Use https://.",
+            )
+        )
+    if host.endswith(".services.ai.azure.com"):
+        return notes
+    if host.endswith(".cognitiveservices.azure.com"):
+        notes.append(
+            (
+                "ok",
+                "the cognitiveservices.azure.com host reaches the same resource (private "
+                "endpoints included)",
+                "",
+            )
+        )
+    elif host.endswith(".openai.azure.com"):
+        notes.append(
+            (
+                "warn",
+                "an Azure OpenAI host: for /anthropic it is reported to accept only "
+                "Authorization: Bearer, not keys",
+                f"Use the documented endpoint {documented}",
+            )
+        )
+    elif host.endswith(".azure.anthropic.com"):
+        notes.append(("warn", "not a Foundry host", f"Use {documented}"))
+    else:
+        notes.append(("ok", f"{host} is not a Foundry host (a gateway or proxy?)", ""))
+    return notes
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+_REQUIRES: dict[str, tuple[str, ...]] = {
+    "base_url": ("resource",),
+    "credential": ("environment",),
+    "dns": ("resource",),
+    "connect": ("dns",),
+    "tls": ("connect",),
+    "auth": ("base_url", "credential", "tls"),
+    "deployment": ("auth",),
+}
+
+
+def run_doctor(
+    options: DoctorOptions | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    token_provider: Callable[[], Any] | None = None,
+    credential: Any = None,
+    http_client: httpx2.Client | None = None,
+) -> list[CheckResult]:
+    """Run every check in order and return one :class:`CheckResult` per entry of CHECK_NAMES.
+
+    ``token_provider`` (a callable returning a token) or ``credential`` (an azure-identity
+    credential) check Microsoft Entra ID as the client would use it.
+    """
+    ctx = DoctorContext(
+        options=options or DoctorOptions(),
+        environ=os.environ if environ is None else environ,
+        token_provider=token_provider,
+        credential=credential,
+    )
+    resolve_context(ctx)
+    target = ctx.base_url_raw or (
+        f"https://{ctx.resource.strip()}.services.ai.azure.com/" if ctx.resource else None
+    )
+    ctx.proxy = proxy_for(target, ctx.environ) if target else None
+    checks: list[tuple[str, Callable[[DoctorContext], CheckResult]]] = [
+        ("environment", check_environment),
+        ("resource", check_resource),
+        ("base_url", check_base_url),
+        ("credential", check_credential),
+        ("dns", lambda c: check_dns(_url(c), c.proxy, c.options.timeout)),
+        ("connect", lambda c: check_connect(_url(c), c.proxy, c.options.timeout)),
+        ("tls", lambda c: check_tls(_url(c), c.proxy, c.options.timeout)),
+        ("auth", probe_auth),
+        ("deployment", probe_deployment),
+    ]
+    results: list[CheckResult] = []
+    by_name: dict[str, CheckResult] = {}
+    owns_http = http_client is None
+    ctx.http = http_client or httpx2.Client(
+        timeout=ctx.options.timeout, proxy=ctx.proxy, trust_env=False, follow_redirects=False
+    )
+    try:
+        for name, check in checks:
+            result = _skip_if_blocked(ctx, name, by_name)
+            if result is None:
+                if name in ("dns", "connect", "tls") and ctx.url is None:
+                    ctx.blocked.add(name)
+                    result = CheckResult(name, "skip", "no endpoint to reach")
+                else:
+                    result = check(ctx)
+            if result.status == "fail":
+                ctx.blocked.add(name)
+            results.append(result)
+            by_name[name] = result
+    finally:
+        if owns_http:
+            ctx.http.close()
+    secrets = tuple(s for s in (ctx.key, ctx.token) if s)
+    return [
+        CheckResult(
+            r.name, r.status, redact_secrets(r.detail, *secrets), redact_secrets(r.fix, *secrets)
+        )
+        for r in results
+    ]
+
+
+def _url(ctx: DoctorContext) -> httpx2.URL:
+    assert ctx.url is not None
+    return ctx.url
+
+
+def _skip_if_blocked(
+    ctx: DoctorContext, name: str, done: Mapping[str, CheckResult]
+) -> CheckResult | None:
+    for needed in _REQUIRES.get(name, ()):
+        if needed in ctx.blocked:
+            ctx.blocked.add(name)
+            why = "failed" if done[needed].status == "fail" else "could not run"
+            return CheckResult(name, "skip", f"skipped: the {needed} check {why}")
+    return None
