@@ -146,6 +146,17 @@ def test_output_reserved_at_admission_and_settled(book: QuotaBook, clock: FakeCl
     assert book.snapshot("d1")["output_tokens"] == 400
 
 
+def test_settle_can_correct_the_input_for_cache_reads(book: QuotaBook) -> None:
+    limits = QuotaLimits(input_tpm=1000)
+    first = admit(book, limits, inp=900)
+    assert not admit(book, limits, inp=200).admitted
+    book.settle(first.ticket, output_tokens=5, input_tokens=uncached_input_tokens(100, 0, 800))
+    assert book.snapshot("d1")["input_tokens"] == 100
+    assert admit(book, limits, inp=200).admitted
+    with pytest.raises(ValueError, match="input_tokens"):
+        book.settle(admit(book, limits).ticket, output_tokens=1, input_tokens=-1)
+
+
 def test_settle_after_the_charge_expired_is_harmless(book: QuotaBook, clock: FakeClock) -> None:
     limits = QuotaLimits(output_tpm=1000)
     old = admit(book, limits, out=500)

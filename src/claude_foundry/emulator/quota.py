@@ -99,6 +99,7 @@ class _Ticket:
     key: str
     slot: _Slot
     reserved: int
+    input_charged: int
     settled: bool = False
 
 
@@ -220,30 +221,39 @@ class QuotaBook:
             window.input_tokens += input_tokens
             window.output_tokens += max_tokens
             window.pending += 1
-            return Admission(admitted=True, ticket=_Ticket(deployment, slot, max_tokens))
+            return Admission(
+                admitted=True, ticket=_Ticket(deployment, slot, max_tokens, input_tokens)
+            )
 
-    def settle(self, ticket: object, *, output_tokens: int) -> None:
+    def settle(
+        self, ticket: object, *, output_tokens: int, input_tokens: int | None = None
+    ) -> None:
         """Replace a ticket's output reservation by the tokens really produced (once; then no-op).
 
-        ``None`` (what an unlimited admission carries) is accepted and ignored.
+        ``input_tokens``, when given, corrects the input charge too: the uncached input once the
+        reply knows how much came from the prompt cache. ``None`` as the ticket (what an
+        unlimited admission carries) is accepted and ignored.
         """
         if ticket is None:
             return
         if not isinstance(ticket, _Ticket):
             raise TypeError(f"not a quota ticket: {type(ticket).__name__}")
-        if output_tokens < 0:
-            raise ValueError("output_tokens must be >= 0")
+        if output_tokens < 0 or (input_tokens is not None and input_tokens < 0):
+            raise ValueError("output_tokens and input_tokens must be >= 0")
         with self._lock:
             if ticket.settled:
                 return
             ticket.settled = True
             delta = output_tokens - ticket.reserved
+            input_delta = 0 if input_tokens is None else input_tokens - ticket.input_charged
             ticket.slot.output_tokens += delta
+            ticket.slot.input_tokens += input_delta
             ticket.slot.pending -= 1
             window = self._windows.get(ticket.key)
             if window is None or ticket.slot.expired:
                 return  # the charge already left the window
             window.output_tokens += delta
+            window.input_tokens += input_delta
             window.pending -= 1
 
     def snapshot(self, deployment: str) -> dict[str, int]:
