@@ -273,7 +273,7 @@ class EmulatorApp:
 
         if isinstance(request, CountTokensRequest):
             body = encode({"input_tokens": count_input_tokens(request)})
-            await self._respond(ex, send, 200, body)
+            await self._send_message(ex, body, fault, send)
             return
         await self._create(ex, request, deployment, raw, fault, receive, send)
 
