@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -291,3 +295,49 @@ def test_tokens_expiring_mid_run_never_surface(
     assert credential_calls >= 2
     assert credential_calls <= elapsed / (0.8 * (LIFETIME_S - 1)) + 2
     assert requests > 10 * credential_calls
+
+
+def test_cli_prints_exports_and_a_curl_ready_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from claude_foundry.cli import main; main()",
+            "emulator",
+            "--entra",
+            "--token-lifetime",
+            "600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(12)]
+        base_url = lines[0].split(": ", 1)[1]
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        assert set(exports) >= {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "ACCESS_TOKEN"}
+        curl = next(line for line in lines if line.startswith("curl "))
+        assert '"Authorization: Bearer $ACCESS_TOKEN"' in curl
+        body = json.loads(curl.split(" -d ", 1)[1].strip("'"))
+        response = httpx2.post(
+            f"{base_url}v1/messages",
+            headers={"Authorization": f"Bearer {exports['ACCESS_TOKEN']}"},
+            json=body,
+        )
+        assert response.status_code == 200
+        for name in _OTHER_CREDENTIAL_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("IDENTITY_ENDPOINT", exports["IDENTITY_ENDPOINT"])
+        monkeypatch.setenv("IDENTITY_HEADER", exports["IDENTITY_HEADER"])
+        client = AnthropicFoundry(base_url=base_url, credential=DefaultAzureCredential())
+        assert client.messages.count_tokens(model=body["model"], messages=HELLO).input_tokens > 0
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from pathlib import Path
@@ -37,6 +38,16 @@ def key_hint(key: str, *, well_known: bool) -> str:
 @click.option(
     "--allow-remote", is_flag=True, help="Permit a non-loopback --host (the control API is open)."
 )
+@click.option(
+    "--entra",
+    is_flag=True,
+    help="Accept Microsoft Entra ID bearer tokens; serve a managed identity for azure-identity.",
+)
+@click.option(
+    "--token-lifetime",
+    type=click.IntRange(min=1),
+    help="Seconds an Entra ID token lives (implies --entra; default 3600).",
+)
 def command(
     host: str,
     port: int,
@@ -44,6 +55,8 @@ def command(
     config_path: Path | None,
     strict: bool,
     allow_remote: bool,
+    entra: bool,
+    token_lifetime: int | None,
 ) -> None:
     """Run a local Claude-in-Foundry emulator on loopback.
 
@@ -56,6 +69,11 @@ def command(
         config = EmulatorConfig.load(config_path) if config_path else EmulatorConfig.default()
         if strict:
             config.strict = True
+        if entra or token_lifetime is not None:
+            lifetime = token_lifetime or config.entra.token_lifetime_s
+            config.entra = dataclasses.replace(
+                config.entra, enabled=True, token_lifetime_s=lifetime
+            )
         emulator = Emulator(
             config, api_key=api_key, host=host, port=port, allow_remote=allow_remote
         ).start()
@@ -79,6 +97,13 @@ def command(
         click.echo(f"  Deployments:  {len(deployments)} ({', '.join(sorted(deployments)[:4])}, …)")
         click.echo(f"  Control API:  {emulator.url}/_emulator/health")
         click.echo(f"  export ANTHROPIC_FOUNDRY_BASE_URL={emulator.base_url}")
+        if emulator.state.entra is not None:
+            lines = emulator.state.entra.shell_lines(
+                server_url=emulator.url,
+                base_url=emulator.base_url,
+                deployment=next(iter(deployments), "claude-sonnet-4-5"),
+            )
+            click.echo("\n".join(lines))
         click.echo("Press Ctrl-C to stop.", err=True)
         while not stop.wait(0.5):
             pass

@@ -447,3 +447,28 @@ class EntraDirectory:
         """``IDENTITY_ENDPOINT`` / ``IDENTITY_HEADER`` for an emulator at ``server_url``."""
         endpoint = server_url.rstrip("/") + MANAGED_IDENTITY_PATH
         return self.managed_identity.environment(endpoint)
+
+    def shell_lines(self, *, server_url: str, base_url: str, deployment: str) -> list[str]:
+        """What ``claude-foundry emulator --entra`` prints: the exports and a curl-ready token."""
+        principal = self.principal()
+        issued = self.issue_token(principal=principal)
+        roles = ", ".join(principal.roles) or "no roles"
+        body = (
+            f'{{"model": "{deployment}", "max_tokens": 256, '
+            '"messages": [{"role": "user", "content": "Hello!"}]}'
+        )
+        lines = [
+            f"  Entra ID:     tenant {self.tenant_id}; managed identity {principal.name!r} "
+            f"({roles}); tokens live {self.issuer.lifetime_s} s",
+            "  For DefaultAzureCredential / ManagedIdentityCredential:",
+        ]
+        environment = self.managed_identity_environment(server_url)
+        lines += [f"  export {name}={value}" for name, value in environment.items()]
+        lines += [
+            f"  A token for curl (scope {DEFAULT_SCOPE}, valid {self.issuer.lifetime_s} s):",
+            f"  export ACCESS_TOKEN={issued.access_token}",
+            f'  curl {base_url}v1/messages -H "Authorization: Bearer $ACCESS_TOKEN" '
+            f'-H "content-type: application/json" -H "anthropic-version: 2023-06-01" '
+            f"-d '{body}'",
+        ]
+        return lines
