@@ -774,3 +774,53 @@ def test_event_decoding_does_not_depend_on_chunking(data: Any) -> None:
     bounds = [0, *cuts, len(body)]
     chunks = [body[a:b] for a, b in itertools.pairwise(bounds)]
     assert decode(chunks) == decode([b"".join(MIXED)])
+
+
+def test_close_from_another_thread_ends_a_blocked_read(
+    http: httpx2.Client, server_url: str
+) -> None:
+    stream = open_stream(http, server_url + "/stall")
+    seen: list[str] = []
+    outcome: list[BaseException] = []
+    started = threading.Event()
+
+    def read() -> None:
+        try:
+            for event in stream:
+                seen.append(event.type)
+                started.set()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert started.wait(10)
+    stream.close()
+    reader.join(10)
+    assert not reader.is_alive()
+    assert outcome == []
+    assert seen[0] == "message_start"
+    assert stream.response.is_closed
+    assert [event.type for event in open_stream(http, server_url + "/text")][-1] == "message_stop"
+
+
+async def test_close_from_another_task_ends_a_blocked_read(
+    ahttp: httpx2.AsyncClient, server_url: str
+) -> None:
+    import asyncio
+
+    stream = await aopen_stream(ahttp, server_url + "/stall")
+    started = asyncio.Event()
+    seen: list[str] = []
+
+    async def read() -> None:
+        async for event in stream:
+            seen.append(event.type)
+            started.set()
+
+    reader = asyncio.create_task(read())
+    await asyncio.wait_for(started.wait(), 10)
+    await stream.close()
+    await asyncio.wait_for(reader, 10)
+    assert seen[0] == "message_start"
+    assert stream.response.is_closed

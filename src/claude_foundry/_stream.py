@@ -23,6 +23,7 @@ Every path out (exhausted, error, ``close()``, leaving a ``with`` block) closes 
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -215,11 +216,22 @@ def _transport_error(exc: Exception, decoder: EventDecoder) -> APIConnectionErro
     )
 
 
+class _Closing:
+    """Set by ``close()``; lets a read that fails because of it end quietly, even in another
+    thread or task that was blocked reading when the stream was closed."""
+
+    __slots__ = ("requested",)
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
 def _iterate_events(
     response: httpx2.Response,
     decoder: EventDecoder,
     chunks: Iterator[bytes],
     pending: Sequence[StreamEvent],
+    closing: _Closing,
 ) -> Generator[StreamEvent, None, None]:
     # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
     # stream is then freed at once and the generator's `finally` closes the response.
@@ -229,14 +241,19 @@ def _iterate_events(
         while True:
             try:
                 chunk = next(chunks, None)
-            except httpx2.TransportError as exc:
-                raise _transport_error(exc, decoder) from exc
+            except Exception as exc:
+                if closing.requested:
+                    return
+                if isinstance(exc, httpx2.TransportError):
+                    raise _transport_error(exc, decoder) from exc
+                raise
             if chunk is None:
                 break
             events = feed(chunk)
             if events:
                 yield from events
-        yield from decoder.end()
+        if not closing.requested:
+            yield from decoder.end()
     finally:
         response.close()
 
@@ -246,6 +263,7 @@ async def _aiterate_events(
     decoder: EventDecoder,
     chunks: AsyncIterator[bytes],
     pending: Sequence[StreamEvent],
+    closing: _Closing,
 ) -> AsyncGenerator[StreamEvent, None]:
     try:
         for event in pending:
@@ -254,14 +272,19 @@ async def _aiterate_events(
         while True:
             try:
                 chunk = await anext(chunks, None)
-            except httpx2.TransportError as exc:
-                raise _transport_error(exc, decoder) from exc
+            except Exception as exc:
+                if closing.requested:
+                    return
+                if isinstance(exc, httpx2.TransportError):
+                    raise _transport_error(exc, decoder) from exc
+                raise
             if chunk is None:
                 break
             for event in feed(chunk):
                 yield event
-        for event in decoder.end():
-            yield event
+        if not closing.requested:
+            for event in decoder.end():
+                yield event
     finally:
         await response.aclose()
 
@@ -291,7 +314,7 @@ class Stream(_StreamBase):
     manager so the response is closed even when you stop early.
     """
 
-    __slots__ = ("_chunks", "_events")
+    __slots__ = ("_chunks", "_closing", "_events")
 
     def __init__(
         self,
@@ -303,7 +326,8 @@ class Stream(_StreamBase):
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
-        self._events = _iterate_events(response, decoder, chunks, pending)
+        self._closing = _Closing()
+        self._events = _iterate_events(response, decoder, chunks, pending, self._closing)
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self._events
@@ -323,20 +347,35 @@ class Stream(_StreamBase):
         self.close()
 
     def close(self) -> None:
-        """Stop the stream and release the connection. Safe to call more than once."""
+        """Stop the stream and release the connection. Safe to call more than once, and from
+        another thread than the one iterating (that iteration then ends quietly)."""
+        self._closing.requested = True
         try:
             self._events.close()
-        finally:
-            close_chunks = getattr(self._chunks, "close", None)
-            if close_chunks is not None:
+        except ValueError:
+            # Running in another thread, blocked in a read that closing the response would
+            # not interrupt: shut the socket down so the read fails now, and `_closing` turns
+            # that failure into a quiet end.
+            _shutdown_socket(self.response)
+        close_chunks = getattr(self._chunks, "close", None)
+        if close_chunks is not None:
+            with contextlib.suppress(ValueError):
                 close_chunks()
-            self.response.close()
+        self.response.close()
+
+
+def _shutdown_socket(response: httpx2.Response) -> None:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class AsyncStream(_StreamBase):
     """The async twin of :class:`Stream`: ``async for``, ``async with``, ``await close()``."""
 
-    __slots__ = ("_chunks", "_events")
+    __slots__ = ("_chunks", "_closing", "_events")
 
     def __init__(
         self,
@@ -348,7 +387,8 @@ class AsyncStream(_StreamBase):
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
-        self._events = _aiterate_events(response, decoder, chunks, pending)
+        self._closing = _Closing()
+        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing)
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events
@@ -368,17 +408,18 @@ class AsyncStream(_StreamBase):
         await self.close()
 
     async def close(self) -> None:
-        """Stop the stream and release the connection. Safe to call more than once."""
-        try:
+        """Stop the stream and release the connection. Safe to call more than once, and from
+        another task than the one iterating (that iteration then ends quietly)."""
+        self._closing.requested = True
+        # RuntimeError: being iterated by another task right now; closing the response below
+        # makes its read fail, and `_closing` turns that into a quiet end.
+        with contextlib.suppress(RuntimeError):
             await self._events.aclose()
-        except RuntimeError:
-            pass  # being iterated by another task right now; closing the response stops it
-        finally:
-            close_chunks = getattr(self._chunks, "aclose", None)
-            if close_chunks is not None:
-                with contextlib.suppress(RuntimeError):
-                    await close_chunks()
-            await self.response.aclose()
+        close_chunks = getattr(self._chunks, "aclose", None)
+        if close_chunks is not None:
+            with contextlib.suppress(RuntimeError):
+                await close_chunks()
+        await self.response.aclose()
 
 
 # --- the helper ------------------------------------------------------------------------------
