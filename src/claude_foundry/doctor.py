@@ -386,7 +386,11 @@ def run_doctor(
     by_name: dict[str, CheckResult] = {}
     owns_http = http_client is None
     ctx.http = http_client or httpx2.Client(
-        timeout=ctx.options.timeout, proxy=ctx.proxy, trust_env=False, follow_redirects=False
+        timeout=ctx.options.timeout,
+        proxy=ctx.proxy,
+        verify=httpx2.create_ssl_context(),  # honours SSL_CERT_FILE, as the client does
+        trust_env=False,  # proxies come from `environ`, already resolved
+        follow_redirects=False,
     )
     try:
         for name, check in checks:
