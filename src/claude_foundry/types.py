@@ -355,7 +355,7 @@ class MessageTokensCount(WireModel):
 # --- errors -------------------------------------------------------------------------------------
 
 
-class ErrorDetail(WireModel):
+class ErrorDetail(WireModel, omit_defaults=True):
     type: str
     message: str = ""
     details: Any = None
