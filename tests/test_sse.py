@@ -151,7 +151,7 @@ STREAMS = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), which=st.integers(min_value=0, max_value=len(STREAMS) - 1))
 def test_any_split_into_chunks_yields_the_same_events(data: st.DataObject, which: int) -> None:
     stream = STREAMS[which]
@@ -160,7 +160,7 @@ def test_any_split_into_chunks_yields_the_same_events(data: st.DataObject, which
     assert decode_pairs(chunks) == decode_pairs([stream])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     events=st.lists(
         st.tuples(

@@ -364,7 +364,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(value=st.dictionaries(st.text(max_size=6), json_values, max_size=5), data=st.data())
 def test_partial_json_snapshots_agree_with_jiter_at_every_cut(value: Any, data: Any) -> None:
     text = json.dumps(value, ensure_ascii=data.draw(st.booleans()))
