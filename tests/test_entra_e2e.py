@@ -15,12 +15,14 @@ from typing import Any
 import httpx2
 import pytest
 from azure.core.credentials import AccessTokenInfo
+from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import DefaultAzureCredential, get_bearer_token_provider
 
 from claude_foundry import (
     AnthropicFoundry,
     AsyncAnthropicFoundry,
     AuthenticationError,
+    EntraTokenError,
     PermissionDeniedError,
 )
 from claude_foundry.emulator import Emulator, EmulatorConfig
@@ -341,3 +343,29 @@ def test_cli_prints_exports_and_a_curl_ready_token(monkeypatch: pytest.MonkeyPat
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_streams_are_resent_after_a_401(emu: Emulator) -> None:
+    credential = MintingCredential(directory_of(emu), bad_first=1)
+    client = AnthropicFoundry(base_url=emu.base_url, credential=credential, max_retries=0)
+    with client.messages.stream(model=MODEL, max_tokens=32, messages=HELLO) as stream:
+        text = "".join(stream.text_stream)
+    assert text
+    assert credential.calls == 2
+    assert [entry.status for entry in emu.journal()] == [401, 200]
+
+
+class BrokenCredential:
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+
+def test_credential_failure_names_scope_and_fix_and_sends_nothing(emu: Emulator) -> None:
+    client = AnthropicFoundry(base_url=emu.base_url, credential=BrokenCredential())
+    with pytest.raises(EntraTokenError) as caught:
+        client.messages.create(model=MODEL, max_tokens=8, messages=HELLO)
+    message = str(caught.value)
+    assert "https://ai.azure.com/.default" in message
+    assert "az login" in message
+    assert isinstance(caught.value.__cause__, ClientAuthenticationError)
+    assert emu.journal() == []

@@ -22,6 +22,7 @@
     │   │   └── APITimeoutError
     │   └── APIResponseValidationError            the server sent something that is not the API
     ├── ConfigurationError  (also a ValueError)   bad arguments or environment; nothing was sent
+    ├── EntraTokenError                           no Entra ID token from the credential; not sent
     └── NotSupportedOnFoundryError (also NotImplementedError)
                                                   an Anthropic API that Foundry does not offer
 
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
+    "EntraTokenError",
     "GatewayTimeoutError",
     "InternalServerError",
     "NotFoundError",
@@ -73,6 +75,24 @@ class AnthropicError(Exception):
 
 class ConfigurationError(AnthropicError, ValueError):
     """The client's arguments or environment are wrong; nothing was sent."""
+
+
+class EntraTokenError(AnthropicError):
+    """The azure-identity credential could not produce a token; the message names the scope,
+    the tenant when known, and the fix. The credential's own error is ``__cause__``."""
+
+    scope: str
+    tenant_id: str | None
+    credential_name: str
+
+    def __init__(
+        self, message: str, *, scope: str, tenant_id: str | None, credential_name: str
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.scope = scope
+        self.tenant_id = tenant_id
+        self.credential_name = credential_name
 
 
 class NotSupportedOnFoundryError(AnthropicError, NotImplementedError):

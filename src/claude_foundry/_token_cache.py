@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ._errors import AnthropicError, ConfigurationError
+from ._errors import ConfigurationError, EntraTokenError
 
 __all__ = [
     "DEFAULT_TOKEN_SCOPE",
@@ -47,23 +47,6 @@ DEFAULT_TOKEN_SCOPE = "https://ai.azure.com/.default"
 logger = logging.getLogger("claude_foundry.auth")
 
 Clock = Callable[[], float]
-
-
-class EntraTokenError(AnthropicError):
-    """The credential could not produce a Microsoft Entra ID token; no request was sent."""
-
-    scope: str
-    tenant_id: str | None
-    credential_name: str
-
-    def __init__(
-        self, message: str, *, scope: str, tenant_id: str | None, credential_name: str
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.scope = scope
-        self.tenant_id = tenant_id
-        self.credential_name = credential_name
 
 
 _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
