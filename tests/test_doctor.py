@@ -517,3 +517,119 @@ def test_cli_warnings_only_exit_zero(emulator: Emulator, clean_env: pytest.Monke
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert rows["environment"]["status"] == "warn"
     assert result.exit_code == 0
+
+
+def test_entra_without_any_credential_lists_the_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("azure.identity")
+    for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
+    checks = doctor({}, base_url="http://127.0.0.1:9/anthropic/", entra=True)
+    credential = checks["credential"]
+    assert credential.status == "fail"
+    assert "tried EnvironmentCredential" in credential.detail
+    assert "az login" in credential.fix
+    assert checks["auth"].status == "skip"
+
+
+# --- TLS ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "doctor-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture(scope="module")
+def https_base_url(tls_files: tuple[str, str]) -> Iterator[str]:
+    """The emulator's app served over https by uvicorn, with a self-signed certificate."""
+    import asyncio
+    import threading
+
+    import uvicorn
+
+    emulator = Emulator(api_key=KEY)  # not started: only its app is served here
+    certfile, keyfile = tls_files
+    config = uvicorn.Config(
+        emulator.app, ssl_certfile=certfile, ssl_keyfile=keyfile, lifespan="off",
+        log_config=None, log_level="warning", access_log=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"https://127.0.0.1:{port}/anthropic/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_untrusted_certificate_fails_tls(
+    https_base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=https_base_url)
+    assert checks["connect"].status == "ok"
+    assert checks["tls"].status == "fail"
+    assert "not trusted" in checks["tls"].detail
+    assert "SSL_CERT_FILE" in checks["tls"].fix
+    assert checks["auth"].status == "skip"
+
+
+def test_trusted_certificate_all_green_over_https(
+    https_base_url: str, tls_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", tls_files[0])
+    results = run_doctor(
+        DoctorOptions(base_url=https_base_url, timeout=5),
+        environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY},
+    )
+    checks = by_name(results)
+    assert checks["tls"].status == "ok"
+    assert "TLSv1." in checks["tls"].detail
+    assert checks["deployment"].status == "ok"
+    assert exit_code(results) == 0

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import time
+from collections.abc import Iterator
 
 from ._doctor_core import CheckResult, DoctorContext
 from ._doctor_probes import TokenFacts, read_token_facts
 from ._token_cache import DEFAULT_TOKEN_SCOPE, redact_secrets
 
 __all__ = ["check_credential"]
+
+_CHAIN_LINK = re.compile(r"^\s+(\w+Credential): (.*)$")
+
+
+@contextlib.contextmanager
+def _quiet_azure_identity() -> Iterator[None]:
+    # azure-identity logs a chain failure as a warning; the check reports it once, itself.
+    logger = logging.getLogger("azure.identity")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _summarise_failure(exc: BaseException) -> str:
+    """One line per link of a credential chain, or the first lines of any other error."""
+    lines = redact_secrets(str(exc)).splitlines()
+    links = []
+    for line in lines:
+        match = _CHAIN_LINK.match(line)
+        if match:
+            name, why = match.groups()
+            why = why.removeprefix(f"{name} authentication unavailable. ").split(". ")[0]
+            links.append(f"{name}: {why.rstrip('.')[:160]}")
+    if links:
+        return f"{type(exc).__name__}; tried " + "; ".join(links)
+    text = " ".join(line.strip() for line in lines if line.strip())
+    return f"{type(exc).__name__}: {text[:400]}"
 
 
 def check_credential(ctx: DoctorContext) -> CheckResult:
@@ -67,7 +101,8 @@ def _check_key(ctx: DoctorContext) -> CheckResult:
             "credential",
             "warn",
             detail + "; it looks like a Microsoft Entra token, not a key",
-            "Pass tokens as Authorization: Bearer (azure_ad_token_provider=; here --token-env).",
+            "A token goes in the Authorization header: azure_ad_token_provider= (here: "
+            "--token-env NAME).",
         )
     if key[0] in "'\"" or key[-1] in "'\"" or any(ch.isspace() for ch in key):
         return CheckResult(
@@ -99,19 +134,18 @@ def _token_from_source(ctx: DoctorContext) -> CheckResult | None:
             value = provider()
             label = f"token provider {getattr(provider, '__name__', type(provider).__name__)}"
         else:
-            value = credential.get_token(options.scope).token
+            with _quiet_azure_identity():
+                value = credential.get_token(options.scope).token
             label = f"{type(credential).__name__}"
             link = getattr(credential, "_successful_credential", None)
             if link is not None:
                 label += f" via {type(link).__name__}"
             label += f" (scope {options.scope})"
     except Exception as exc:
-        text = redact_secrets(str(exc)).strip().splitlines()
-        summary = " ".join(line.strip() for line in text if line.strip())[:500]
         return CheckResult(
             "credential",
             "fail",
-            f"no token: {type(exc).__name__}: {summary}",
+            f"no token: {_summarise_failure(exc)}",
             f"Sign in with `az login` (test with `az account get-access-token --resource "
             f"{_resource_of(options.scope)}`), or run where a managed identity or the "
             "AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET variables are set.",

@@ -428,6 +428,6 @@ def _skip_if_blocked(
     for needed in _REQUIRES.get(name, ()):
         if needed in ctx.blocked:
             ctx.blocked.add(name)
-            why = "failed" if done[needed].status == "fail" else "could not run"
+            why = "failed" if done[needed].status == "fail" else "was skipped"
             return CheckResult(name, "skip", f"skipped: the {needed} check {why}")
     return None
