@@ -1,8 +1,9 @@
 """Streams of Messages API events: raw (:class:`Stream`) and helped (:class:`MessageStream`).
 
-The decisions live in sans-IO parts written once: :class:`EventDecoder` (bytes → typed events,
-errors classified) and :class:`~claude_foundry._accumulate.MessageAccumulator` (raw events →
-helper events and the message). The sync and async classes here only move bytes and events.
+The decisions live in sans-IO parts written once: :class:`~claude_foundry._events.EventDecoder`
+(bytes → typed events, errors classified; re-exported here) and
+:class:`~claude_foundry._accumulate.MessageAccumulator` (raw events → helper events and the
+message). The sync and async classes here only move bytes and events.
 
     with client.messages.stream(model=..., max_tokens=..., messages=[...]) as stream:
         for text in stream.text_stream:
@@ -36,7 +37,6 @@ from collections.abc import (
 from types import TracebackType
 
 import httpx2
-import msgspec
 
 from ._accumulate import (
     MessageAccumulator,
@@ -44,23 +44,13 @@ from ._accumulate import (
     StreamEventOrderError,
     ToolInputJSONError,
 )
-from ._errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APITimeoutError,
-    make_status_error,
-)
-from ._sse import SSEDecoder
+from ._events import EventDecoder, transport_error
 from .types import (
     ContentBlockDeltaEvent,
-    ErrorEvent,
     Message,
-    MessageStopEvent,
-    PingEvent,
     StreamEvent,
     TextBlock,
     TextDelta,
-    decode_stream_event,
 )
 
 __all__ = [
@@ -75,145 +65,6 @@ __all__ = [
     "StreamEventOrderError",
     "ToolInputJSONError",
 ]
-
-
-class EventDecoder:
-    """Sans-IO: bytes of an SSE response → typed :data:`~claude_foundry.types.StreamEvent` objects.
-
-    Skips ``ping``, unnamed events and a ``[DONE]`` terminator (some gateways append one); passes
-    unknown event names through as :class:`~claude_foundry.types.UnknownEvent`; raises the
-    classified status error on ``event: error`` and :class:`APIResponseValidationError` on data
-    that is not JSON. :meth:`end` raises :class:`APIConnectionError` if ``message_stop`` never came.
-    """
-
-    __slots__ = (
-        "_sse",
-        "apim_request_id",
-        "events_received",
-        "message_stopped",
-        "request_id",
-        "response",
-    )
-
-    def __init__(
-        self,
-        *,
-        response: httpx2.Response | None,
-        request_id: str | None,
-        apim_request_id: str | None,
-    ) -> None:
-        self._sse = SSEDecoder()
-        self.response = response
-        self.request_id = request_id
-        self.apim_request_id = apim_request_id
-        self.events_received = 0
-        """SSE events received so far, pings included (reported when a stream breaks)."""
-        self.message_stopped = False
-
-    def feed(self, chunk: bytes) -> list[StreamEvent]:
-        return self._convert(self._sse.feed_raw(chunk))
-
-    def end(self) -> list[StreamEvent]:
-        events = self._convert(self._sse.end_raw())
-        if not self.message_stopped:
-            raise APIConnectionError(
-                f"The stream ended before message_stop, after {self.events_received} event(s): "
-                "the connection was closed or the service stopped sending, so the message is "
-                f"incomplete. Retry the request.{self._ids_suffix()}",
-                _request_of(self.response),
-            )
-        return events
-
-    def _convert(self, raw_events: list[tuple[str | None, bytes]]) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        append = events.append
-        for name, data in raw_events:
-            self.events_received += 1
-            if name is None or name == "ping":
-                continue
-            if name == "error":
-                raise self._status_error(data)
-            if not data or data == b"[DONE]":
-                continue
-            try:
-                event = decode_stream_event(data, name)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise self._validation_error(name, data, exc) from exc
-            kind = type(event)
-            if kind is MessageStopEvent:
-                self.message_stopped = True
-            elif kind is PingEvent:
-                continue
-            elif kind is ErrorEvent:
-                raise self._status_error(data)
-            append(event)
-        return events
-
-    def _status_error(self, data: bytes) -> Exception:
-        body: object
-        try:
-            body = msgspec.json.decode(data)
-        except msgspec.DecodeError:
-            body = data.decode("utf-8", "replace")
-        return make_status_error(
-            200,
-            body,
-            response=self.response,
-            request_id=self.request_id,
-            apim_request_id=self.apim_request_id,
-            in_stream=True,
-        )
-
-    def _validation_error(
-        self, name: str, data: bytes, exc: Exception
-    ) -> APIResponseValidationError:
-        excerpt = data[:120].decode("utf-8", "replace") + ("..." if len(data) > 120 else "")
-        return APIResponseValidationError(
-            f"Could not decode the {name!r} stream event ({exc}); data: {excerpt!r}. The service, "
-            "or a proxy in front of it, sent something that is not a Messages API event. Retry; "
-            f"if it persists, give both request ids to support.{self._ids_suffix()}",
-            self.response,
-            body=data.decode("utf-8", "replace"),
-        )
-
-    def _ids_suffix(self) -> str:
-        ids = ", ".join(
-            f"{name}: {value}"
-            for name, value in (
-                ("request-id", self.request_id),
-                ("apim-request-id", self.apim_request_id),
-            )
-            if value
-        )
-        return f" ({ids})" if ids else ""
-
-
-def _request_of(response: httpx2.Response | None) -> httpx2.Request | None:
-    if response is None:
-        return None
-    try:
-        return response.request
-    except RuntimeError:
-        return None
-
-
-def _transport_error(exc: Exception, decoder: EventDecoder) -> APIConnectionError:
-    received = decoder.events_received
-    request = _request_of(decoder.response)
-    ids = decoder._ids_suffix()
-    if isinstance(exc, httpx2.TimeoutException):
-        return APITimeoutError(
-            f"The stream stalled: no data arrived within the read timeout after {received} "
-            f"event(s) ({type(exc).__name__}). Retry the request, or raise `timeout` if the model "
-            f"needs longer between events.{ids}",
-            request,
-        )
-    detail = str(exc) or type(exc).__name__
-    return APIConnectionError(
-        f"The connection dropped mid-stream after {received} event(s): {detail}. The message is "
-        f"incomplete; retry the request.{ids}",
-        request,
-    )
 
 
 class _Closing:
@@ -245,7 +96,7 @@ def _iterate_events(
                 if closing.requested:
                     return
                 if isinstance(exc, httpx2.TransportError):
-                    raise _transport_error(exc, decoder) from exc
+                    raise transport_error(exc, decoder) from exc
                 raise
             if chunk is None:
                 break
@@ -276,7 +127,7 @@ async def _aiterate_events(
                 if closing.requested:
                     return
                 if isinstance(exc, httpx2.TransportError):
-                    raise _transport_error(exc, decoder) from exc
+                    raise transport_error(exc, decoder) from exc
                 raise
             if chunk is None:
                 break
