@@ -169,12 +169,30 @@ def test_quota_exhausted_is_a_429_with_the_quota_fix(emulator: Emulator) -> None
 
 
 def test_unsupported_path_is_api_not_supported(emulator: Emulator) -> None:
-    # A base URL with /anthropic in a place Foundry does not serve.
-    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=f"{emulator.url}/v2/anthropic/")
+    # A base URL with /anthropic in it, but a path Foundry does not serve.
+    checks = doctor(
+        {"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=f"{emulator.url}/anthropic/v1/anthropic/"
+    )
     assert checks["base_url"].status == "ok"
     assert checks["auth"].status == "fail"
-    assert "404" in checks["auth"].detail
+    assert "HTTP 404 api_not_supported" in checks["auth"].detail
+    assert "must end in /anthropic/" in checks["auth"].fix
+
+
+def test_unknown_path_is_resource_not_found(emulator: Emulator) -> None:
+    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=f"{emulator.url}/v2/anthropic/")
+    assert checks["auth"].status == "fail"
+    assert "HTTP 404: Resource not found" in checks["auth"].detail
     assert "/anthropic/" in checks["auth"].fix
+
+
+def test_slow_service_times_out_with_a_timeout_fix(emulator: Emulator) -> None:
+    emulator.add_fault(kind="latency", route="messages", delay_ms=3000)
+    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=emulator.base_url, timeout=0.3)
+    assert checks["auth"].status == "ok"
+    assert checks["deployment"].status == "fail"
+    assert "no answer" in checks["deployment"].detail
+    assert "--timeout" in checks["deployment"].fix
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -253,18 +271,36 @@ def test_resource_given_as_a_host_name() -> None:
     assert checks["dns"].status == "skip"
 
 
-def test_openai_host_is_a_warning() -> None:
+@pytest.mark.parametrize(
+    ("host", "status", "words"),
+    [
+        ("example.openai.azure.com", "warn", "Azure OpenAI host"),
+        ("example.cognitiveservices.azure.com", "ok", "reaches the same resource"),
+        ("example.azure.anthropic.com", "warn", "not a Foundry host"),
+        ("gateway.example.com", "ok", "a gateway or proxy"),
+    ],
+)
+def test_host_notes(host: str, status: str, words: str) -> None:
     checks = doctor(
         {"ANTHROPIC_FOUNDRY_API_KEY": KEY, "HTTPS_PROXY": "http://user:pw@127.0.0.1:9"},
-        base_url="https://example.openai.azure.com/anthropic/",
+        base_url=f"https://{host}/anthropic/",
         timeout=2,
     )
-    assert checks["base_url"].status == "warn"
-    assert "https://example.services.ai.azure.com/anthropic/" in checks["base_url"].fix
+    assert checks["base_url"].status == status
+    assert words in checks["base_url"].detail
+    if status == "warn":
+        assert "https://example.services.ai.azure.com/anthropic/" in checks["base_url"].fix
     # Behind a proxy the direct checks step aside, and the proxy's password stays hidden.
     assert checks["dns"].status == "skip"
     assert "http://127.0.0.1:9" in checks["dns"].detail
+    assert checks["auth"].status == "fail"  # nothing listens on the proxy's port
     assert "pw" not in json.dumps([c.to_dict() for c in checks.values()])
+
+
+def test_empty_deployment_name() -> None:
+    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, resource="example-resource", deployment=" ")
+    assert checks["environment"].status == "fail"
+    assert "--deployment" in checks["environment"].fix
 
 
 def test_anthropic_console_key_is_not_a_foundry_key() -> None:

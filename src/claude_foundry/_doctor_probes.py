@@ -328,7 +328,8 @@ class _Answer:
     data: object
 
 
-def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> _Answer | str:
+def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> _Answer | tuple[str, str]:
+    """The answer, or (what went wrong, the fix) when no answer came."""
     assert ctx.base_url is not None
     assert ctx.http is not None
     request = ctx.http.build_request(
@@ -337,7 +338,14 @@ def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> _Answer | str:
     try:
         response = ctx.http.send(request)
     except httpx2.RequestError as exc:
-        return transport_error(exc, request).message
+        if isinstance(exc, httpx2.TimeoutException):
+            seconds = ctx.options.timeout
+            return (
+                f"no answer from {request.url} within {seconds:g} s ({type(exc).__name__})",
+                f"The service may be slow or a proxy may hold the request: retry with "
+                f"--timeout {max(30, int(seconds * 3))}.",
+            )
+        return transport_error(exc, request).message, "Check the network path to the endpoint."
     data: object = None
     if response.content:
         try:
@@ -367,6 +375,8 @@ def _said(answer: _Answer) -> str:
     error = answer.error
     assert error is not None
     label = error.code or error.type
+    if label == str(error.status_code):
+        label = None  # Azure's {"code": "404"} says nothing the status does not
     message = error.api_message or (answer.data if isinstance(answer.data, str) else "")
     return f"HTTP {error.status_code}{' ' + label if label else ''}: {message}".rstrip(": ")
 
@@ -437,8 +447,8 @@ def probe_auth(ctx: DoctorContext) -> CheckResult:
     """count_tokens: nothing billed, no quota used, and the gateway checks the credential first."""
     body = {"model": ctx.options.deployment, "messages": [{"role": "user", "content": "ping"}]}
     answer = _post(ctx, "v1/messages/count_tokens", body)
-    if isinstance(answer, str):
-        return _result("auth", "fail", answer, "Check the network path to the endpoint.")
+    if isinstance(answer, tuple):
+        return _result("auth", "fail", *answer)
     ctx.probe = answer
     response, error = answer.response, answer.error
     accepted = f"the {_credential_name(ctx)} was accepted"
@@ -496,8 +506,8 @@ def probe_deployment(ctx: DoctorContext) -> CheckResult:
         "messages": [{"role": "user", "content": "ping"}],
     }
     answer = _post(ctx, "v1/messages", body)
-    if isinstance(answer, str):
-        return _result("deployment", "fail", answer, "Check the network path to the endpoint.")
+    if isinstance(answer, tuple):
+        return _result("deployment", "fail", *answer)
     return _classify_deployment(ctx, answer)
 
 

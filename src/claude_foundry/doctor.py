@@ -103,6 +103,14 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
                     f"Unset {name} or give it a value.",
                 )
             )
+    if not options.deployment.strip():
+        findings.append(
+            (
+                "fail",
+                "the deployment name is empty",
+                "Pass --deployment NAME (the value of `model`).",
+            )
+        )
     if ctx.resource is not None and ctx.base_url_raw is not None:
         findings.append(
             (
