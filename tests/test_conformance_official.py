@@ -531,6 +531,56 @@ def test_mid_stream_error_event(client: AnthropicFoundry, emulator: Emulator) ->
     assert entry.stream is True
 
 
+def test_truncated_stream_ends_without_a_stop_reason(
+    client: AnthropicFoundry, emulator: Emulator
+) -> None:
+    emulator.add_fault(kind="truncate", after_events=4, count=1)
+    with client.messages.stream(model=DEPLOYMENT, max_tokens=256, messages=HELLO) as stream:
+        final = stream.get_final_message()
+    # the official client does not notice: no message_delta, so no stop reason
+    assert final.stop_reason is None
+    assert final.content[0].type == "text"
+    assert HELLO_REPLY.startswith(final.content[0].text)
+    assert final.content[0].text != HELLO_REPLY
+
+
+def test_dropped_stream_raises_and_dropped_reply_is_retried(
+    client: AnthropicFoundry, emulator: Emulator
+) -> None:
+    emulator.add_fault(kind="disconnect", after_events=3, count=1, stream=True)
+    with (
+        pytest.raises(Exception, match="peer closed connection") as caught,
+        client.messages.stream(model=DEPLOYMENT, max_tokens=256, messages=HELLO) as stream,
+    ):
+        stream.until_done()
+    assert not isinstance(caught.value, anthropic.APIStatusError)
+    assert len(_journal(emulator, 1)) == 1  # a stream that has started is never retried
+
+    emulator.reset()
+    emulator.add_fault(kind="disconnect", count=1, stream=False)
+    message = client.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
+    assert message.content[0].type == "text"
+    assert [entry.retry_count for entry in _journal(emulator, 2)] == [0, 1]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_malformed_json_reaches_the_caller(
+    client: AnthropicFoundry, emulator: Emulator, stream: bool
+) -> None:
+    emulator.add_fault(kind="malformed", after_events=3 if stream else 0, count=1, stream=stream)
+
+    def call() -> None:
+        if stream:
+            with client.messages.stream(model=DEPLOYMENT, max_tokens=256, messages=HELLO) as events:
+                events.until_done()
+        else:
+            client.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
+
+    with pytest.raises(ValueError, match="Unterminated string"):  # json.JSONDecodeError
+        call()
+    assert len(_journal(emulator, 1)) == 1
+
+
 # --- the async client --------------------------------------------------------------------------
 
 
