@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,20 @@ def test_the_documented_examples_are_valid() -> None:
     weather = book.match(_request("What is the weather?", model="chat"), "chat", "h")
     assert weather is not None
     assert weather.content is not None
+
+
+def test_concurrent_matching_advances_each_sequence_once_per_request() -> None:
+    book = ScriptBook([{"replies": ["first", "second", "rest"]}])
+    seen: list[str | None] = []
+
+    def worker(offset: int) -> None:
+        for index in range(50):
+            seen.append(_text(book, _request(f"r{offset}-{index}"), f"{offset}-{index}"))
+
+    threads = [threading.Thread(target=worker, args=(offset,)) for offset in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen, key=str) == sorted(["first", "second"] + ["rest"] * 398, key=str)
+    assert book.rules()[0]["calls"] == 400

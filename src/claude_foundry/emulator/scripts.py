@@ -318,8 +318,8 @@ class ScriptBook:
             data = [data]
         if not isinstance(data, list):
             raise ValueError("expected a list of script rules (TOML: [[scripts]] tables)")
-        parsed = [self._parse_next(rule, offset) for offset, rule in enumerate(data)]
-        with self._lock:
+        with self._lock:  # ids are numbered from a shared counter
+            parsed = [self._parse_next(rule, offset) for offset, rule in enumerate(data)]
             taken = {rule.id for rule in self._rules}
             for rule in parsed:
                 if rule.id in taken:
