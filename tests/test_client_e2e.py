@@ -267,6 +267,21 @@ async def test_with_raw_response(api: Api, emulator: Emulator) -> None:
     assert raw_count.parse().input_tokens > 0
 
 
+async def test_client_level_raw_response(api: Api, emulator: Emulator) -> None:
+    raw_api = api.client.with_raw_response
+    raw = await api._await(raw_api.messages.create(**api.params({})))
+    assert raw.parse().content
+    raw = await api._await(raw_api.beta.messages.create(**api.params({"betas": ["x-2025"]})))
+    assert raw.parse().request_id == raw.request_id
+    raw = await api._await(raw_api.messages.create(**api.params({"stream": True})))
+    stream = raw.parse()
+    events = [event async for event in stream] if api.is_async else list(stream)
+    assert events[-1].type == "message_stop"
+    assert journal(emulator, 3)[1].headers["anthropic-beta"] == "x-2025"
+    with pytest.raises(NotSupportedOnFoundryError):
+        raw_api.models.list()
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ The server speaks just enough HTTP/1.1 to read a request and write canned bytes.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import socket
 import threading
@@ -241,3 +242,25 @@ async def test_azure_shaped_401(kind: str, raw: RawServer) -> None:
     assert error.apim_request_id == "a1"
     assert "a1" in str(error)
     assert raw.requests == 1
+
+
+async def test_cancelled_stream_open_releases_the_connection(raw: RawServer) -> None:
+    closed = threading.Event()
+    headers = {"Content-Type": "text/event-stream"}
+
+    def reply(conn: socket.socket) -> None:
+        conn.sendall(http("200 OK", headers, b": keep-alive\n\n", length=False))
+        try:
+            while conn.recv(1024):  # returns b"" once the client closes its end
+                pass
+        except OSError:
+            pass
+        closed.set()
+
+    raw.reply = reply
+    client = AsyncAnthropicFoundry(api_key="k", base_url=raw.base_url, max_retries=0)
+    opening = client.messages.create(model="d", max_tokens=8, messages=HI, stream=True)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(opening, 0.3)
+    assert await asyncio.to_thread(closed.wait, 5)
+    await client.close()

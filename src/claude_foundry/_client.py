@@ -36,7 +36,6 @@ from ._config import (
 )
 from ._pipeline import (
     Call,
-    Close,
     FetchToken,
     NextChunk,
     OpenChunks,
@@ -321,6 +320,39 @@ class _FoundryClient(Generic[_HttpT]):
     def beta(self) -> Any:
         raise NotImplementedError
 
+    @cached_property
+    def with_raw_response(self) -> WithRawResponse:
+        """``client.with_raw_response.messages.create(...)``, as on the official client."""
+        return WithRawResponse(self)
+
+
+class WithRawResponse:
+    """The client's resources, each returning :class:`~claude_foundry.resources.RawResponse`."""
+
+    models = NotOnFoundry("client.with_raw_response.models", ALTERNATIVES["models"])
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> Any:
+        return self._client.messages.with_raw_response
+
+    @property
+    def beta(self) -> Any:
+        return _BetaWithRawResponse(self._client)
+
+
+class _BetaWithRawResponse:
+    models = NotOnFoundry("client.with_raw_response.beta.models", ALTERNATIVES["models"])
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> Any:
+        return self._client.beta.messages.with_raw_response
+
 
 class AnthropicFoundry(_FoundryClient[httpx2.Client]):
     """Claude in Microsoft Foundry, synchronous. A drop-in for ``anthropic.AnthropicFoundry``."""
@@ -364,30 +396,40 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         http = self._http
         value: Any = None
         error: Exception | None = None
-        while True:
-            try:
-                step = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value
-            value = error = None
-            try:
-                kind = type(step)
-                if kind is Send:
-                    value = http.send(step.request, stream=step.stream)  # type: ignore[union-attr]
-                elif kind is NextChunk:
-                    value = next(step.chunks, None)  # type: ignore[union-attr]
-                elif kind is FetchToken:
-                    value = step.provider()  # type: ignore[union-attr]
-                elif kind is Sleep:
-                    time.sleep(step.seconds)  # type: ignore[union-attr]
-                elif kind is OpenChunks:
-                    value = step.response.iter_bytes()  # type: ignore[union-attr]
-                elif kind is ReadBody:
-                    step.response.read()  # type: ignore[union-attr]
-                elif kind is Close:
-                    step.response.close()  # type: ignore[union-attr]
-            except Exception as exc:
-                error = exc
+        streamed: httpx2.Response | None = None  # closed here if we are interrupted
+        try:
+            while True:
+                try:
+                    step = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return stop.value
+                value = error = None
+                try:
+                    if isinstance(step, Send):
+                        value = http.send(step.request, stream=step.stream)
+                        if step.stream:
+                            streamed = value
+                    elif isinstance(step, NextChunk):
+                        value = next(step.chunks, None)
+                    elif isinstance(step, FetchToken):
+                        value = step.provider()
+                    elif isinstance(step, Sleep):
+                        time.sleep(step.seconds)
+                    elif isinstance(step, OpenChunks):
+                        value = step.response.iter_bytes()
+                    elif isinstance(step, ReadBody):
+                        step.response.read()
+                    else:
+                        step.response.close()
+                except Exception as exc:
+                    error = exc
+        except BaseException:
+            # An error or an interrupt (KeyboardInterrupt) before a stream was handed over:
+            # release its connection now rather than when the garbage collector gets to it.
+            if streamed is not None:
+                streamed.close()
+            flow.close()
+            raise
 
     def close(self) -> None:
         """Close the connection pool (unless the HTTP client was passed in or is shared)."""
@@ -454,32 +496,42 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         http = self._http
         value: Any = None
         error: Exception | None = None
-        while True:
-            try:
-                step = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value
-            value = error = None
-            try:
-                kind = type(step)
-                if kind is Send:
-                    value = await http.send(step.request, stream=step.stream)  # type: ignore[union-attr]
-                elif kind is NextChunk:
-                    value = await anext(step.chunks, None)  # type: ignore[union-attr]
-                elif kind is FetchToken:
-                    value = step.provider()  # type: ignore[union-attr]
-                    if inspect.isawaitable(value):
-                        value = await value
-                elif kind is Sleep:
-                    await asyncio.sleep(step.seconds)  # type: ignore[union-attr]
-                elif kind is OpenChunks:
-                    value = step.response.aiter_bytes()  # type: ignore[union-attr]
-                elif kind is ReadBody:
-                    await step.response.aread()  # type: ignore[union-attr]
-                elif kind is Close:
-                    await step.response.aclose()  # type: ignore[union-attr]
-            except Exception as exc:
-                error = exc
+        streamed: httpx2.Response | None = None  # closed here if we are cancelled
+        try:
+            while True:
+                try:
+                    step = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return stop.value
+                value = error = None
+                try:
+                    if isinstance(step, Send):
+                        value = await http.send(step.request, stream=step.stream)
+                        if step.stream:
+                            streamed = value
+                    elif isinstance(step, NextChunk):
+                        value = await anext(step.chunks, None)
+                    elif isinstance(step, FetchToken):
+                        value = step.provider()
+                        if inspect.isawaitable(value):
+                            value = await value
+                    elif isinstance(step, Sleep):
+                        await asyncio.sleep(step.seconds)
+                    elif isinstance(step, OpenChunks):
+                        value = step.response.aiter_bytes()
+                    elif isinstance(step, ReadBody):
+                        await step.response.aread()
+                    else:
+                        await step.response.aclose()
+                except Exception as exc:
+                    error = exc
+        except BaseException:
+            # An error or a cancellation before a stream was handed over: release its
+            # connection now rather than when the garbage collector gets to it.
+            if streamed is not None:
+                await streamed.aclose()
+            flow.close()
+            raise
 
     async def close(self) -> None:
         """Close the connection pool (unless the HTTP client was passed in or is shared)."""
