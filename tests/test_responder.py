@@ -680,3 +680,22 @@ def test_recursive_schema_terminates() -> None:
         depth += 1
     assert value is None
     assert depth < 12
+
+
+def test_invalid_requests_are_refused_before_scripts_are_consulted() -> None:
+    book = ScriptBook([{"replies": ["one", "two"]}])
+    responder = Responder(book)
+    bad = _request("x", thinking={"type": "enabled", "budget_tokens": 5})
+    with pytest.raises(InvalidRequestError):
+        _reply(bad, responder)
+    assert book.rules()[0]["calls"] == 0
+    assert _only_text(_reply(_request("x"), responder)) == "one"
+
+
+def test_context_window() -> None:
+    request = _request("x" * 4000)  # 1,003 tokens
+    with pytest.raises(
+        InvalidRequestError, match=r"prompt is too long: 1003 tokens > 1000 maximum"
+    ):
+        Responder().reply(request, model="m", message_id="msg_1", context_window=1000)
+    assert Responder().reply(request, model="m", message_id="msg_1", context_window=1003)

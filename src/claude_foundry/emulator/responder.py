@@ -1,8 +1,8 @@
-"""What the emulator answers: deterministic replies, usage, and the SSE event sequence.
+"""What the emulator answers: deterministic replies and their usage.
 
 Sans-IO: a :class:`Responder` turns a validated request into a
-:class:`~claude_foundry.types.Message` and :func:`stream_events` turns a message into its stream
-events; the HTTP app does the rest.
+:class:`~claude_foundry.types.Message`; :func:`stream_events` (from :mod:`.events`, re-exported
+here) turns a message into its stream events; the HTTP app does the rest.
 
 The default reply, derived from the request alone so tests can predict it:
 
@@ -42,40 +42,26 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import msgspec
 
 from ..types import (
     CacheCreation,
-    CitationsDelta,
     ContentBlock,
-    ContentBlockDeltaEvent,
-    ContentBlockStartEvent,
-    ContentBlockStopEvent,
-    InputJSONDelta,
     Message,
     MessageCreateRequest,
-    MessageDelta,
-    MessageDeltaEvent,
-    MessageDeltaUsage,
-    MessageStartEvent,
-    MessageStopEvent,
-    PingEvent,
     RedactedThinkingBlock,
     ServerToolUseBlock,
-    SignatureDelta,
-    StreamEvent,
     TextBlock,
-    TextDelta,
     ThinkingBlock,
-    ThinkingDelta,
     ToolUseBlock,
     UnknownBlock,
     Usage,
     encode,
 )
+from .events import stream_events
 from .schema import example_input
 from .scripts import (
     ScriptBook,
@@ -89,6 +75,7 @@ from .tokens import cache_breakpoints, count_input_tokens, estimate_tokens, text
 __all__ = [
     "InvalidRequestError",
     "Responder",
+    "check_request",
     "default_reply_text",
     "example_input",
     "output_tokens_of",
@@ -252,6 +239,26 @@ def _forced_tool(request: MessageCreateRequest) -> Mapping[str, Any] | None:
     )
 
 
+def check_request(request: MessageCreateRequest, *, context_window: int | None = None) -> None:
+    """Raise :class:`InvalidRequestError` when the API would refuse ``request``.
+
+    Checks ``thinking`` (type, a ``budget_tokens`` of at least 1,024 and below ``max_tokens``),
+    ``tool_choice`` (type, a named tool among ``tools``, tools for ``any``), the two together,
+    and the prompt against ``context_window``.
+    """
+    if _thinking_mode(request) is not None and _forced_tool(request) is not None:
+        raise InvalidRequestError(
+            "Thinking may not be enabled when tool_choice forces tool use; use tool_choice "
+            "'auto' or disable thinking"
+        )
+    if context_window is not None:
+        prompt = count_input_tokens(request)
+        if prompt > context_window:
+            raise InvalidRequestError(
+                f"prompt is too long: {prompt} tokens > {context_window} maximum"
+            )
+
+
 def _tool_use(tool: Mapping[str, Any], message_id: str, position: int) -> ToolUseBlock:
     schema = tool.get("input_schema")
     value = example_input(schema if isinstance(schema, Mapping) else {})
@@ -263,11 +270,6 @@ def _tool_use(tool: Mapping[str, Any], message_id: str, position: int) -> ToolUs
 def _default_plan(request: MessageCreateRequest, message_id: str) -> list[ContentBlock]:
     thinking = _thinking_mode(request)
     forced = _forced_tool(request)
-    if thinking is not None and forced is not None:
-        raise InvalidRequestError(
-            "Thinking may not be enabled when tool_choice forces tool use; use tool_choice "
-            "'auto' or disable thinking"
-        )
     blocks: list[ContentBlock] = []
     snippet = _snippet(_turn_text(request))
     if thinking is not None:
@@ -426,13 +428,16 @@ class Responder:
         message_id: str,
         deployment: str | None = None,
         body_hash: str | None = None,
+        context_window: int | None = None,
     ) -> Message:
         """The complete reply to ``request``.
 
         ``model`` fills ``Message.model``; ``deployment`` (default ``request.model``) and
         ``body_hash`` (default: a hash of the request) select scripted replies. Raises
-        :class:`InvalidRequestError` for requests the API would refuse.
+        :class:`InvalidRequestError` for requests the API would refuse, including a prompt
+        longer than ``context_window`` tokens when one is given.
         """
+        check_request(request, context_window=context_window)
         deployment = request.model if deployment is None else deployment
         if body_hash is None:
             body_hash = hashlib.sha256(encode(request)).hexdigest()
@@ -496,83 +501,3 @@ class Responder:
             if len(self._cache) > 10_000:
                 self._cache = {key: exp for key, exp in self._cache.items() if exp > now}
         return read, marks[-1].tokens - read, marks[-1].ttl
-
-
-# --- streaming ------------------------------------------------------------------------------
-
-
-def _pieces(text: str, size: int) -> Iterator[str]:
-    for start in range(0, len(text), size):
-        yield text[start : start + size]
-
-
-def _block_events(index: int, block: ContentBlock, chunk_chars: int) -> Iterator[StreamEvent]:
-    if isinstance(block, TextBlock):
-        yield ContentBlockStartEvent(index=index, content_block=TextBlock(text=""))
-        for piece in _pieces(block.text, chunk_chars):
-            yield ContentBlockDeltaEvent(index=index, delta=TextDelta(text=piece))
-        for citation in block.citations or []:
-            yield ContentBlockDeltaEvent(index=index, delta=CitationsDelta(citation=citation))
-    elif isinstance(block, ThinkingBlock):
-        start = ThinkingBlock(thinking="", signature="")
-        yield ContentBlockStartEvent(index=index, content_block=start)
-        for piece in _pieces(block.thinking, chunk_chars):
-            yield ContentBlockDeltaEvent(index=index, delta=ThinkingDelta(thinking=piece))
-        yield ContentBlockDeltaEvent(index=index, delta=SignatureDelta(signature=block.signature))
-    elif isinstance(block, ToolUseBlock | ServerToolUseBlock):
-        empty = type(block)(id=block.id, name=block.name, input={})
-        yield ContentBlockStartEvent(index=index, content_block=empty)
-        arguments = "" if block.input == {} else encode(block.input).decode()
-        for piece in _pieces(arguments, chunk_chars) if arguments else iter(("",)):
-            yield ContentBlockDeltaEvent(index=index, delta=InputJSONDelta(partial_json=piece))
-    else:
-        yield ContentBlockStartEvent(index=index, content_block=block)
-    yield ContentBlockStopEvent(index=index)
-
-
-def stream_events(
-    message: Message, *, chunk_chars: int = 16, ping: bool = True
-) -> Iterator[StreamEvent]:
-    """The SSE events that deliver ``message``, in the API's order, produced lazily.
-
-    ``message_start`` (no content, no stop reason, ``output_tokens`` 1), then per block
-    ``content_block_start`` / deltas / ``content_block_stop`` with a ``ping`` after the first
-    block start (where the API sends it), then ``message_delta`` (stop reason, cumulative usage)
-    and ``message_stop``. Text and thinking arrive in ``chunk_chars`` pieces, a thinking block's
-    ``signature_delta`` just before its stop, tool input as ``input_json_delta`` pieces.
-    """
-    if chunk_chars < 1:
-        raise ValueError(f"chunk_chars must be at least 1, got {chunk_chars}")
-    usage = message.usage
-    start_usage = msgspec.structs.replace(usage, output_tokens=min(1, usage.output_tokens))
-    yield MessageStartEvent(
-        message=msgspec.structs.replace(
-            message, content=[], stop_reason=None, stop_sequence=None, usage=start_usage
-        )
-    )
-    pinged = not ping
-    for index, block in enumerate(message.content):
-        for event in _block_events(index, block, chunk_chars):
-            yield event
-            if not pinged:
-                pinged = True
-                yield PingEvent()
-    if not pinged:
-        yield PingEvent()
-    yield MessageDeltaEvent(
-        delta=MessageDelta(
-            stop_reason=message.stop_reason,
-            stop_sequence=message.stop_sequence,
-            stop_details=message.stop_details,
-            container=message.container,
-        ),
-        usage=MessageDeltaUsage(
-            output_tokens=usage.output_tokens,
-            input_tokens=usage.input_tokens,
-            cache_creation_input_tokens=usage.cache_creation_input_tokens,
-            cache_read_input_tokens=usage.cache_read_input_tokens,
-            server_tool_use=usage.server_tool_use,
-            output_tokens_details=usage.output_tokens_details,
-        ),
-    )
-    yield MessageStopEvent()
