@@ -341,3 +341,9 @@ def test_close_and_context_manager() -> None:
     with AnthropicFoundry(api_key="k", resource="r1") as client:
         assert not client.is_closed()
     assert client.is_closed()
+
+
+def test_key_whitespace_is_stripped() -> None:
+    assert AnthropicFoundry(api_key=" k\n", resource="r1").api_key == "k"
+    with pytest.raises(ConfigurationError, match="Missing credentials"):
+        AnthropicFoundry(api_key="  ", resource="r1")

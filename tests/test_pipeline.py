@@ -425,3 +425,7 @@ def test_stream_status_error_reads_body() -> None:
         driver.run(make_pipeline().request_flow(create_call(stream=True)))
     assert info.value.code == "DeploymentNotFound"
     assert driver.closed == 1
+
+
+def test_token_whitespace_is_stripped() -> None:
+    assert check_token("tok\n") == "tok"

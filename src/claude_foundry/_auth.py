@@ -116,8 +116,10 @@ class CredentialAuth(Auth):
 
 def check_token(value: object) -> str:
     """Validate what a token provider returned, without ever echoing the value."""
-    if isinstance(value, str) and value.strip():
-        return value
+    if isinstance(value, str):
+        token = value.strip()  # e.g. `az account get-access-token` output keeps its newline
+        if token:
+            return token
     if inspect.isawaitable(value):
         if inspect.iscoroutine(value):
             value.close()  # never awaited: close it so Python does not warn about it

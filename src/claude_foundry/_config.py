@@ -307,11 +307,11 @@ def resolve_settings(
     # An explicit token provider wins over a key left in the environment; an explicit key and
     # an explicit provider together are rejected below.
     entra = azure_ad_token_provider is not None or credential is not None
-    key = api_key
+    # Surrounding whitespace (a key pasted or read from a file with its newline) is never part
+    # of a key, and would make an invalid header.
+    key = (api_key.strip() or None) if isinstance(api_key, str) else api_key
     if key is None and not entra:
         key = _env(ENV_API_KEY)
-    if key is not None and not key.strip():
-        key = None
     resource_source = "resource"
     if resource is None and base_url is None:
         resource = _env(ENV_RESOURCE)
