@@ -236,6 +236,32 @@ def test_tool_result_gets_an_acknowledgement() -> None:
     assert _only_text(_reply(failed)) == 'The get_weather tool reported an error: "city unknown".'
 
 
+def test_parallel_tool_results_are_each_acknowledged() -> None:
+    request = _request(
+        messages=[
+            MessageParam(role="user", content="Weather and time?"),
+            MessageParam(
+                role="assistant",
+                content=[
+                    {"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {}},
+                    {"type": "tool_use", "id": "toolu_01B", "name": "get_time", "input": {}},
+                ],
+            ),
+            MessageParam(
+                role="user",
+                content=[
+                    {"type": "tool_result", "tool_use_id": "toolu_01A", "content": "Rain"},
+                    {"type": "tool_result", "tool_use_id": "toolu_01B", "content": "Noon"},
+                ],
+            ),
+        ],
+        tools=[WEATHER_TOOL, TIME_TOOL],
+    )
+    assert _only_text(_reply(request)) == (
+        'The get_weather tool returned: "Rain". The get_time tool returned: "Noon".'
+    )
+
+
 def test_forced_tool_after_a_result_calls_again() -> None:
     request = _round_trip({"tool_use_id": "toolu_01A", "content": "x"}, tool_choice={"type": "any"})
     assert isinstance(_reply(request).content[0], ToolUseBlock)

@@ -10,8 +10,9 @@ The default reply, derived from the request alone so tests can predict it:
   where the snippet is the last user turn's text with whitespace collapsed, cut to 200 characters
   (``...`` appended when cut); image and document blocks appear as ``[image]`` / ``[document]``
   and an empty turn as ``(no text)``. :func:`default_reply_text` computes it.
-* Tool result: when the last user turn returns tool results, the reply acknowledges the first:
-  ``The <tool> tool returned: "<snippet>".`` (``reported an error`` when ``is_error``).
+* Tool result: when the last user turn returns tool results, the reply acknowledges each, in
+  order: ``The <tool> tool returned: "<snippet>".`` (``reported an error`` when ``is_error``),
+  joined by a space.
 * Tool use: ``tool_choice`` ``{"type": "tool", "name": N}`` gives a ``tool_use`` block for N;
   ``{"type": "any"}`` for the first offered tool whose name the last user text mentions, else the
   first offered tool. With ``auto`` (or no ``tool_choice``) a tool is used when the last user text
@@ -290,8 +291,8 @@ def _default_plan(request: MessageCreateRequest, message_id: str) -> list[Conten
             blocks.append(_tool_use(mentioned, message_id, len(blocks)))
             return blocks
     if results:
-        name, block = results[0]
-        blocks.append(TextBlock(text=_tool_result_text(name, block)))
+        acknowledgements = [_tool_result_text(name, block) for name, block in results]
+        blocks.append(TextBlock(text=" ".join(acknowledgements)))
     else:
         blocks.append(TextBlock(text=default_reply_text(request)))
     return blocks
