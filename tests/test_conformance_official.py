@@ -463,11 +463,21 @@ def test_quota_429_carries_retry_after(client: AnthropicFoundry, emulator: Emula
 # --- retries -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [429, 529, 503, 500])
+@pytest.mark.parametrize(
+    ("status", "wait"),
+    [
+        (429, {"retry_after": 0.001}),
+        (529, {"retry_after": 0.001}),
+        (429, {"retry_after_ms": 1}),
+        (529, {"retry_after_ms": 1}),
+        (503, {"retry_after_ms": 1}),
+        (500, {"retry_after_ms": 1}),
+    ],
+)
 def test_sdk_retries_after_retryable_faults(
-    client: AnthropicFoundry, emulator: Emulator, status: int
+    client: AnthropicFoundry, emulator: Emulator, status: int, wait: dict[str, float]
 ) -> None:
-    emulator.add_fault(kind="status", status=status, count=2, retry_after_ms=1)
+    emulator.add_fault(kind="status", status=status, count=2, **wait)
     message = client.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
     assert message.content[0].type == "text"
     entries = _journal(emulator, 3)
