@@ -169,7 +169,8 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
     generic_url = ctx.env("ANTHROPIC_BASE_URL")
     if generic_url is not None:
         fix = "Unset ANTHROPIC_BASE_URL unless another tool needs it."
-        if ctx.base_url_raw is None and ctx.resource is None:
+        looks_foundry = ".azure.com" in generic_url or "/anthropic" in generic_url
+        if ctx.base_url_raw is None and ctx.resource is None and looks_foundry:
             fix = f"Set {ENV_BASE_URL}={generic_url} instead (Foundry clients read only that)."
         findings.append(("warn", "$ANTHROPIC_BASE_URL is set, but Foundry clients ignore it", fix))
     if ctx.env("ANTHROPIC_AUTH_TOKEN") is not None:
