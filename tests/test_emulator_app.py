@@ -240,6 +240,10 @@ def test_unknown_deployment_is_deployment_not_found(
             },
             "Programmatic tool calling",
         ),
+        (
+            {"container": {"skills": [{"type": "anthropic", "skill_id": "pptx"}]}},
+            "Agent Skills",
+        ),
     ],
 )
 def test_azure_hosted_deployment_refuses_anthropic_only_features(
