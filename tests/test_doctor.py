@@ -294,6 +294,7 @@ def test_host_notes(host: str, status: str, words: str) -> None:
     assert checks["dns"].status == "skip"
     assert "http://127.0.0.1:9" in checks["dns"].detail
     assert checks["auth"].status == "fail"  # nothing listens on the proxy's port
+    assert "Check the proxy http://127.0.0.1:9" in checks["auth"].fix
     assert "pw" not in json.dumps([c.to_dict() for c in checks.values()])
 
 

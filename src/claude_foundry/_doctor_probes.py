@@ -7,11 +7,11 @@ so each answer is the service's first word, and map it to the troubleshooting ta
 
 from __future__ import annotations
 
-import concurrent.futures
 import ipaddress
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -177,6 +177,25 @@ def _is_azure(host: str) -> bool:
     return host.endswith(".azure.com")
 
 
+class _Lookup:
+    """getaddrinfo in a daemon thread: it has no timeout of its own, and a stuck resolver must
+    neither hang the check nor keep the process from exiting."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.done = threading.Event()
+        self.infos: list[Any] = []
+        self.error: OSError | None = None
+        threading.Thread(target=self._run, args=(host, port), daemon=True).start()
+
+    def _run(self, host: str, port: int) -> None:
+        try:
+            self.infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            self.error = exc
+        finally:
+            self.done.set()
+
+
 def check_dns(url: httpx2.URL, proxy: str | None, timeout: float) -> CheckResult:
     host = url.host
     if proxy is not None:
@@ -187,20 +206,14 @@ def check_dns(url: httpx2.URL, proxy: str | None, timeout: float) -> CheckResult
         pass
     else:
         return _result("dns", "ok", f"{host} is an IP address; nothing to resolve")
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(socket.getaddrinfo, host, _port(url), type=socket.SOCK_STREAM)
-    try:
-        infos = future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        return _result(
-            "dns", "fail", f"looking up {host} took longer than {timeout:g} s", _dns_fix(host)
-        )
-    except OSError as exc:
-        return _result(
-            "dns", "fail", f"cannot resolve {host}: {exc.strerror or exc}", _dns_fix(host)
-        )
-    finally:
-        pool.shutdown(wait=False)
+    lookup = _Lookup(host, _port(url))
+    if not lookup.done.wait(timeout):
+        slow = f"looking up {host} took longer than {timeout:g} s"
+        return _result("dns", "fail", slow, _dns_fix(host))
+    if lookup.error is not None:
+        why = lookup.error.strerror or str(lookup.error)
+        return _result("dns", "fail", f"cannot resolve {host}: {why}", _dns_fix(host))
+    infos = lookup.infos
     addresses = sorted({str(info[4][0]) for info in infos})
     detail = f"{host} → {', '.join(addresses[:4])}"
     if _is_azure(host) and all(ipaddress.ip_address(a).is_private for a in addresses):
@@ -345,7 +358,10 @@ def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> _Answer | tupl
                 f"The service may be slow or a proxy may hold the request: retry with "
                 f"--timeout {max(30, int(seconds * 3))}.",
             )
-        return transport_error(exc, request).message, "Check the network path to the endpoint."
+        fix = "Check the network path to the endpoint."
+        if ctx.proxy is not None:
+            fix = f"Check the proxy {display_proxy(ctx.proxy)}, or exempt the host with NO_PROXY."
+        return transport_error(exc, request).message, fix
     data: object = None
     if response.content:
         try:
