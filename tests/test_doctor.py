@@ -670,3 +670,55 @@ def test_trusted_certificate_all_green_over_https(
     assert "TLSv1." in checks["tls"].detail
     assert checks["deployment"].status == "ok"
     assert exit_code(results) == 0
+
+
+# --- something other than Foundry ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web_page() -> Iterator[str]:
+    """A loopback web server that answers every POST with a portal-like page or a redirect."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            if "redirect" in self.path:
+                self.send_response(302)
+                self.send_header("location", "https://login.example/")
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
+            page = b"<html><body>Sign in</body></html>"
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_web_page_is_not_the_api(web_page: str) -> None:
+    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=f"{web_page}/anthropic/")
+    assert checks["auth"].status == "fail"
+    assert "text/html" in checks["auth"].detail
+    assert "not an answer of the Messages API" in checks["auth"].detail
+
+
+def test_a_redirect_is_not_the_api(web_page: str) -> None:
+    checks = doctor({"ANTHROPIC_FOUNDRY_API_KEY": KEY}, base_url=f"{web_page}/redirect/anthropic/")
+    assert checks["auth"].status == "fail"
+    assert "redirected to https://login.example/" in checks["auth"].detail
+    assert "web page" in checks["auth"].fix

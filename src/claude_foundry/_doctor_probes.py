@@ -532,6 +532,14 @@ def _classify_deployment(ctx: DoctorContext, answer: _Answer) -> CheckResult:
     response, error = answer.response, answer.error
     if error is None:
         data = answer.data if isinstance(answer.data, dict) else {}
+        if data.get("type") != "message":
+            kind = response.headers.get("content-type", "no content-type")
+            return _result(
+                "deployment",
+                "fail",
+                f"HTTP {response.status_code} ({kind}), but not a message from the Messages API",
+                "The base URL reaches something other than Foundry (a portal page or a proxy).",
+            )
         model = data.get("model")
         served = f" (model {model})" if model and model != deployment else ""
         return _result(

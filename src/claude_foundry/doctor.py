@@ -206,7 +206,7 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
             findings.append(
                 (
                     "warn",
-                    f"${ENV_CUSTOM_HEADERS} sets {', '.join(names)}, which replaces the "
+                    f"${ENV_CUSTOM_HEADERS} sets {', '.join(names)}, which clash with the "
                     "credential's header",
                     f"Remove the credential headers from {ENV_CUSTOM_HEADERS}.",
                 )
