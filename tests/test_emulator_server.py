@@ -183,6 +183,11 @@ def test_cli_starts_serves_and_stops(tmp_path: Path) -> None:
             "cli-secret-key",
             "--config",
             str(config),
+            "--strict",
+            "--stream-delay-ms",
+            "1",
+            "--seed",
+            "3",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -203,6 +208,10 @@ def test_cli_starts_serves_and_stops(tmp_path: Path) -> None:
             json={**HELLO, "model": "team-sonnet"},
         )
         assert response.status_code == 200
+        config_seen = httpx2.get(base_url.replace("/anthropic/", "/_emulator/config")).json()
+        assert config_seen["strict"] is True
+        assert config_seen["stream_event_delay_ms"] == 1
+        assert config_seen["seed"] == 3
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
@@ -214,6 +223,7 @@ def test_cli_starts_serves_and_stops(tmp_path: Path) -> None:
         (["--host", "0.0.0.0"], "allow-remote"),
         (["--config", "/definitely/missing.toml"], "does not exist"),
         (["--port", "70000"], "70000"),
+        (["--stream-delay-ms", "-1"], "-1"),
     ],
 )
 def test_cli_refuses_bad_arguments(args: list[str], fragment: str) -> None:
@@ -226,3 +236,13 @@ def test_key_hint_masks_given_keys() -> None:
     assert "emulator-key" in key_hint("emulator-key", well_known=True)
     assert "abcdefghijkl" not in key_hint("abcdefghijkl", well_known=False)
     assert "short" not in key_hint("short", well_known=False)
+
+
+def test_pytest_plugin_fixture(foundry_emulator: Emulator) -> None:
+    # Registered through the `pytest11` entry point; reset like the suite's own fixture.
+    assert foundry_emulator.api_key == "test-key"
+    assert foundry_emulator.journal() == []
+    response = httpx2.post(
+        f"{foundry_emulator.base_url}v1/messages", headers={"api-key": "test-key"}, json=HELLO
+    )
+    assert response.status_code == 200

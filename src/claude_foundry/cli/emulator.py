@@ -36,6 +36,12 @@ def key_hint(key: str, *, well_known: bool) -> str:
 )
 @click.option("--strict", is_flag=True, help="Reject unknown fields and header values (400).")
 @click.option(
+    "--stream-delay-ms",
+    type=click.FloatRange(min=0),
+    help="Pause between stream events, in milliseconds.",
+)
+@click.option("--seed", type=int, help="Seed for probabilistic faults.")
+@click.option(
     "--allow-remote", is_flag=True, help="Permit a non-loopback --host (the control API is open)."
 )
 @click.option(
@@ -54,6 +60,8 @@ def command(
     api_key: str | None,
     config_path: Path | None,
     strict: bool,
+    stream_delay_ms: float | None,
+    seed: int | None,
     allow_remote: bool,
     entra: bool,
     token_lifetime: int | None,
@@ -69,6 +77,10 @@ def command(
         config = EmulatorConfig.load(config_path) if config_path else EmulatorConfig.default()
         if strict:
             config.strict = True
+        if stream_delay_ms is not None:
+            config.stream_event_delay_ms = stream_delay_ms
+        if seed is not None:
+            config.seed = seed
         if entra or token_lifetime is not None:
             lifetime = token_lifetime or config.entra.token_lifetime_s
             config.entra = dataclasses.replace(

@@ -201,11 +201,6 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
     """The ASGI callable serving ``/_emulator/...`` for ``state``."""
 
     async def control(scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        for prefix, mounted in state.mounts.items():
-            if path == prefix or path.startswith(prefix + "/"):
-                await mounted(scope, receive, send)
-                return
         try:
             status, payload = await _dispatch(state, scope, receive)
         except ControlError as exc:

@@ -11,6 +11,7 @@ few milliseconds. :meth:`Emulator.stop` closes open streams and joins the thread
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import socket
 import threading
@@ -70,6 +71,8 @@ class Emulator:
             config = EmulatorConfig.default()
         elif isinstance(config, str | Path):
             config = EmulatorConfig.load(config)
+        else:
+            config = copy.deepcopy(config)  # the caller's object stays as given
         if api_key is not None:
             if not isinstance(api_key, str) or not api_key:
                 raise EmulatorConfigError("api_key must be a non-empty string")
