@@ -360,6 +360,14 @@ def test_entra_token_all_green(entra_emu: Emulator) -> None:
     assert token not in json.dumps([c.to_dict() for c in checks.values()])
 
 
+def test_bearer_prefix_in_the_token_variable_is_a_warning(entra_emu: Emulator) -> None:
+    token = directory(entra_emu).issue_token(principal="app").access_token
+    checks = token_doctor(entra_emu, f"Bearer {token}")
+    assert checks["credential"].status == "warn"
+    assert "scheme name 'Bearer'" in checks["credential"].detail
+    assert checks["deployment"].status == "ok"  # the bare token was used
+
+
 def test_principal_without_a_data_plane_role_gets_the_role_fix(entra_emu: Emulator) -> None:
     principal = directory(entra_emu).principal("reader")
     token = directory(entra_emu).issue_token(principal="reader").access_token

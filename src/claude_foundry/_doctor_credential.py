@@ -66,9 +66,22 @@ def check_credential(ctx: DoctorContext) -> CheckResult:
         if isinstance(got, CheckResult):
             return got
     assert ctx.token is not None
+    scheme, _, rest = ctx.token.partition(" ")
+    prefixed = scheme.lower() == "bearer" and bool(rest.strip())
+    if prefixed:
+        ctx.token = rest.strip()
     facts = read_token_facts(ctx.token)
     ctx.token_facts = facts
-    return _judge_token(ctx, facts)
+    result = _judge_token(ctx, facts)
+    if prefixed and result.status == "ok":
+        return CheckResult(
+            "credential",
+            "warn",
+            result.detail + "; the value starts with the scheme name 'Bearer'",
+            "Give the bare token: the client adds the scheme itself, so a prefixed token would "
+            "be sent with 'Bearer' twice.",
+        )
+    return result
 
 
 def _resource_of(scope: str) -> str:
@@ -191,6 +204,13 @@ def _judge_token(ctx: DoctorContext, facts: TokenFacts) -> CheckResult:
             detail + "; Foundry accepts only https://ai.azure.com or "
             "https://cognitiveservices.azure.com",
             f"Request the token for the right scope: {scope_hint}.",
+        )
+    if facts.not_before is not None and facts.not_before > time.time() + 60:
+        return CheckResult(
+            "credential",
+            "warn",
+            detail + "; it is not valid yet (nbf is in the future)",
+            "Check this machine's clock: Foundry refuses tokens before their start time.",
         )
     if facts.expires_within(time.time(), 300):
         return CheckResult(
