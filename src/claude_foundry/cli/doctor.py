@@ -87,9 +87,9 @@ def command(
     no_message: bool,
     as_json: bool,
 ) -> None:
-    """Check settings, endpoint, credential, network and deployment, in that order.
+    """Check a Foundry setup and say how to fix what is wrong.
 
-    Each failure names its cause and the fix; checks that depend on a failed one are skipped.
+    Settings, endpoint, credential, network, access and deployment, in that order. Each failure names its cause and the fix; checks that depend on a failed one are skipped.
     Keys and tokens are never printed.
     """
     options = DoctorOptions(
