@@ -89,7 +89,8 @@ def command(
 ) -> None:
     """Check a Foundry setup and say how to fix what is wrong.
 
-    Settings, endpoint, credential, network, access and deployment, in that order. Each failure names its cause and the fix; checks that depend on a failed one are skipped.
+    Settings, endpoint, credential, network, access and deployment, in that order. Each
+    failure names its cause and the fix; checks that depend on a failed one are skipped.
     Keys and tokens are never printed.
     """
     options = DoctorOptions(
