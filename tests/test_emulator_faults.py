@@ -259,3 +259,18 @@ def test_reset_clears_quota_windows(emulator: Emulator) -> None:
     emulator.reset()  # configuration back to start: no quotas
     for _ in range(3):
         assert post(emulator).status_code == 200
+
+
+def test_refused_requests_are_not_charged(emulator: Emulator) -> None:
+    emulator.configure(
+        deployments={"tiny": {"model": "claude-haiku-4-5", "context_window": 50}},
+        quotas={"tiny": {"rpm": 1}},
+    )
+    long_prompt = {**HELLO, "model": "tiny", "messages": [{"role": "user", "content": "x" * 400}]}
+    too_long = post(emulator, long_prompt)
+    assert too_long.status_code == 400
+    assert "prompt is too long" in too_long.json()["error"]["message"]
+    bad_thinking = {**HELLO, "model": "tiny", "thinking": {"type": "enabled", "budget_tokens": 5}}
+    assert post(emulator, bad_thinking).status_code == 400
+    assert post(emulator, {**HELLO, "model": "tiny"}).status_code == 200
+    assert post(emulator, {**HELLO, "model": "tiny"}).status_code == 429

@@ -29,8 +29,8 @@ from .faults import (
     stream_error_event,
 )
 from .journal import JournalEntry
-from .quota import QuotaLimits
-from .responder import InvalidRequestError, stream_events
+from .quota import QuotaLimits, uncached_input_tokens
+from .responder import InvalidRequestError, check_request, stream_events
 from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 from .sse import encode_event
 from .state import EmulatorState
@@ -288,11 +288,15 @@ class EmulatorApp:
         send: Send,
     ) -> None:
         state = self.state
+        try:
+            check_request(request, context_window=deployment.context_window)
+        except InvalidRequestError as exc:
+            raise ex.refuse(400, "invalid_request_error", str(exc)) from None
         ticket = None
         if (
             deployment.rpm is not None
             or deployment.input_tpm is not None
-            or (deployment.output_tpm is not None)
+            or deployment.output_tpm is not None
         ):
             limits = QuotaLimits(deployment.rpm, deployment.input_tpm, deployment.output_tpm)
             admission = state.quota.admit(
@@ -313,6 +317,7 @@ class EmulatorApp:
                 raise refusal
             ticket = admission.ticket
         output_tokens = 0
+        input_tokens: int | None = None
         try:
             try:
                 message = state.responder.reply(
@@ -324,14 +329,22 @@ class EmulatorApp:
                 )
             except InvalidRequestError as exc:
                 raise ex.refuse(400, "invalid_request_error", str(exc)) from None
-            output_tokens = message.usage.output_tokens
+            usage = message.usage
+            output_tokens = usage.output_tokens
+            input_tokens = uncached_input_tokens(
+                usage.input_tokens,
+                usage.cache_creation_input_tokens or 0,
+                usage.cache_read_input_tokens or 0,
+            )
             if ex.stream:
                 await self._stream(ex, message, fault, receive, send)
             else:
                 await self._send_message(ex, encode(message), fault, send)
         finally:
             if ticket is not None:
-                state.quota.settle(ticket, output_tokens=output_tokens)
+                # The window keeps what was really produced, and the input that was not
+                # served from the prompt cache.
+                state.quota.settle(ticket, output_tokens=output_tokens, input_tokens=input_tokens)
 
     async def _send_message(
         self, ex: _Exchange, body: bytes, fault: ActiveFault | None, send: Send
