@@ -122,7 +122,7 @@ class EmulatorState:
             self.authenticator = build_authenticator(self.config, self.token_verifier)
 
     def reset(self) -> None:
-        """Faults, journal, quota windows, scripts, ids and configuration back to the start."""
+        """Faults, journal, quotas, scripts, prompt cache, ids and config back to the start."""
         self.config = copy.deepcopy(self._initial_config)
         if self.entra is not None:
             self.entra.set_principals(self.config.entra.principals)
@@ -132,5 +132,6 @@ class EmulatorState:
         self.quota.reset()
         self.journal.clear()
         self.scripts.clear()
+        self.responder.reset()
         self._counter = itertools.count(1)
         self._load_config_rules()
