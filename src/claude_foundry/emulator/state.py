@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,16 +25,6 @@ if TYPE_CHECKING:
     from .entra import EntraDirectory
 
 __all__ = ["EmulatorState", "build_authenticator"]
-
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _base62(number: int, width: int) -> str:
-    digits = []
-    while number:
-        number, digit = divmod(number, 62)
-        digits.append(_ALPHABET[digit])
-    return "".join(reversed(digits)).rjust(width, "0")
 
 
 def build_authenticator(
@@ -105,11 +94,11 @@ class EmulatorState:
         """``request-id``, ``apim-request-id`` and message id for the next request.
 
         Ids come from a counter (restarted by :meth:`reset`), so a test run sees the same ids.
+        The apim id is a version-4-shaped UUID whose last group is the counter.
         """
         number = next(self._counter)
-        token = _base62(number, 22)
-        apim = uuid.UUID(int=(0xC1A0DE << 96) | number, version=4)
-        return f"req_01{token}", str(apim), f"msg_01{token}"
+        token = f"{number:022d}"
+        return f"req_01{token}", f"00c1a0de-0000-4000-8000-{number % 16**12:012x}", f"msg_01{token}"
 
     def patch_config(self, changes: Mapping[str, Any]) -> None:
         """Change deployments, quotas and switches at run time (see EmulatorConfig.patch)."""

@@ -221,8 +221,23 @@ _DETECTORS: dict[str, Callable[[_Request], bool]] = {
 }
 
 
+def _plain(request: _Request) -> bool:
+    """True when the request cannot use any detected feature: no tools, no structured output,
+    no MCP servers or container, and text-only turns. Most requests are plain."""
+    return (
+        not request.tools
+        and request.output_format is None
+        and getattr(request, "output_config", None) is None
+        and not request.mcp_servers
+        and getattr(request, "container", None) is None
+        and all(isinstance(message.content, str) for message in request.messages)
+    )
+
+
 def blocked_feature(request: _Request, features: Iterable[str]) -> str | None:
     """The first of ``features`` that ``request`` uses, or None."""
+    if _plain(request):
+        return None
     for feature in features:
         detector = _DETECTORS.get(feature)
         if detector is not None and detector(request):
