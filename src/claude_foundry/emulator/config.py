@@ -2,7 +2,24 @@
 
 A configuration comes from a TOML file, a mapping, or the defaults (one deployment per model in the
 catalog, no quotas). The catalog of models, hosting rules and known header values is data in
-``catalog.toml``, because it changes with every documentation revision.
+``catalog.toml``, because it changes with every documentation revision. The file format, with
+every key, is in ``docs/emulator.md``; in short::
+
+    api_key = "local-key"
+    strict = false
+    stream_event_delay_ms = 0
+
+    [[deployments]]
+    name = "chat"                      # what callers pass as "model"
+    model = "claude-sonnet-4-5"
+    hosting = "anthropic"              # or "azure" (refuses what Foundry lacks there)
+    echo_model = "deployment"          # or "model": which name replies carry
+    quotas = { rpm = 60, input_tpm = 100_000, output_tpm = 20_000 }
+
+    [[faults]]
+    kind = "status"
+    status = 529
+    count = 2
 
     >>> config = EmulatorConfig.from_mapping({
     ...     "api_key": "local-key",
