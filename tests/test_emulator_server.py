@@ -246,3 +246,14 @@ def test_pytest_plugin_fixture(foundry_emulator: Emulator) -> None:
         f"{foundry_emulator.base_url}v1/messages", headers={"api-key": "test-key"}, json=HELLO
     )
     assert response.status_code == 200
+
+
+def test_remote_emulator_guards_its_control_api() -> None:
+    with Emulator(api_key="k", host="0.0.0.0", allow_remote=True) as emu:
+        url = f"http://127.0.0.1:{emu.port}"
+        assert httpx2.get(f"{url}/_emulator/health").status_code == 401
+        assert httpx2.get(f"{url}/_emulator/health", headers={"api-key": "k"}).status_code == 200
+        response = httpx2.post(
+            f"{url}/anthropic/v1/messages", headers={"x-api-key": "k"}, json=HELLO
+        )
+        assert response.status_code == 200

@@ -17,7 +17,8 @@
 
 Other parts add their routes with :meth:`EmulatorState.mount` (e.g. ``/_emulator/entra``).
 JSON in and out. Bad input gets 400 with ``{"error": {"type": ..., "message": ...}}``.
-No Foundry path starts with ``/_emulator``, so a real client can never reach these routes.
+No Foundry path starts with ``/_emulator``, so a real client can never reach these routes. An
+emulator listening beyond loopback (``allow_remote``) asks for its API key here too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from ..types import encode
+from .auth import Principal
 from .config import EmulatorConfigError
 from .faults import parse_fault_list
 from .state import EmulatorState
@@ -226,6 +228,15 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
 
 
 async def _dispatch(state: EmulatorState, scope: Scope, receive: Receive) -> tuple[int, object]:
+    if state.control_requires_key:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if not isinstance(state.authenticator.authenticate(headers), Principal):
+            raise ControlError(
+                401,
+                "this emulator listens beyond loopback, so its control API needs the API key "
+                "in api-key or x-api-key",
+                "authentication",
+            )
     methods, param = _resolve(scope["path"])
     if methods is None:
         raise ControlError(

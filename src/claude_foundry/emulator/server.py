@@ -88,6 +88,7 @@ class Emulator:
         self.state = EmulatorState(
             config, authenticator=authenticator, token_verifier=token_verifier
         )
+        self.state.control_requires_key = not is_loopback(host)
         self.app = EmulatorApp(self.state)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -66,6 +66,8 @@ class EmulatorState:
         self.scripts = ScriptBook()
         self.responder = Responder(self.scripts)
         self._counter = itertools.count(1)
+        self.control_requires_key = False
+        """Set for an emulator reachable beyond loopback: the control API then needs a key."""
         self.mounts: dict[str, Callable[..., Awaitable[None]]] = {}
         """Extra ASGI apps under the control prefix, e.g. ``{"/_emulator/entra": app}``."""
         if self.entra is not None:
