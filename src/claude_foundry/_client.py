@@ -468,10 +468,10 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(
-            timeout=settings.timeout,
-            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-        )
+        from ._transport import async_transport
+
+        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+        return httpx2.AsyncClient(timeout=settings.timeout, transport=async_transport(limits))
 
     @cached_property
     def messages(self) -> AsyncMessages:
