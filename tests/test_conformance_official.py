@@ -408,6 +408,14 @@ def test_bad_request_from_validation(client: AnthropicFoundry) -> None:
         )
 
 
+def test_prompt_over_the_context_window(client: AnthropicFoundry, emulator: Emulator) -> None:
+    emulator.configure(deployments={DEPLOYMENT: {"context_window": 1000}})
+    long_prompt = [{"role": "user", "content": "x" * 4000}]  # 1,003 tokens
+    with pytest.raises(anthropic.BadRequestError, match="prompt is too long: 1003 tokens > 1000"):
+        client.messages.create(model=DEPLOYMENT, max_tokens=64, messages=long_prompt)
+    assert client.messages.create(model=DEPLOYMENT, max_tokens=64, messages=HELLO)
+
+
 def test_wrong_key_is_an_azure_shaped_401(emulator: Emulator) -> None:
     with (
         AnthropicFoundry(api_key="wrong-key", base_url=emulator.base_url) as sdk,
