@@ -274,3 +274,16 @@ def test_refused_requests_are_not_charged(emulator: Emulator) -> None:
     assert post(emulator, bad_thinking).status_code == 400
     assert post(emulator, {**HELLO, "model": "tiny"}).status_code == 200
     assert post(emulator, {**HELLO, "model": "tiny"}).status_code == 429
+
+
+def test_deployments_in_one_quota_pool_share_windows(emulator: Emulator) -> None:
+    emulator.configure(
+        deployments={
+            "east": {"model": MODEL, "quota_pool": "sonnet", "quotas": {"rpm": 1}},
+            "west": {"model": MODEL, "quota_pool": "sonnet", "quotas": {"rpm": 1}},
+            "own": {"model": MODEL, "quotas": {"rpm": 1}},
+        }
+    )
+    assert post(emulator, {**HELLO, "model": "east"}).status_code == 200
+    assert post(emulator, {**HELLO, "model": "west"}).status_code == 429
+    assert post(emulator, {**HELLO, "model": "own"}).status_code == 200

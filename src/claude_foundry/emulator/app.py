@@ -214,6 +214,25 @@ class EmulatorApp:
                 [(k.encode(), v.encode()) for k, v in principal.headers],
             )
 
+        raw = await _read_body(ex, scope, receive, config.max_body_bytes)
+        if raw is None:
+            return  # the client went away while sending
+        data: dict[str, Any] | None = None
+        problem: InvalidRequest | None = None
+        try:
+            data = parse_body(raw)
+        except InvalidRequest as exc:
+            problem = exc
+        if data is not None:
+            ex.body = data
+            model = data.get("model")
+            ex.deployment = model if isinstance(model, str) else None
+            ex.stream = data.get("stream") is True and route == "messages"
+
+        # Status faults come before any check of the request, so a test can fail any call.
+        fault = self._take_fault(ex, route, ex.deployment, ex.stream)
+        await self._apply_status_fault(ex, fault)
+
         content_type = headers.get("content-type")
         if content_type is not None and "json" not in content_type.lower():
             raise ex.refuse(
@@ -222,22 +241,9 @@ class EmulatorApp:
                 f"Unsupported content-type {content_type!r}: send the body as JSON with "
                 "content-type: application/json.",
             )
-        raw = await _read_body(ex, scope, receive, config.max_body_bytes)
-        if raw is None:
-            return  # the client went away while sending
-        try:
-            data = parse_body(raw)
-        except InvalidRequest as exc:
-            fault = self._take_fault(ex, route, None, False)
-            await self._apply_status_fault(ex, fault)
-            raise ex.refuse(400, "invalid_request_error", exc.message) from None
-        ex.body = data
-        model = data.get("model")
-        ex.deployment = model if isinstance(model, str) else None
-        ex.stream = data.get("stream") is True and route == "messages"
-
-        fault = self._take_fault(ex, route, ex.deployment, ex.stream)
-        await self._apply_status_fault(ex, fault)
+        if data is None:
+            assert problem is not None
+            raise ex.refuse(400, "invalid_request_error", problem.message)
 
         request: MessageCreateRequest | CountTokensRequest
         try:
@@ -300,7 +306,7 @@ class EmulatorApp:
         ):
             limits = QuotaLimits(deployment.rpm, deployment.input_tpm, deployment.output_tpm)
             admission = state.quota.admit(
-                deployment.name,
+                deployment.quota_key,
                 limits,
                 input_tokens=count_input_tokens(request),
                 max_tokens=request.max_tokens,

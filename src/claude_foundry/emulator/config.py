@@ -107,6 +107,13 @@ class DeploymentConfig:
     context_window: int | None = None
     unavailable_features: tuple[str, ...] | None = None
     """Features answered with 400; ``None`` means the hosting option's list from the catalog."""
+    quota_pool: str | None = None
+    """Deployments naming the same pool share their quota windows, as Global Standard
+    deployments of one model share a subscription's quota; ``None``: a window of its own."""
+
+    @property
+    def quota_key(self) -> str:
+        return self.quota_pool or self.name
 
     @property
     def blocked_features(self) -> tuple[str, ...]:
@@ -127,6 +134,7 @@ class DeploymentConfig:
             "echo_model": self.echo_model,
             "context_window": self.context_window,
             "unavailable_features": list(self.blocked_features),
+            "quota_pool": self.quota_pool,
         }
 
     @classmethod
@@ -191,6 +199,13 @@ class DeploymentConfig:
                     f"{where}: echo_model must be 'deployment' or 'model', not {echo!r}"
                 )
             self.echo_model = echo
+        if "quota_pool" in data:
+            pool = data["quota_pool"]
+            if pool is not None and (not isinstance(pool, str) or not pool):
+                raise EmulatorConfigError(
+                    f"{where}: quota_pool must be a non-empty string (or omitted), not {pool!r}"
+                )
+            self.quota_pool = pool
         if "context_window" in data:
             self.context_window = _limit(data["context_window"], f"{where} context_window")
         if "unavailable_features" in data:
@@ -208,7 +223,16 @@ class DeploymentConfig:
 
 
 _DEPLOYMENT_KEYS = frozenset(
-    {"name", "model", "hosting", "quotas", "echo_model", "context_window", "unavailable_features"}
+    {
+        "name",
+        "model",
+        "hosting",
+        "quotas",
+        "quota_pool",
+        "echo_model",
+        "context_window",
+        "unavailable_features",
+    }
 )
 
 
