@@ -208,3 +208,11 @@ def test_invalid_json_is_400(control: httpx2.Client) -> None:
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]["message"]
+
+
+def test_journal_omits_large_bodies(emulator: Emulator, control: httpx2.Client) -> None:
+    big = {**HELLO, "messages": [{"role": "user", "content": "z" * 300_000}]}
+    assert ask(emulator, big).status_code == 200
+    (entry,) = control.get("journal").json()
+    assert "_omitted" in entry["body"]
+    assert entry["deployment"] == MODEL

@@ -64,6 +64,9 @@ _ROUTES = {
 _JSON = b"application/json"
 _STREAM_CUTS = frozenset({"stream_error", "truncate", "disconnect", "malformed"})
 _FLUSH_BYTES = 4096  # unpaced streams are written in chunks of about this size
+JOURNAL_BODY_LIMIT = 256 * 1024
+"""Larger request bodies are journalled as a note of their size, so that a journal of big
+(image-laden) requests cannot hold gigabytes."""
 
 _API_NOT_SUPPORTED = azure_error(
     404,
@@ -224,7 +227,7 @@ class EmulatorApp:
         except InvalidRequest as exc:
             problem = exc
         if data is not None:
-            ex.body = data
+            ex.body = data if len(raw) <= JOURNAL_BODY_LIMIT else _omitted(len(raw))
             model = data.get("model")
             ex.deployment = model if isinstance(model, str) else None
             ex.stream = data.get("stream") is True and route == "messages"
@@ -513,6 +516,13 @@ async def _read_body(ex: _Exchange, scope: Scope, receive: Receive, limit: int) 
         if not message.get("more_body", False):
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _omitted(size: int) -> dict[str, str]:
+    return {
+        "_omitted": f"a request body of {size} bytes (the journal keeps bodies up to "
+        f"{JOURNAL_BODY_LIMIT} bytes)"
+    }
 
 
 def _chunk(data: bytes) -> Message:
