@@ -474,11 +474,14 @@ async def test_unknown_and_missing_arguments(api: Api) -> None:
 
 
 async def test_not_given_values_are_omitted(api: Api, emulator: Emulator) -> None:
-    from claude_foundry import NOT_GIVEN
+    from claude_foundry import NOT_GIVEN, omit
 
-    await api.create(temperature=NOT_GIVEN, system=NOT_GIVEN)
+    await api.create(
+        temperature=NOT_GIVEN, system=omit, extra_headers={"x-stainless-retry-count": omit}
+    )
     [entry] = journal(emulator, 1)
     assert set(entry.body) == {"model", "max_tokens", "messages"}
+    assert "x-stainless-retry-count" not in entry.headers
 
 
 def test_unsupported_apis_name_the_alternative(api: Api) -> None:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import httpx2
+
 from . import types
 from ._client import AnthropicFoundry, AsyncAnthropicFoundry
 from ._config import (
@@ -17,6 +19,8 @@ from ._config import (
     DEFAULT_TIMEOUT,
     NOT_GIVEN,
     NotGiven,
+    Omit,
+    omit,
 )
 from ._errors import (
     AnthropicError,
@@ -44,6 +48,18 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._stream import (
+    AsyncMessageStream,
+    AsyncMessageStreamManager,
+    AsyncStream,
+    MessageStream,
+    MessageStreamManager,
+    Stream,
+)
+from .resources import RawResponse
+
+Timeout = httpx2.Timeout
+"""``httpx2.Timeout``, as ``anthropic.Timeout`` re-exports it."""
 
 __version__ = "0.1.0"
 
@@ -56,6 +72,9 @@ __all__ = [
     "AnthropicError",
     "AnthropicFoundry",
     "AsyncAnthropicFoundry",
+    "AsyncMessageStream",
+    "AsyncMessageStreamManager",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -67,18 +86,25 @@ __all__ = [
     "EntraTokenError",
     "GatewayTimeoutError",
     "InternalServerError",
+    "MessageStream",
+    "MessageStreamManager",
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
     "NotSupportedOnFoundryError",
+    "Omit",
     "OverloadedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestTimeoutError",
     "RequestTooLargeError",
     "ServiceUnavailableError",
+    "Stream",
+    "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "omit",
     "types",
 ]

@@ -38,8 +38,10 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "NotGiven",
+    "Omit",
     "Settings",
     "is_loopback_host",
+    "omit",
     "normalise_base_url",
     "resolve_settings",
     "resolve_timeout",
@@ -86,6 +88,20 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+
+
+class Omit:
+    """Leaves out a value that would otherwise be sent, e.g. a default header:
+    ``extra_headers={"x-stainless-retry-count": omit}``."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "omit"
+
+
+omit: Final = Omit()
 
 
 @dataclass(frozen=True, slots=True)
