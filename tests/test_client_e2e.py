@@ -282,6 +282,40 @@ async def test_client_level_raw_response(api: Api, emulator: Emulator) -> None:
         raw_api.models.list()
 
 
+async def test_with_streaming_response(api: Api, emulator: Emulator) -> None:
+    resource = api.client.with_streaming_response.messages
+    if api.is_async:
+        async with resource.create(**api.params({})) as response:
+            assert response.status_code == 200
+            assert response.request_id
+            message = await response.parse()
+        async with resource.create(**api.params({"stream": True})) as response:
+            events = [event async for event in await response.parse()]
+        async with resource.count_tokens(model=api.model, messages=HI) as response:
+            assert (await response.json())["input_tokens"] > 0
+    else:
+        with resource.create(**api.params({})) as response:
+            assert response.status_code == 200
+            assert response.request_id
+            message = response.parse()
+        with resource.create(**api.params({"stream": True})) as response:
+            events = list(response.parse())
+        with resource.count_tokens(model=api.model, messages=HI) as response:
+            assert response.json()["input_tokens"] > 0
+    assert message.content
+    assert message.request_id
+    assert events[-1].type == "message_stop"
+    assert len(journal(emulator, 3)) == 3
+
+
+async def test_streaming_response_errors_are_raised_at_open(api: Api, emulator: Emulator) -> None:
+    emulator.add_fault(kind="status", status=400, count=1)
+    manager = api.client.messages.with_streaming_response.create(**api.params({}))
+    enter = manager.__aenter__ if api.is_async else manager.__enter__
+    with pytest.raises(BadRequestError):
+        await api._await(enter())
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -325,6 +325,11 @@ class _FoundryClient(Generic[_HttpT]):
         """``client.with_raw_response.messages.create(...)``, as on the official client."""
         return WithRawResponse(self)
 
+    @cached_property
+    def with_streaming_response(self) -> WithStreamingResponse:
+        """``client.with_streaming_response.messages.create(...)``, as on the official client."""
+        return WithStreamingResponse(self)
+
 
 class WithRawResponse:
     """The client's resources, each returning :class:`~claude_foundry.resources.RawResponse`."""
@@ -341,6 +346,19 @@ class WithRawResponse:
     @property
     def beta(self) -> Any:
         return _BetaWithRawResponse(self._client)
+
+
+class WithStreamingResponse:
+    """The client's resources, each returning a response whose body is not read yet."""
+
+    models = NotOnFoundry("client.with_streaming_response.models", ALTERNATIVES["models"])
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @property
+    def messages(self) -> Any:
+        return self._client.messages.with_streaming_response
 
 
 class _BetaWithRawResponse:

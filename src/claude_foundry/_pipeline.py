@@ -322,6 +322,8 @@ class Call:
     timeout: httpx2.Timeout | None = None  # None: the client's timeout
     max_retries: int | None = None  # None: the client's max_retries
     parse: Callable[[httpx2.Response], Any] = field(default=parse_message)
+    unread: bool = False
+    """Return the successful response with its body unread (``with_streaming_response``)."""
 
 
 _RETRY_COUNT = tuple(str(n) for n in range(16))
@@ -454,16 +456,19 @@ class Pipeline:
     def _attempt(
         self, call: Call, request: httpx2.Request, keep: frozenset[str]
     ) -> Generator[Step, Any, Any]:
+        streamed = call.stream or call.unread
         response: httpx2.Response = yield from self.auth.auth_flow(
-            request, stream=call.stream, keep=keep
+            request, stream=streamed, keep=keep
         )
         status = response.status_code
         if status < 200 or status >= 300:
-            if call.stream:
+            if streamed:
                 # The error is the status; a body we cannot read only loses detail.
                 with contextlib.suppress(httpx2.RequestError):
                     yield ReadBody(response)
             raise status_error_from_response(response)
+        if call.unread:
+            return response
         if not call.stream:
             return call.parse(response)
         return (yield from self._open_stream(response))

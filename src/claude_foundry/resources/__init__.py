@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 import httpx2
 
 from .._errors import NotSupportedOnFoundryError
+from .._stream import AsyncStream, EventDecoder, Stream
 
-__all__ = ["NotOnFoundry", "RawResponse"]
+__all__ = [
+    "AsyncStreamingResponse",
+    "AsyncStreamingResponseManager",
+    "NotOnFoundry",
+    "RawResponse",
+    "StreamingResponse",
+    "StreamingResponseManager",
+]
 
 _MODELS_ALTERNATIVE = (
     "List your deployments in the Foundry portal (Build > Models) or with Azure Resource "
@@ -113,3 +122,150 @@ class RawResponse:
 
     def __repr__(self) -> str:
         return f"<RawResponse [{self.status_code}] {self.url}>"
+
+
+class _StreamingResponseBase:
+    """A response whose body has not been read yet (``with_streaming_response``)."""
+
+    __slots__ = ("_parse", "_stream", "http_response")
+
+    def __init__(
+        self, http_response: httpx2.Response, parse: Callable[[httpx2.Response], Any], stream: bool
+    ) -> None:
+        self.http_response = http_response
+        self._parse = parse
+        self._stream = stream
+
+    @property
+    def headers(self) -> httpx2.Headers:
+        return self.http_response.headers
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def url(self) -> httpx2.URL:
+        return self.http_response.url
+
+    @property
+    def request_id(self) -> str | None:
+        return self.http_response.headers.get("request-id")
+
+    @property
+    def apim_request_id(self) -> str | None:
+        return self.http_response.headers.get("apim-request-id")
+
+    def _decoder(self) -> EventDecoder:
+        return EventDecoder(
+            response=self.http_response,
+            request_id=self.request_id,
+            apim_request_id=self.apim_request_id,
+        )
+
+
+class StreamingResponse(_StreamingResponseBase):
+    """The sync client's unread response: read it, iterate it, or :meth:`parse` it."""
+
+    __slots__ = ()
+
+    def read(self) -> bytes:
+        return self.http_response.read()
+
+    def text(self) -> str:
+        self.read()
+        return self.http_response.text
+
+    def json(self) -> Any:
+        self.read()
+        return self.http_response.json()
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        return self.http_response.iter_bytes(chunk_size)
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        return self.http_response.iter_text(chunk_size)
+
+    def iter_lines(self) -> Iterator[str]:
+        return self.http_response.iter_lines()
+
+    def parse(self) -> Any:
+        """The ``Message`` (reading the body), or for ``stream=True`` the event :class:`Stream`."""
+        response = self.http_response
+        if self._stream:
+            return Stream(response=response, decoder=self._decoder(), chunks=response.iter_bytes())
+        response.read()
+        return self._parse(response)
+
+    def close(self) -> None:
+        self.http_response.close()
+
+
+class AsyncStreamingResponse(_StreamingResponseBase):
+    """The async client's unread response; the reading methods are coroutines."""
+
+    __slots__ = ()
+
+    async def read(self) -> bytes:
+        return await self.http_response.aread()
+
+    async def text(self) -> str:
+        await self.read()
+        return self.http_response.text
+
+    async def json(self) -> Any:
+        await self.read()
+        return self.http_response.json()
+
+    def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        return self.http_response.aiter_bytes(chunk_size)
+
+    def iter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        return self.http_response.aiter_text(chunk_size)
+
+    def iter_lines(self) -> AsyncIterator[str]:
+        return self.http_response.aiter_lines()
+
+    async def parse(self) -> Any:
+        response = self.http_response
+        if self._stream:
+            return AsyncStream(
+                response=response, decoder=self._decoder(), chunks=response.aiter_bytes()
+            )
+        await response.aread()
+        return self._parse(response)
+
+    async def close(self) -> None:
+        await self.http_response.aclose()
+
+
+class StreamingResponseManager:
+    """``with client.messages.with_streaming_response.create(...) as response:``"""
+
+    def __init__(self, open_response: Callable[[], StreamingResponse]) -> None:
+        self._open = open_response
+        self._response: StreamingResponse | None = None
+
+    def __enter__(self) -> StreamingResponse:
+        self._response = self._open()
+        return self._response
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+class AsyncStreamingResponseManager:
+    """``async with client.messages.with_streaming_response.create(...) as response:``"""
+
+    def __init__(self, open_response: Callable[[], Awaitable[AsyncStreamingResponse]]) -> None:
+        self._open = open_response
+        self._response: AsyncStreamingResponse | None = None
+
+    async def __aenter__(self) -> AsyncStreamingResponse:
+        self._response = await self._open()
+        return self._response
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            await self._response.close()

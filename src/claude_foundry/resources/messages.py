@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, Unpack, ove
 
 import httpx2
 
-from .._config import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from .._config import NOT_GIVEN, NotGiven
 from .._pipeline import Call, parse_message, parse_token_count
 from .._stream import (
     AsyncMessageStreamManager,
@@ -23,7 +23,15 @@ from .._stream import (
     Stream,
 )
 from ..types import Message, MessageTokensCount, encode
-from . import ALTERNATIVES, NotOnFoundry, RawResponse
+from . import (
+    ALTERNATIVES,
+    AsyncStreamingResponse,
+    AsyncStreamingResponseManager,
+    NotOnFoundry,
+    RawResponse,
+    StreamingResponse,
+    StreamingResponseManager,
+)
 
 if TYPE_CHECKING:
     from .._client import AnthropicFoundry, AsyncAnthropicFoundry
@@ -299,6 +307,10 @@ class Messages(_MessagesCore):
     def with_raw_response(self) -> MessagesWithRawResponse:
         return MessagesWithRawResponse(self)
 
+    @cached_property
+    def with_streaming_response(self) -> MessagesWithStreamingResponse:
+        return MessagesWithStreamingResponse(self)
+
 
 class AsyncMessages(_MessagesCore):
     """``client.messages`` of :class:`~claude_foundry.AsyncAnthropicFoundry`."""
@@ -337,6 +349,10 @@ class AsyncMessages(_MessagesCore):
     @cached_property
     def with_raw_response(self) -> AsyncMessagesWithRawResponse:
         return AsyncMessagesWithRawResponse(self)
+
+    @cached_property
+    def with_streaming_response(self) -> AsyncMessagesWithStreamingResponse:
+        return AsyncMessagesWithStreamingResponse(self)
 
 
 class MessagesWithRawResponse:
@@ -384,6 +400,53 @@ class AsyncMessagesWithRawResponse:
         return result
 
 
-def default_timeout_in_use(timeout: httpx2.Timeout) -> bool:
-    """Whether the non-streaming guard applies: the client runs with the default timeout."""
-    return timeout == DEFAULT_TIMEOUT
+class MessagesWithStreamingResponse:
+    """``client.messages.with_streaming_response``: the response before its body is read."""
+
+    batches = NotOnFoundry(
+        "client.messages.with_streaming_response.batches", ALTERNATIVES["batches"]
+    )
+
+    def __init__(self, messages: Messages) -> None:
+        self._messages = messages
+
+    def _manager(self, call: Call) -> StreamingResponseManager:
+        call.unread = True
+        client = self._messages._client
+
+        def open_response() -> StreamingResponse:
+            return StreamingResponse(client._request(call), call.parse, call.stream)
+
+        return StreamingResponseManager(open_response)
+
+    def create(self, **params: Any) -> StreamingResponseManager:
+        return self._manager(self._messages._create_call(params))
+
+    def count_tokens(self, **params: Any) -> StreamingResponseManager:
+        return self._manager(self._messages._count_call(params))
+
+
+class AsyncMessagesWithStreamingResponse:
+    """``client.messages.with_streaming_response`` of the async client."""
+
+    batches = NotOnFoundry(
+        "client.messages.with_streaming_response.batches", ALTERNATIVES["batches"]
+    )
+
+    def __init__(self, messages: AsyncMessages) -> None:
+        self._messages = messages
+
+    def _manager(self, call: Call) -> AsyncStreamingResponseManager:
+        call.unread = True
+        client = self._messages._client
+
+        async def open_response() -> AsyncStreamingResponse:
+            return AsyncStreamingResponse(await client._request(call), call.parse, call.stream)
+
+        return AsyncStreamingResponseManager(open_response)
+
+    def create(self, **params: Any) -> AsyncStreamingResponseManager:
+        return self._manager(self._messages._create_call(params))
+
+    def count_tokens(self, **params: Any) -> AsyncStreamingResponseManager:
+        return self._manager(self._messages._count_call(params))
