@@ -8,7 +8,6 @@ validation on), stream accumulation, error mapping and retry logic.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -68,16 +67,8 @@ def _no_retries(client: AnthropicFoundry) -> AnthropicFoundry:
 
 
 def _journal(emulator: Emulator, expected: int) -> list[Any]:
-    """The journal once it holds ``expected`` entries, failing after a few seconds.
-
-    Waiting keeps these tests about the SDK; whether the entry is there the moment the call
-    returns is checked on its own by ``test_journal_is_complete_when_the_call_returns``.
-    """
-    deadline = time.monotonic() + 5
+    """The journal, which must hold ``expected`` entries the moment the call has returned."""
     entries = emulator.journal()
-    while len(entries) < expected and time.monotonic() < deadline:
-        time.sleep(0.002)
-        entries = emulator.journal()
     assert len(entries) == expected, [(e.status, e.path) for e in entries]
     return entries
 
