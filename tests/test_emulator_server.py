@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -257,3 +260,45 @@ def test_remote_emulator_guards_its_control_api() -> None:
             f"{url}/anthropic/v1/messages", headers={"x-api-key": "k"}, json=HELLO
         )
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize("slow", ["paced", "latency"])
+def test_stop_ends_open_requests_quietly(slow: str, caplog: pytest.LogCaptureFixture) -> None:
+    emulator = Emulator(api_key="k").start()
+    if slow == "paced":
+        emulator.configure(stream_event_delay_ms=10_000)
+    else:
+        emulator.add_fault(kind="latency", delay_ms=60_000)
+    errors: list[BaseException] = []
+    opened = threading.Event()
+
+    def client() -> None:
+        try:
+            with httpx2.stream(
+                "POST",
+                f"{emulator.base_url}v1/messages",
+                headers={"api-key": "k"},
+                json={**HELLO, "stream": True},
+                timeout=30,
+            ) as response:
+                opened.set()
+                for _ in response.iter_bytes():
+                    pass
+        except httpx2.HTTPError as exc:
+            errors.append(exc)
+        finally:
+            opened.set()
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    if slow == "paced":
+        assert opened.wait(10)
+    else:
+        while not emulator.faults()[0]["hits"]:
+            time.sleep(0.01)
+    with caplog.at_level(logging.WARNING):
+        emulator.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(errors) == 1
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")]

@@ -64,6 +64,7 @@ _ROUTES = {
 _JSON = b"application/json"
 _STREAM_CUTS = frozenset({"stream_error", "truncate", "disconnect", "malformed"})
 _FLUSH_BYTES = 4096  # unpaced streams are written in chunks of about this size
+_PAUSE_SLICE_S = 0.1  # how soon a paused request notices that the emulator is stopping
 JOURNAL_BODY_LIMIT = 256 * 1024
 """Larger request bodies are journalled as a note of their size, so that a journal of big
 (image-laden) requests cannot hold gigabytes."""
@@ -108,6 +109,10 @@ class _Refusal(Exception):
         self.status = status
         self.body = body
         self.headers = headers or []
+
+
+class _Stopping(Exception):
+    """The emulator is stopping: end the request by closing its connection."""
 
 
 class _Exchange:
@@ -177,6 +182,8 @@ class EmulatorApp:
             await self._serve(exchange, scope, receive, send)
         except _Refusal as refusal:
             await self._respond(exchange, send, refusal.status, refusal.body, refusal.headers)
+        except _Stopping:
+            await _drop_connection_soon(send)
         except Exception:
             logger.exception("unexpected error while serving %s %s", scope["method"], path)
             if exchange.status == 0:
@@ -406,8 +413,10 @@ class EmulatorApp:
             chunk = encode_event(event)
             if delay:
                 await send(_chunk(chunk))
-                if not await _pause(receive, delay):
-                    return  # the client is gone; stop generating
+                if not await _pause(self.state, delay, receive):
+                    if self.state.closing:
+                        await _drop_connection_soon(send)
+                    return  # the client is gone, or the server is stopping
             else:
                 pending.append(chunk)
                 pending_size += len(chunk)
@@ -431,8 +440,8 @@ class EmulatorApp:
     async def _apply_status_fault(self, ex: _Exchange, fault: ActiveFault | None) -> None:
         if fault is None:
             return
-        if fault.spec.delay_ms:
-            await asyncio.sleep(fault.spec.delay_ms / 1000)
+        if fault.spec.delay_ms and not await _pause(self.state, fault.spec.delay_ms / 1000):
+            raise _Stopping
         if fault.spec.kind == "status":
             status, headers, body = status_fault_response(fault.spec, request_id=ex.request_id)
             raise _Refusal(
@@ -529,19 +538,31 @@ def _chunk(data: bytes) -> Message:
     return {"type": "http.response.body", "body": data, "more_body": True}
 
 
-async def _pause(receive: Receive, seconds: float) -> bool:
-    """Wait between events; False when the client disconnects meanwhile.
+async def _pause(state: EmulatorState, seconds: float, receive: Receive | None = None) -> bool:
+    """Wait ``seconds``; False as soon as the server is stopping or the client has gone.
 
-    The request body has been read in full, so ``receive`` returns only on disconnect.
+    Waits in short slices so that stopping the emulator never has to cancel a sleeping request.
+    With ``receive`` (only once the request body has been read, when it can return nothing but a
+    disconnect) a client that leaves is noticed too.
     """
-    try:
-        message = await asyncio.wait_for(receive(), seconds)
-    except TimeoutError:
-        return True
-    if message["type"] == "http.disconnect":
-        return False
-    await asyncio.sleep(seconds)
-    return True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not state.closing:
+        left = deadline - loop.time()
+        if left <= 0:
+            return True
+        step = min(left, _PAUSE_SLICE_S)
+        if receive is None:
+            await asyncio.sleep(step)
+            continue
+        try:
+            message = await asyncio.wait_for(receive(), step)
+        except TimeoutError:
+            continue
+        if message["type"] == "http.disconnect":
+            return False
+        receive = None
+    return False
 
 
 def _drop_connection(send: Send) -> bool:

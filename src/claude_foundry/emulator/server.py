@@ -170,6 +170,7 @@ class Emulator:
     def stop(self) -> None:
         """Stop serving; open connections are closed. Safe to call twice."""
         server, thread = self._server, self._thread
+        self.state.closing = True
         if server is not None:
             server.should_exit = True
         if thread is not None:
@@ -180,6 +181,7 @@ class Emulator:
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
+        self.state.closing = False
 
     def __enter__(self) -> Emulator:
         return self.start()

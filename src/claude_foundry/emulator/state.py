@@ -66,6 +66,8 @@ class EmulatorState:
         self.scripts = ScriptBook()
         self.responder = Responder(self.scripts)
         self._counter = itertools.count(1)
+        self.closing = False
+        """Set while the server stops: paused requests end instead of being cancelled."""
         self.control_requires_key = False
         """Set for an emulator reachable beyond loopback: the control API then needs a key."""
         self.mounts: dict[str, Callable[..., Awaitable[None]]] = {}
