@@ -216,3 +216,19 @@ def test_journal_omits_large_bodies(emulator: Emulator, control: httpx2.Client) 
     (entry,) = control.get("journal").json()
     assert "_omitted" in entry["body"]
     assert entry["deployment"] == MODEL
+
+
+def test_key_rotation_via_patch(emulator: Emulator, control: httpx2.Client) -> None:
+    old = emulator.api_key
+    assert control.patch("config", json={"api_keys": ["new-key", old]}).status_code == 200
+    assert ask(emulator).status_code == 200  # the old key still works during the rotation
+    control.patch("config", json={"api_keys": ["new-key"]})
+    stale = httpx2.post(f"{emulator.base_url}v1/messages", headers={"api-key": old}, json=HELLO)
+    assert stale.status_code == 401
+    assert emulator.api_key == "new-key"
+    fresh = httpx2.post(
+        f"{emulator.base_url}v1/messages", headers={"api-key": "new-key"}, json=HELLO
+    )
+    assert fresh.status_code == 200
+    assert control.patch("config", json={"api_keys": []}).status_code == 400
+    assert "new-key" not in control.get("config").text

@@ -287,16 +287,7 @@ class EmulatorConfig:
         if "api_key" in data:
             config.api_keys = [_require_str(data, "api_key", "emulator config")]
         elif "api_keys" in data:
-            keys = data["api_keys"]
-            if (
-                not isinstance(keys, list)
-                or not keys
-                or not all(isinstance(k, str) and k for k in keys)
-            ):
-                raise EmulatorConfigError(
-                    "emulator config: api_keys must be a non-empty list of non-empty strings"
-                )
-            config.api_keys = list(keys)
+            config.api_keys = _api_keys(data["api_keys"], "emulator config")
         config.apply_settings(
             {key: data[key] for key in _SETTING_KEYS if key in data}, where="emulator config"
         )
@@ -390,9 +381,11 @@ class EmulatorConfig:
 
         ``{"deployments": {"name": {...} | null}}`` adds or updates a deployment (partial fields)
         or removes it; ``{"quotas": {"name": {"rpm": 5}}}`` sets limits; ``quota_preset`` applies a
-        preset to every deployment; the switches of :meth:`apply_settings` are set directly.
+        preset to every deployment; ``api_keys`` replaces the accepted keys (a rotation); the
+        switches of :meth:`apply_settings` are set directly.
         """
         _check_keys(data, _PATCH_KEYS, "config patch")
+        keys = _api_keys(data["api_keys"], "config patch") if "api_keys" in data else None
         deployments = data.get("deployments", {})
         quotas = data.get("quotas", {})
         if not isinstance(deployments, Mapping) or not isinstance(quotas, Mapping):
@@ -428,6 +421,8 @@ class EmulatorConfig:
             probe.deployments = staged
             probe.apply_quota_preset(data["quota_preset"])
         self.deployments = staged
+        if keys is not None:
+            self.api_keys = keys
         self.apply_settings(settings, where="config patch")
         if "quota_preset" in data:
             self.apply_quota_preset(data["quota_preset"])
@@ -472,7 +467,19 @@ _TOP_KEYS = frozenset(
         "entra",
     }
 )
-_PATCH_KEYS = frozenset({"deployments", "quotas", "quota_preset", *_SETTING_KEYS})
+_PATCH_KEYS = frozenset({"deployments", "quotas", "quota_preset", "api_keys", *_SETTING_KEYS})
+
+
+def _api_keys(value: object, where: str) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(key, str) and key for key in value)
+    ):
+        raise EmulatorConfigError(
+            f"{where}: api_keys must be a non-empty list of non-empty strings"
+        )
+    return list(value)
 
 
 def _catalog_entry(model: str) -> dict[str, Any] | None:
