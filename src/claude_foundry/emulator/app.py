@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ..types import CountTokensRequest, MessageCreateRequest, encode
+from ..types import CountTokensRequest, Message, MessageCreateRequest, encode
 from .auth import AuthFailure, azure_error
 from .config import DeploymentConfig
 from .control import build_control_app
@@ -52,9 +52,9 @@ __all__ = ["CONTROL_PREFIX", "EmulatorApp"]
 logger = logging.getLogger("claude_foundry.emulator")
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+ASGIMessage = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[ASGIMessage]]
+Send = Callable[[ASGIMessage], Awaitable[None]]
 
 CONTROL_PREFIX = "/_emulator"
 _ROUTES = {
@@ -380,7 +380,7 @@ class EmulatorApp:
     async def _stream(
         self,
         ex: _Exchange,
-        message: Any,
+        message: Message,
         fault: ActiveFault | None,
         receive: Receive,
         send: Send,
@@ -534,7 +534,7 @@ def _omitted(size: int) -> dict[str, str]:
     }
 
 
-def _chunk(data: bytes) -> Message:
+def _chunk(data: bytes) -> ASGIMessage:
     return {"type": "http.response.body", "body": data, "more_body": True}
 
 
