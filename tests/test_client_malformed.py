@@ -19,6 +19,7 @@ from claude_foundry import (
     AnthropicFoundry,
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     AsyncAnthropicFoundry,
     AuthenticationError,
@@ -264,3 +265,12 @@ async def test_cancelled_stream_open_releases_the_connection(raw: RawServer) -> 
         await asyncio.wait_for(opening, 0.3)
     assert await asyncio.to_thread(closed.wait, 5)
     await client.close()
+
+
+async def test_redirect_is_not_followed(kind: str, raw: RawServer) -> None:
+    target = "https://example-resource.services.ai.azure.com/anthropic/v1/messages"
+    raw.reply = send(http("301 Moved Permanently", {"Location": target}, b""))
+    with pytest.raises(APIStatusError, match="redirected to https://example-resource") as info:
+        await call(kind, raw, max_retries=2)
+    assert info.value.status_code == 301
+    assert raw.requests == 1

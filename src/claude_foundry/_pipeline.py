@@ -269,13 +269,22 @@ def status_error_from_response(response: httpx2.Response) -> APIStatusError:
         except msgspec.DecodeError:
             body = content.decode("utf-8", "replace").strip() or None
     headers = response.headers
-    return make_status_error(
+    error = make_status_error(
         response.status_code,
         body,
         response=response,
         request_id=headers.get("request-id"),
         apim_request_id=headers.get("apim-request-id"),
     )
+    location = headers.get("location")
+    if 300 <= response.status_code < 400 and location:
+        # Redirects are not followed, so credentials never travel to a host nobody configured.
+        error.message += (
+            f"\nThe service redirected to {location}. If that is the right endpoint, pass it "
+            "as base_url (redirects are not followed, so credentials stay on the configured host)."
+        )
+        error.args = (error.message,)
+    return error
 
 
 def transport_error(exc: httpx2.RequestError, request: httpx2.Request) -> APIConnectionError:
