@@ -33,7 +33,7 @@ from claude_foundry import (
 )
 from claude_foundry.emulator import Emulator
 from claude_foundry.emulator.journal import JournalEntry
-from claude_foundry.types import Message, TextBlock
+from claude_foundry.types import Message, TextBlock, ToolUseBlock
 
 HI = [{"role": "user", "content": "hi"}]
 FAST = {"retry_after_ms": 1}  # the server asks for a 1 ms wait: retries without slowing tests
@@ -177,6 +177,36 @@ async def test_previous_response_content_can_be_sent_back(api: Api, emulator: Em
     sent = journal(emulator, 2)[1].body["messages"][1]["content"][0]
     assert sent["type"] == "text"
     assert sent["text"] == first.content[0].text
+
+
+async def test_tool_use_round_trip(api: Api, emulator: Emulator) -> None:
+    tool = {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "input_schema": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+    first = await api.create(tools=[tool], tool_choice={"type": "tool", "name": "get_weather"})
+    assert first.stop_reason == "tool_use"
+    use = next(block for block in first.content if block.type == "tool_use")
+    assert isinstance(use, ToolUseBlock)
+    turns = [
+        *HI,
+        {"role": "assistant", "content": first.content},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}],
+        },
+    ]
+    second = await api.create(tools=[tool], messages=turns)
+    assert second.content
+    sent = journal(emulator, 2)[1].body["messages"][1]["content"]
+    tool_use = next(block for block in sent if block["type"] == "tool_use")
+    assert tool_use["id"] == use.id
+    assert tool_use["input"] == use.input
 
 
 async def test_per_call_options(api: Api, emulator: Emulator) -> None:
