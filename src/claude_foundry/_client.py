@@ -99,9 +99,11 @@ class _FoundryClient(Generic[_HttpT]):
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
 
-        ``max_retry_delay`` caps how long a server-requested wait (``retry-after``) may last
-        (default 60 s); ``retry_budget`` bounds the total time a call may spend retrying
-        (default: no bound); ``anthropic_version`` is the ``anthropic-version`` header.
+        ``max_retry_delay`` caps how long a server-requested wait (``retry-after-ms`` /
+        ``retry-after``) may last (default 60 s); ``retry_budget`` bounds, in seconds, how long
+        after its first attempt a call may still start a retry (default: no bound; the error
+        then says the budget stopped it); ``anthropic_version`` is the ``anthropic-version``
+        header (default ``2023-06-01``).
 
         ``credential`` takes an azure-identity credential (``DefaultAzureCredential()``; an
         ``azure.identity.aio`` one for the async client): its token is cached until shortly before
@@ -373,7 +375,15 @@ class _BetaWithRawResponse:
 
 
 class AnthropicFoundry(_FoundryClient[httpx2.Client]):
-    """Claude in Microsoft Foundry, synchronous. A drop-in for ``anthropic.AnthropicFoundry``."""
+    """Claude in Microsoft Foundry, synchronous. A drop-in for ``anthropic.AnthropicFoundry``.
+
+    Where it differs, it fails earlier and clearer: configuration mistakes (a host name as
+    ``resource``, a base URL without ``/anthropic``, a key together with a token provider) raise
+    :class:`~claude_foundry.ConfigurationError` before anything is sent; the key goes in
+    ``x-api-key`` only; a stream that fails before its first event is retried; an in-stream
+    error raises the class of its type; APIs Foundry lacks (``models``, ``batches``) raise
+    :class:`~claude_foundry.NotSupportedOnFoundryError` naming the alternative.
+    """
 
     def _check_http_client(self, http_client: object) -> None:
         if http_client is not None and not isinstance(http_client, httpx2.Client):
