@@ -168,7 +168,9 @@ class Row:
     def cells(self) -> list[str]:
         target = self.target_text or (str(self.target) if self.target else "—")
         subject = self._figure(self.subject_samples)
-        baseline = self._figure(self.baseline_samples) if self.baseline != "—" else "—"
+        baseline = "—"
+        if self.baseline != "—":
+            baseline = f"{self.baseline}: {self._figure(self.baseline_samples)}"
         if self.status is not None:
             return [self.benchmark, self.status, baseline, "—", target, "—"]
         ratio = self.ratio
@@ -240,10 +242,12 @@ def git_revision(repo: Path) -> str:
 def machine_description(repo: Path) -> list[str]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = " / ".join(f"{value:.2f}" for value in os.getloadavg())
     return [
         f"- Date: {now}",
         f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable)",
         f"- OS: {platform.system()} {platform.release()} ({platform.machine()})",
+        f"- Load average at the end of the run (1/5/15 min): {load}",
         f"- Python: {platform.python_implementation()} {sys.version.split()[0]}",
         f"- Packages: {', '.join(package_versions())}",
         f"- Revision: {git_revision(repo)}",
