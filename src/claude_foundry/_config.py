@@ -51,6 +51,10 @@ ENV_API_KEY: Final = "ANTHROPIC_FOUNDRY_API_KEY"
 ENV_RESOURCE: Final = "ANTHROPIC_FOUNDRY_RESOURCE"
 ENV_BASE_URL: Final = "ANTHROPIC_FOUNDRY_BASE_URL"
 ENV_CUSTOM_HEADERS: Final = "ANTHROPIC_CUSTOM_HEADERS"
+# Where a resource name points. Sovereign clouds use other host suffixes, and CI points resource
+# names at a local emulator; code that passes resource= keeps working unchanged in both.
+ENV_ENDPOINT_TEMPLATE: Final = "CLAUDE_FOUNDRY_ENDPOINT_TEMPLATE"
+DEFAULT_ENDPOINT_TEMPLATE: Final = "https://{resource}.services.ai.azure.com/anthropic/"
 
 DEFAULT_TIMEOUT: Final = httpx2.Timeout(600.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
@@ -248,6 +252,22 @@ def _suggest_base_url(text: str) -> str:
     return origin + path + "/anthropic/"
 
 
+def _url_for_resource(name: str) -> str:
+    template = _env(ENV_ENDPOINT_TEMPLATE)
+    if template is None:
+        return DEFAULT_ENDPOINT_TEMPLATE.format(resource=name)
+    try:
+        filled = template.replace("{resource}", name)
+        url, _ = normalise_base_url(filled)
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"{ENV_ENDPOINT_TEMPLATE} does not give a usable base URL: {exc.args[0]} The template "
+            f"is a base URL in which {{resource}} stands for the resource name, e.g. "
+            f"{DEFAULT_ENDPOINT_TEMPLATE!r}."
+        ) from None
+    return url
+
+
 def _check_resource(resource: str, source: str) -> str:
     name = resource.strip()
     if _RESOURCE_NAME.fullmatch(name):
@@ -368,7 +388,7 @@ def resolve_settings(
                 "https://<resource>.services.ai.azure.com)."
             )
         name = _check_resource(resource, resource_source)
-        url = f"https://{name}.services.ai.azure.com/anthropic/"
+        url = _url_for_resource(name)
     else:
         if resource is not None:
             raise ConfigurationError(
