@@ -226,17 +226,20 @@ def package_versions() -> list[str]:
 
 
 def git_revision(repo: Path) -> str:
-    try:
+    """Short commit of HEAD, marked when the sources differ from it."""
+
+    def git(*args: str) -> str:
         out = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
         )
+        return out.stdout.strip()
+
+    try:
+        revision = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return out.stdout.strip()
+    return f"{revision} plus uncommitted changes under src/" if dirty else revision
 
 
 def machine_description(repo: Path) -> list[str]:
