@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -582,6 +583,14 @@ def render_document(rows: list[Row], scale: Scale, previous: str | None) -> str:
     return "\n".join(parts)
 
 
+def raise_open_file_limit(wanted: int = 4096) -> None:
+    """1,000 open streams need 1,000 sockets per side; a soft limit of 1,024 is too tight."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the claude-foundry benchmark suite.")
     parser.add_argument("--smoke", action="store_true", help="tiny counts; checks the harness runs")
@@ -591,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     scale = SMOKE if options.smoke else FULL
+    raise_open_file_limit()
     selected = options.only or list(BENCHMARKS)
     rows: list[Row] = []
     failed = False
