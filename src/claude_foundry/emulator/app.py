@@ -2,8 +2,10 @@
 
 The Foundry routes are served by a plain ASGI callable rather than a framework router: every
 request pays for auth, one JSON decode, validation and the reply, and nothing else. The order of
-checks follows the service: path, method, auth (Azure-shaped 401), faults, body, deployment
-(Azure-shaped 404), strict mode and hosting features (400), quota (429), then the reply.
+checks follows the service: path, method, auth (Azure-shaped 401), status faults, body,
+deployment (Azure-shaped 404), strict mode and hosting features (400), quota (429), then the
+reply, where the other fault kinds (latency, stream cuts, malformed bodies) are taken, so that
+a request refused on the way does not use them up.
 
 Every response, errors included, carries ``request-id`` and ``apim-request-id``.
 """
@@ -17,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ..types import CountTokensRequest, Message, MessageCreateRequest, encode
+from ..types import CountTokensRequest, Message, MessageCreateRequest, MessageStopEvent, encode
 from .auth import AuthFailure, azure_error
 from .config import DeploymentConfig
 from .control import build_control_app
@@ -63,6 +65,8 @@ _ROUTES = {
 }
 _JSON = b"application/json"
 _STREAM_CUTS = frozenset({"stream_error", "truncate", "disconnect", "malformed"})
+_ON_ARRIVAL = frozenset({"status"})
+_ON_REPLY = frozenset({"latency"}) | _STREAM_CUTS
 _FLUSH_BYTES = 4096  # unpaced streams are written in chunks of about this size
 _PAUSE_SLICE_S = 0.1  # how soon a paused request notices that the emulator is stopping
 JOURNAL_BODY_LIMIT = 256 * 1024
@@ -240,8 +244,9 @@ class EmulatorApp:
             ex.stream = data.get("stream") is True and route == "messages"
 
         # Status faults come before any check of the request, so a test can fail any call.
-        fault = self._take_fault(ex, route, ex.deployment, ex.stream)
-        await self._apply_status_fault(ex, fault)
+        await self._apply_status_fault(
+            ex, self._take_fault(ex, route, ex.deployment, ex.stream, _ON_ARRIVAL)
+        )
 
         content_type = headers.get("content-type")
         if content_type is not None and "json" not in content_type.lower():
@@ -289,9 +294,10 @@ class EmulatorApp:
 
         if isinstance(request, CountTokensRequest):
             body = encode({"input_tokens": count_input_tokens(request)})
+            fault = await self._take_reply_fault(ex, route, request.model)
             await self._send_message(ex, body, fault, send)
             return
-        await self._create(ex, request, deployment, raw, fault, receive, send)
+        await self._create(ex, request, deployment, raw, receive, send)
 
     async def _create(
         self,
@@ -299,7 +305,6 @@ class EmulatorApp:
         request: MessageCreateRequest,
         deployment: DeploymentConfig,
         raw: bytes,
-        fault: ActiveFault | None,
         receive: Receive,
         send: Send,
     ) -> None:
@@ -345,6 +350,7 @@ class EmulatorApp:
                 )
             except InvalidRequestError as exc:
                 raise ex.refuse(400, "invalid_request_error", str(exc)) from None
+            fault = await self._take_reply_fault(ex, "messages", request.model)
             usage = message.usage
             output_tokens = usage.output_tokens
             input_tokens = uncached_input_tokens(
@@ -396,7 +402,8 @@ class EmulatorApp:
         pending: list[bytes] = []
         pending_size = 0
         for index, event in enumerate(stream_events(message)):
-            if index == cut_at:
+            # A cut beyond the last event lands just before message_stop, so it always happens.
+            if cut_at >= 0 and (index == cut_at or isinstance(event, MessageStopEvent)):
                 assert fault is not None
                 kind = fault.spec.kind
                 if kind == "disconnect":
@@ -430,18 +437,37 @@ class EmulatorApp:
     # --- helpers ------------------------------------------------------------------------------
 
     def _take_fault(
-        self, ex: _Exchange, route: str, deployment: str | None, stream: bool
+        self,
+        ex: _Exchange,
+        route: str,
+        deployment: str | None,
+        stream: bool,
+        kinds: frozenset[str],
     ) -> ActiveFault | None:
-        fault = self.state.faults.take(route=route, deployment=deployment, stream=stream)
+        fault = self.state.faults.take(
+            route=route, deployment=deployment, stream=stream, kinds=kinds
+        )
         if fault is not None:
             ex.fault_id = fault.id
         return fault
 
+    async def _take_reply_fault(
+        self, ex: _Exchange, route: str, deployment: str
+    ) -> ActiveFault | None:
+        """The latency or cutting fault for a reply that is ready to go, its delay waited."""
+        fault = self._take_fault(ex, route, deployment, ex.stream, _ON_REPLY)
+        await self._wait_fault_delay(fault)
+        return fault
+
+    async def _wait_fault_delay(self, fault: ActiveFault | None) -> None:
+        delay_ms = fault.spec.delay_ms if fault is not None else 0
+        if delay_ms and not await _pause(self.state, delay_ms / 1000):
+            raise _Stopping
+
     async def _apply_status_fault(self, ex: _Exchange, fault: ActiveFault | None) -> None:
         if fault is None:
             return
-        if fault.spec.delay_ms and not await _pause(self.state, fault.spec.delay_ms / 1000):
-            raise _Stopping
+        await self._wait_fault_delay(fault)
         if fault.spec.kind == "status":
             status, headers, body = status_fault_response(fault.spec, request_id=ex.request_id)
             raise _Refusal(

@@ -381,11 +381,13 @@ class EmulatorConfig:
 
         ``{"deployments": {"name": {...} | null}}`` adds or updates a deployment (partial fields)
         or removes it; ``{"quotas": {"name": {"rpm": 5}}}`` sets limits; ``quota_preset`` applies a
-        preset to every deployment; ``api_keys`` replaces the accepted keys (a rotation); the
-        switches of :meth:`apply_settings` are set directly.
+        preset to every deployment; ``api_keys`` replaces the accepted keys (a rotation);
+        ``seed`` (an integer or null) sets the fault plan's seed; the switches of
+        :meth:`apply_settings` are set directly.
         """
         _check_keys(data, _PATCH_KEYS, "config patch")
         keys = _api_keys(data["api_keys"], "config patch") if "api_keys" in data else None
+        seed = _optional_int(data, "seed", "config patch")
         deployments = data.get("deployments", {})
         quotas = data.get("quotas", {})
         if not isinstance(deployments, Mapping) or not isinstance(quotas, Mapping):
@@ -423,6 +425,8 @@ class EmulatorConfig:
         self.deployments = staged
         if keys is not None:
             self.api_keys = keys
+        if "seed" in data:
+            self.seed = seed
         self.apply_settings(settings, where="config patch")
         if "quota_preset" in data:
             self.apply_quota_preset(data["quota_preset"])
@@ -467,7 +471,9 @@ _TOP_KEYS = frozenset(
         "entra",
     }
 )
-_PATCH_KEYS = frozenset({"deployments", "quotas", "quota_preset", "api_keys", *_SETTING_KEYS})
+_PATCH_KEYS = frozenset(
+    {"deployments", "quotas", "quota_preset", "api_keys", "seed", *_SETTING_KEYS}
+)
 
 
 def _api_keys(value: object, where: str) -> list[str]:

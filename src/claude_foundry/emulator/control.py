@@ -3,13 +3,13 @@
     GET    /_emulator/health            liveness and counts
     POST   /_emulator/reset             faults, journal, quotas, scripts, ids, config back to start
     GET    /_emulator/faults            the fault rules with hit counters
-    POST   /_emulator/faults            add a rule (an object) or several (an array)
+    POST   /_emulator/faults            add a rule (object), rules (array) or {"faults": [...]}
     DELETE /_emulator/faults            remove every rule
     DELETE /_emulator/faults/{id}       remove one rule
     GET    /_emulator/journal           recorded requests, oldest first (?deployment=&limit=)
     DELETE /_emulator/journal           forget them
     GET    /_emulator/config            the live configuration (keys counted, never shown)
-    PATCH  /_emulator/config            change deployments, quotas and switches
+    PATCH  /_emulator/config            change deployments, quotas, keys, seed and switches
     GET    /_emulator/scripts           the scripted-reply rules
     POST   /_emulator/scripts           add a rule, an array of rules, or {"path": "file.toml"}
     DELETE /_emulator/scripts           remove every rule
@@ -97,11 +97,16 @@ def _list_faults(call: _Call) -> tuple[int, object]:
 
 def _add_faults(call: _Call) -> tuple[int, object]:
     body = call.body
-    if isinstance(body, list):
-        # Validate all before adding any, so a bad rule in the middle adds nothing.
-        specs = _valid(lambda: parse_fault_list(body))
-        return 201, [call.state.faults.add(spec) for spec in specs]
-    return 201, _valid(lambda: call.state.faults.add(call.object_body()))
+    if body is None:
+        raise ControlError(
+            400, 'send a fault rule: an object, a list of objects or {"faults": [...]}'
+        )
+    # Validate all before adding any, so a bad rule in the middle adds nothing.
+    specs = _valid(lambda: parse_fault_list(body))
+    added = [call.state.faults.add(spec) for spec in specs]
+    # One rule sent alone comes back alone; a list (or {"faults": [...]}) comes back as a list.
+    single = isinstance(body, Mapping) and set(body) != {"faults"}
+    return 201, added[0] if single else added
 
 
 def _clear_faults(call: _Call) -> tuple[int, object]:

@@ -1,6 +1,6 @@
 """Deterministic fault injection for the emulator: which request fails, and how.
 
-A :class:`FaultPlan` holds rules (:class:`FaultSpec`). Each request asks the plan once,
+A :class:`FaultPlan` holds rules (:class:`FaultSpec`). A request asks the plan,
 :meth:`FaultPlan.take`, and gets the first live rule that matches its route, deployment and
 stream flag. Rules are count-based ("the next 2 calls get 529") unless they carry a
 ``probability``, which draws from a per-rule RNG seeded from the plan's seed, so a run repeats
@@ -20,7 +20,13 @@ What each kind means for the app:
 - ``malformed``: send ``after_events`` events, then :data:`MALFORMED_SSE_CHUNK`. For a
   non-streaming reply: a 200 with :data:`MALFORMED_JSON_BODY`.
 
-``delay_ms`` applies to every kind, so a slow 529 is one rule.
+For every stream-cutting kind, an ``after_events`` at or beyond the stream's length cuts just
+before ``message_stop``: the whole reply arrives except its last event, so the rule always
+takes effect, however short the reply.
+
+``status`` rules are asked when a request arrives (after auth, before any check of the body);
+the other kinds only once the reply is ready, so a request refused on the way does not use
+them up. ``delay_ms`` applies to every kind, so a slow 529 is one rule.
 
 Example::
 
@@ -37,7 +43,7 @@ import json
 import math
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -420,13 +426,25 @@ class FaultPlan:
             self._rules[fault_id] = rule
             return rule.to_dict()
 
-    def take(self, *, route: str, deployment: str | None, stream: bool) -> ActiveFault | None:
+    def take(
+        self,
+        *,
+        route: str,
+        deployment: str | None,
+        stream: bool,
+        kinds: Collection[str] | None = None,
+    ) -> ActiveFault | None:
         """The first live rule matching this request, with one use consumed; None if none fires.
 
+        ``kinds`` limits the rules asked to those kinds: the app asks for ``status`` rules when
+        a request arrives and for the others only once its reply is ready, so a request that is
+        refused on the way (400, 404, 429) never uses up a stream or latency rule.
         A ``probability`` rule that loses its draw lets later rules have their turn.
         """
         with self._lock:
             for rule in self._rules.values():
+                if kinds is not None and rule.spec.kind not in kinds:
+                    continue
                 if not rule.live() or not rule.matches(route, deployment, stream):
                     continue
                 rule.evaluated += 1

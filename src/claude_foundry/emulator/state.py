@@ -105,9 +105,14 @@ class EmulatorState:
         return f"req_01{token}", f"00c1a0de-0000-4000-8000-{number % 16**12:012x}", f"msg_01{token}"
 
     def patch_config(self, changes: Mapping[str, Any]) -> None:
-        """Change deployments, quotas and switches at run time (see EmulatorConfig.patch)."""
+        """Change deployments, quotas and switches at run time (see EmulatorConfig.patch).
+
+        A ``seed`` restarts every fault rule's draws from it, as :meth:`FaultPlan.reseed` does.
+        """
         self.config.patch(changes)
         self.rebuild_authenticator()
+        if "seed" in changes:
+            self.faults.reseed(self.config.seed)
 
     def rebuild_authenticator(self) -> None:
         """Apply a change of keys, ``require_auth`` or token verifier."""
