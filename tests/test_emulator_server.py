@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from claude_foundry.cli import main
-from claude_foundry.cli.emulator import key_hint
-from claude_foundry.emulator import Emulator, EmulatorConfigError
+from claude_foundry.cli.emulator import key_hint, sample_deployment
+from claude_foundry.emulator import Emulator, EmulatorConfig, EmulatorConfigError
 from claude_foundry.emulator.server import is_loopback
 
 MODEL = "claude-haiku-4-5"
@@ -241,6 +241,19 @@ def test_key_hint_masks_given_keys() -> None:
     assert "short" not in key_hint("short", well_known=False)
 
 
+def test_the_printed_example_calls_a_deployment_that_can_answer() -> None:
+    preset = EmulatorConfig.from_mapping({"quota_preset": "pay-as-you-go"})
+    assert sample_deployment(preset.deployments) == "claude-sonnet-4-6"
+    declared = EmulatorConfig.from_mapping(
+        {"deployments": [{"name": "chat", "model": "claude-haiku-4-5"}]}
+    )
+    assert sample_deployment(declared.deployments) == "chat"
+    starved = EmulatorConfig.from_mapping(
+        {"deployments": [{"name": "chat", "model": "claude-haiku-4-5", "quotas": {"rpm": 0}}]}
+    )
+    assert sample_deployment(starved.deployments) == "claude-sonnet-4-6"
+
+
 def test_pytest_plugin_fixture(foundry_emulator: Emulator) -> None:
     # Registered through the `pytest11` entry point; reset like the suite's own fixture.
     assert foundry_emulator.api_key == "test-key"
@@ -260,6 +273,26 @@ def test_remote_emulator_guards_its_control_api() -> None:
             f"{url}/anthropic/v1/messages", headers={"x-api-key": "k"}, json=HELLO
         )
         assert response.status_code == 200
+
+
+def test_remote_emulator_guards_its_entra_routes_but_not_the_managed_identity() -> None:
+    config = EmulatorConfig.from_mapping({"api_key": "k", "entra": {"enabled": True}})
+    with Emulator(config, host="0.0.0.0", allow_remote=True) as emu:
+        url = f"http://127.0.0.1:{emu.port}/_emulator/entra"
+        assert httpx2.post(f"{url}/token", json={}).status_code == 401
+        assert httpx2.get(f"{url}/principals").status_code == 401
+        refused = httpx2.patch(f"{url}/principals/emulator-identity", json={"roles": []})
+        assert refused.status_code == 401
+        assert httpx2.post(f"{url}/token", json={}, headers={"api-key": "k"}).status_code == 200
+        assert emu.state.entra is not None
+        identity = emu.state.entra.managed_identity_environment(emu.url)
+        msi = httpx2.get(
+            f"{url}/msi/token",
+            params={"api-version": "2019-08-01", "resource": "https://ai.azure.com"},
+            headers={"X-IDENTITY-HEADER": identity["IDENTITY_HEADER"]},
+        )
+        assert msi.status_code == 200
+        assert msi.json()["access_token"]
 
 
 @pytest.mark.parametrize("slow", ["paced", "latency"])

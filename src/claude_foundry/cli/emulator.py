@@ -5,12 +5,17 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
-__all__ = ["command", "key_hint"]
+if TYPE_CHECKING:
+    from ..emulator.config import DeploymentConfig
+
+__all__ = ["command", "key_hint", "sample_deployment"]
 
 
 def key_hint(key: str, *, well_known: bool) -> str:
@@ -20,6 +25,24 @@ def key_hint(key: str, *, well_known: bool) -> str:
     if len(key) <= 8:
         return f"{'*' * len(key)} ({len(key)} characters, as given with --api-key)"
     return f"{key[:3]}…{key[-2:]} ({len(key)} characters, as given)"
+
+
+def sample_deployment(deployments: Mapping[str, DeploymentConfig]) -> str:
+    """A deployment the printed example can call: one the configuration declares, else a
+    current catalog model; never one whose quota is 0 (it could never answer)."""
+    from ..emulator.config import catalog
+
+    usable = [
+        d.name
+        for d in deployments.values()
+        if all(limit != 0 for limit in (d.rpm, d.input_tpm, d.output_tpm))
+    ]
+    catalog_names = {entry["deployment"] for entry in catalog().models}
+    declared = [name for name in usable if name not in catalog_names]
+    for name in (*declared, "claude-sonnet-4-6", *usable):
+        if name in usable:
+            return name
+    return next(iter(deployments), "claude-sonnet-4-6")
 
 
 @click.command("emulator")
@@ -113,7 +136,7 @@ def command(
             lines = emulator.state.entra.shell_lines(
                 server_url=emulator.url,
                 base_url=emulator.base_url,
-                deployment=next(iter(deployments), "claude-sonnet-4-5"),
+                deployment=sample_deployment(deployments),
             )
             click.echo("\n".join(lines))
         click.echo("Press Ctrl-C to stop.", err=True)

@@ -175,11 +175,7 @@ class EmulatorApp:
             return  # no websockets; lifespan is switched off in the server
         path: str = scope["path"]
         if path.startswith(CONTROL_PREFIX):
-            for prefix, mounted in self.state.mounts.items():
-                if path == prefix or path.startswith(prefix + "/"):
-                    await mounted(scope, receive, send)
-                    return
-            await self.control(scope, receive, send)
+            await self.control(scope, receive, send)  # mounted apps (Entra) are served there too
             return
         exchange = _Exchange(self.state, scope)
         try:

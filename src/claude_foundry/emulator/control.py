@@ -209,7 +209,10 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
 
     async def control(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            status, payload = await _dispatch(state, scope, receive)
+            _require_key(state, scope)
+            mounted = state.mounted_app(scope["path"])
+            if mounted is None:
+                status, payload = await _dispatch(state, scope, receive)
         except ControlError as exc:
             status, payload = (
                 exc.status,
@@ -218,6 +221,10 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
         except Exception as exc:  # a bug must still answer in JSON, without a traceback
             status = 500
             payload = {"error": {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}}
+        else:
+            if mounted is not None:
+                await mounted(scope, receive, send)
+                return
         body = encode(payload)
         headers = [
             (b"content-type", b"application/json"),
@@ -232,16 +239,20 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
     return control
 
 
+def _require_key(state: EmulatorState, scope: Scope) -> None:
+    if not state.control_requires_key or scope["path"] in state.keyless_paths:
+        return
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    if not isinstance(state.authenticator.authenticate(headers), Principal):
+        raise ControlError(
+            401,
+            "this emulator listens beyond loopback, so its control API needs the API key "
+            "in api-key or x-api-key",
+            "authentication",
+        )
+
+
 async def _dispatch(state: EmulatorState, scope: Scope, receive: Receive) -> tuple[int, object]:
-    if state.control_requires_key:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if not isinstance(state.authenticator.authenticate(headers), Principal):
-            raise ControlError(
-                401,
-                "this emulator listens beyond loopback, so its control API needs the API key "
-                "in api-key or x-api-key",
-                "authentication",
-            )
     methods, param = _resolve(scope["path"])
     if methods is None:
         raise ControlError(

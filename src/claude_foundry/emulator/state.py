@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import AllowAll, Authenticator, KeyAuthenticator, TokenVerifier
 from .config import EmulatorConfig, EmulatorConfigError
-from .entra_http import ENTRA_PREFIX
+from .entra_http import ENTRA_PREFIX, MANAGED_IDENTITY_PATH
 from .faults import FaultPlan
 from .journal import Journal
 from .quota import QuotaBook
@@ -72,8 +72,12 @@ class EmulatorState:
         """Set for an emulator reachable beyond loopback: the control API then needs a key."""
         self.mounts: dict[str, Callable[..., Awaitable[None]]] = {}
         """Extra ASGI apps under the control prefix, e.g. ``{"/_emulator/entra": app}``."""
+        self.keyless_paths: set[str] = set()
+        """Control paths that guard themselves with a secret of their own, so that an emulator
+        beyond loopback does not ask for its API key there (the managed-identity endpoint)."""
         if self.entra is not None:
             self.mount(ENTRA_PREFIX, self.entra.asgi_app)
+            self.keyless_paths.add(MANAGED_IDENTITY_PATH)
         self._load_config_rules()
 
     def mount(self, prefix: str, app: Callable[..., Awaitable[None]]) -> None:
@@ -81,6 +85,13 @@ class EmulatorState:
         if not prefix.startswith("/_emulator/") or prefix.endswith("/"):
             raise ValueError(f"mount prefixes look like '/_emulator/name', not {prefix!r}")
         self.mounts[prefix] = app
+
+    def mounted_app(self, path: str) -> Callable[..., Awaitable[None]] | None:
+        """The app mounted at ``path`` or above it, if any."""
+        for prefix, app in self.mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return None
 
     def _load_config_rules(self) -> None:
         for index, fault in enumerate(self.config.faults):
