@@ -469,8 +469,9 @@ async def test_bad_json_body_is_a_validation_error(api: Api, emulator: Emulator,
 # --- streams that fail --------------------------------------------------------------------------
 
 
-async def test_stream_error_after_events_is_classified(api: Api, emulator: Emulator) -> None:
-    emulator.add_fault(kind="stream_error", after_events=3, count=1)
+async def test_stream_error_after_content_is_classified(api: Api, emulator: Emulator) -> None:
+    # message_start, content_block_start, ping, the first content_block_delta, then the error
+    emulator.add_fault(kind="stream_error", after_events=4, count=1)
     with pytest.raises(OverloadedError) as info:
         await api.events()
     assert info.value.in_stream

@@ -36,6 +36,14 @@ MESSAGE_START = (
     b'"type":"message","role":"assistant","model":"d","content":[],"stop_reason":null,'
     b'"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
 )
+TEXT_START = (
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    b'"content_block":{"type":"text","text":""}}\n\n'
+)
+TEXT_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+)
 HI = [{"role": "user", "content": "hi"}]
 
 Reply = Callable[[socket.socket], None]
@@ -184,10 +192,20 @@ async def test_json_where_a_stream_was_asked_for(kind: str, raw: RawServer) -> N
 
 async def test_stream_closed_before_message_stop(kind: str, raw: RawServer) -> None:
     headers = {"Content-Type": "text/event-stream", "Connection": "close"}
-    raw.reply = send(http("200 OK", headers, MESSAGE_START, length=False), close=True)
+    body = MESSAGE_START + TEXT_START + TEXT_DELTA
+    raw.reply = send(http("200 OK", headers, body, length=False), close=True)
     with pytest.raises(APIConnectionError, match="message_stop"):
         await call(kind, raw, stream=True, max_retries=2)
-    assert raw.requests == 1  # an event had arrived: the stream is the caller's now
+    assert raw.requests == 1  # content had arrived: the stream is the caller's now
+
+
+async def test_stream_closed_before_any_content_is_retried(kind: str, raw: RawServer) -> None:
+    headers = {"Content-Type": "text/event-stream", "Connection": "close"}
+    raw.reply = send(http("200 OK", headers, MESSAGE_START + TEXT_START, length=False), close=True)
+    with pytest.raises(APIConnectionError, match="message_stop") as info:
+        await call(kind, raw, stream=True, max_retries=1)
+    assert raw.requests == 2
+    assert "gave up after 2 attempts" in "".join(info.value.__notes__)
 
 
 async def test_connection_closed_without_an_answer(kind: str, raw: RawServer) -> None:

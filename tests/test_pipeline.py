@@ -23,6 +23,7 @@ from claude_foundry import (
 from claude_foundry._auth import ApiKeyAuth, TokenProviderAuth, check_token
 from claude_foundry._config import resolve_settings
 from claude_foundry._pipeline import (
+    MAX_PRELUDE_EVENTS,
     Call,
     Close,
     FetchToken,
@@ -373,20 +374,71 @@ def stream_response() -> httpx2.Response:
     return response(200, b"", SSE)
 
 
-def test_stream_is_read_to_its_first_event() -> None:
-    driver = Driver([stream_response(), [SSE_PING, SSE_START[:40], SSE_START[40:], b"rest"]])
-    start = driver.run(make_pipeline().request_flow(create_call(stream=True)))
+SSE_BLOCK = (
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    b'"content_block":{"type":"text","text":""}}\n\n'
+)
+SSE_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+)
+PRELUDE = ["message_start", "content_block_start"]
+
+
+def open_stream(driver: Driver, **options: Any) -> StreamStart:
+    start = driver.run(make_pipeline(**options).request_flow(create_call(stream=True)))
     assert isinstance(start, StreamStart)
-    assert [event.type for event in start.pending] == ["message_start"]
-    assert next(start.chunks) == b"rest"  # the remaining chunks are the stream's
+    return start
+
+
+def test_stream_is_held_until_its_first_content() -> None:
+    driver = Driver(
+        [stream_response(), [SSE_PING, SSE_START[:40], SSE_START[40:], SSE_BLOCK, SSE_DELTA + b"r"]]
+    )
+    start = open_stream(driver)
+    assert [event.type for event in start.pending] == [*PRELUDE, "content_block_delta"]
+    assert next(start.chunks) == b"r"  # the remaining chunks are the stream's
+
+
+def test_stream_is_handed_over_after_a_bounded_prelude() -> None:
+    driver = Driver([stream_response(), [SSE_START + SSE_BLOCK * 20]])
+    start = open_stream(driver)
+    assert len(start.pending) == MAX_PRELUDE_EVENTS
+    assert next(start.chunks) == SSE_BLOCK * (21 - MAX_PRELUDE_EVENTS)
 
 
 def test_stream_error_before_first_event_is_retried() -> None:
-    driver = Driver([stream_response(), [SSE_PING, SSE_OVERLOADED], stream_response(), [SSE_START]])
-    start = driver.run(make_pipeline().request_flow(create_call(stream=True)))
-    assert [event.type for event in start.pending] == ["message_start"]
+    driver = Driver(
+        [stream_response(), [SSE_PING, SSE_OVERLOADED], stream_response(), [SSE_START, SSE_DELTA]]
+    )
+    start = open_stream(driver)
+    assert [event.type for event in start.pending] == ["message_start", "content_block_delta"]
     assert len(driver.sent) == 2
     assert driver.closed == 1
+
+
+@pytest.mark.parametrize("before", [[SSE_START], [SSE_START, SSE_PING, SSE_BLOCK]])
+def test_stream_error_before_first_content_is_retried(before: list[bytes]) -> None:
+    driver = Driver(
+        [
+            stream_response(),
+            [b"".join(before) + SSE_OVERLOADED],
+            stream_response(),
+            [SSE_START, SSE_BLOCK, SSE_DELTA],
+        ]
+    )
+    start = open_stream(driver)
+    assert [event.type for event in start.pending] == [*PRELUDE, "content_block_delta"]
+    assert [r.headers["x-stainless-retry-count"] for r in driver.sent] == ["0", "1"]
+    assert driver.closed == 1
+
+
+def test_stream_error_after_first_content_is_the_callers() -> None:
+    driver = Driver([stream_response(), [SSE_START + SSE_DELTA + SSE_OVERLOADED]])
+    start = open_stream(driver)
+    assert [event.type for event in start.pending] == ["message_start", "content_block_delta"]
+    assert next(start.chunks) == SSE_OVERLOADED  # raised while the caller iterates
+    assert len(driver.sent) == 1
 
 
 def test_stream_error_of_a_client_type_is_not_retried() -> None:
@@ -397,20 +449,66 @@ def test_stream_error_of_a_client_type_is_not_retried() -> None:
     assert len(driver.sent) == 1
 
 
-def test_stream_dropped_before_first_event_is_retried() -> None:
+def test_stream_not_retried_gets_its_events_then_its_error() -> None:
+    driver = Driver([stream_response(), [SSE_START, SSE_INVALID]])
+    start = open_stream(driver)
+    assert [event.type for event in start.pending] == ["message_start"]
+    with pytest.raises(BadRequestError) as info:
+        next(start.chunks)
+    assert info.value.in_stream
+    assert (len(driver.sent), driver.closed) == (1, 1)
+
+    driver = Driver([stream_response(), [SSE_START, SSE_OVERLOADED]])
+    start = open_stream(driver, max_retries=0)
+    with pytest.raises(OverloadedError):
+        next(start.chunks)
+    assert len(driver.sent) == 1
+
+
+def test_stream_out_of_retries_gets_its_events_then_its_error() -> None:
+    driver = Driver([stream_response(), [SSE_START, SSE_OVERLOADED]] * 3)
+    start = open_stream(driver)
+    assert [event.type for event in start.pending] == ["message_start"]
+    with pytest.raises(OverloadedError) as info:
+        next(start.chunks)
+    assert "gave up after 3 attempts" in "".join(info.value.__notes__)
+    assert len(driver.sent) == 3
+
+
+def test_stream_beyond_the_retry_budget_gets_its_events_then_its_error() -> None:
+    driver = Driver([stream_response(), [SSE_START, SSE_OVERLOADED]])
+    start = open_stream(driver, retry_budget=0.1)
+    assert [event.type for event in start.pending] == ["message_start"]
+    with pytest.raises(OverloadedError) as info:
+        next(start.chunks)
+    assert "retry budget" in "".join(info.value.__notes__)
+    assert len(driver.sent) == 1
+
+
+def test_stream_dropped_before_first_content_is_retried() -> None:
     driver = Driver(
         [
             stream_response(),
             [SSE_PING, httpx2.RemoteProtocolError("peer closed")],
             stream_response(),
-            [SSE_PING],  # ends before any event: cut short
+            [SSE_START, SSE_BLOCK],  # ends before any content: cut short
             stream_response(),
-            [SSE_START],
+            [SSE_START, httpx2.ReadTimeout("stalled")],
+            stream_response(),
+            [SSE_START, SSE_DELTA],
         ]
     )
-    start = driver.run(make_pipeline().request_flow(create_call(stream=True)))
-    assert [event.type for event in start.pending] == ["message_start"]
-    assert len(driver.sent) == 3
+    start = open_stream(driver, max_retries=3)
+    assert [event.type for event in start.pending] == ["message_start", "content_block_delta"]
+    assert len(driver.sent) == 4
+
+
+def test_stream_dropped_with_no_retries_left_reports_the_events() -> None:
+    driver = Driver([stream_response(), [SSE_START, httpx2.RemoteProtocolError("peer closed")]])
+    start = open_stream(driver, max_retries=0)
+    with pytest.raises(APIConnectionError, match=r"dropped mid-stream after 1 event") as info:
+        next(start.chunks)
+    assert isinstance(info.value.__cause__, httpx2.RemoteProtocolError)
 
 
 def test_stream_with_a_json_body_is_a_validation_error() -> None:

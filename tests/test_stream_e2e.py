@@ -33,8 +33,8 @@ WEATHER_TOOL = {
     },
 }
 # message_start, content_block_start, ping, then text deltas: after 5 events content deltas have
-# reached the user, so the client no longer retries but reports. Faults that must land after that
-# pace the events (event_delay_ms) so they arrive in separate reads, not in the first one.
+# reached the user, so the client no longer retries but reports (before the first delta it retries:
+# tests/test_stream_retry_e2e.py).
 PAST_FIRST_DELTA = 5
 
 

@@ -380,7 +380,7 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
     Where it differs, it fails earlier and clearer: configuration mistakes (a host name as
     ``resource``, a base URL without ``/anthropic``, a key together with a token provider) raise
     :class:`~claude_foundry.ConfigurationError` before anything is sent; the key goes in
-    ``x-api-key`` only; a stream that fails before its first event is retried; an in-stream
+    ``x-api-key`` only; a stream that fails before its first content delta is retried; an in-stream
     error raises the class of its type; APIs Foundry lacks (``models``, ``batches``) raise
     :class:`~claude_foundry.NotSupportedOnFoundryError` naming the alternative.
     """

@@ -8,9 +8,13 @@ them is how they perform a step. Every decision (retry policy, ``Retry-After`` p
 mapping, the first events of a stream) is made here, once.
 
 Retries: 408, 409, 429, every status >= 500, connection errors and timeouts; ``x-should-retry``
-overrides the status rule. A stream is read until its first event inside the retry loop, so a
-stream that fails before any event (dropped connection, or an ``event: error`` of a retryable
-type) is retried like any request.
+overrides the status rule. A stream is read inside the retry loop until its first content: while
+only ``message_start`` / ``content_block_start`` / ``ping`` have arrived nothing has reached the
+caller, so a stream that fails there (dropped, cut short, stalled, or an ``event: error`` whose
+type maps to a retryable status) is retried like any request. The stream is handed over with the
+first ``content_block_delta`` (or any other event, or after :data:`MAX_PRELUDE_EVENTS`); from
+then on errors reach the caller and nothing is sent twice. A stream that is not retried (an error
+of a client type, no retries left) is handed over with the events that arrived, then its error.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from ._errors import (
     APITimeoutError,
     make_status_error,
 )
-from .types import Message, MessageTokensCount, StreamEvent, decode_message
+from .types import (
+    ContentBlockStartEvent,
+    Message,
+    MessageStartEvent,
+    MessageTokensCount,
+    StreamEvent,
+    decode_message,
+)
 
 if TYPE_CHECKING:
     from ._auth import Auth
@@ -68,6 +79,8 @@ log = logging.getLogger("claude_foundry")
 
 MAX_BACKOFF_DELAY = 8.0
 INITIAL_BACKOFF_DELAY = 0.5
+MAX_PRELUDE_EVENTS = 8
+"""How many events before any content a stream holds back while it may still be retried."""
 
 
 # --- steps: the I/O a flow asks its driver to perform ------------------------------------------
@@ -413,28 +426,20 @@ class Pipeline:
         retries_taken = 0
         while True:
             request = self.build_request(call, retries_taken)
+            # A stream that failed after some events: what the caller gets if it is not retried.
+            fallback: StreamStart | None = None
             try:
                 return (yield from self._attempt(call, request, keep))
-            except httpx2.RequestError as exc:
-                error: APIError_ = transport_error(exc, request)
-                error.__cause__ = exc
-                retryable = True
-                headers = None
-            except (APIConnectionError, APIStatusError) as exc:
-                error = exc
-                if isinstance(exc, APIStatusError):
-                    if exc.in_stream or exc.response is None:
-                        retryable = should_retry_status(exc.status_code)
-                        headers = None
-                    else:
-                        headers = exc.response.headers
-                        retryable = should_retry_response(exc.status_code, headers)
-                else:
-                    retryable = True
-                    headers = None
+            except _StreamFailedEarly as early:
+                fallback = early.start
+                error, retryable, headers = _retry_decision(early.error, request)
+            except (httpx2.RequestError, APIConnectionError, APIStatusError) as exc:
+                error, retryable, headers = _retry_decision(exc, request)
             if not retryable or retries_taken >= max_retries:
                 if retries_taken:
                     error.add_note(f"(gave up after {retries_taken + 1} attempts)")
+                if fallback is not None:
+                    return fallback
                 raise error
             delay = retry_delay(
                 headers,
@@ -450,6 +455,8 @@ class Pipeline:
                     f"(not retried: waiting {delay:.1f} s more would exceed the retry budget of "
                     f"{self.retry_budget:g} s after {retries_taken + 1} attempts)"
                 )
+                if fallback is not None:
+                    return fallback
                 raise error
             log.info(
                 "retrying %s in %.2f s (attempt %d of %d): %s",
@@ -483,7 +490,8 @@ class Pipeline:
         return (yield from self._open_stream(response))
 
     def _open_stream(self, response: httpx2.Response) -> Generator[Step, Any, StreamStart]:
-        from ._stream import EventDecoder
+        from ._events import EventDecoder
+        from ._events import transport_error as stream_transport_error
 
         ctype = response.headers.get("content-type")
         if ctype is not None and "event-stream" not in ctype.lower():
@@ -496,15 +504,23 @@ class Pipeline:
             apim_request_id=headers.get("apim-request-id"),
         )
         chunks = yield OpenChunks(response)
+        # Events that arrived before any content; nothing has reached the caller yet.
+        held: list[StreamEvent] = []
         try:
             while True:
-                chunk = yield NextChunk(chunks)
+                try:
+                    chunk = yield NextChunk(chunks)
+                except httpx2.TransportError as exc:
+                    if not held:
+                        raise
+                    raise stream_transport_error(exc, decoder) from exc
                 if chunk is None:
-                    events = decoder.end()
-                    return StreamStart(response, decoder, _exhausted_chunks(chunks), events)
-                # Feed one SSE event at a time so that "before the first event" does not depend
-                # on how the bytes were chunked: an error that follows message_start in the same
-                # chunk belongs to the stream (raised while iterating), not to the retry loop.
+                    held += decoder.end()
+                    return StreamStart(response, decoder, _exhausted_chunks(chunks), held)
+                # Feed one SSE event at a time so that where the retry window closes does not
+                # depend on how the bytes were chunked: an error that follows the first delta in
+                # the same chunk belongs to the stream (raised while iterating), not to the retry
+                # loop.
                 start, size = 0, len(chunk)
                 while start < size:
                     boundary = _EVENT_END.search(chunk, start)
@@ -512,12 +528,54 @@ class Pipeline:
                     events = decoder.feed(chunk[start:end] if start or end < size else chunk)
                     start = end
                     if events:
-                        if start < size:
-                            chunks = _prepend(chunk[start:], chunks)
-                        return StreamStart(response, decoder, chunks, events)
-        except Exception:
+                        held += events
+                        if not _only_prelude(events) or len(held) >= MAX_PRELUDE_EVENTS:
+                            if start < size:
+                                chunks = _prepend(chunk[start:], chunks)
+                            return StreamStart(response, decoder, chunks, held)
+        except Exception as exc:
             yield Close(response)
+            if held:
+                failed = StreamStart(response, decoder, _failing_chunks(chunks, exc), held)
+                raise _StreamFailedEarly(exc, failed) from None
             raise
+
+
+_PRELUDE_EVENT_TYPES = (MessageStartEvent, ContentBlockStartEvent)
+
+
+def _only_prelude(events: list[StreamEvent]) -> bool:
+    return all(type(event) in _PRELUDE_EVENT_TYPES for event in events)
+
+
+class _StreamFailedEarly(Exception):
+    """A stream failed after some events but before any content. ``start`` hands the caller
+    those events, then ``error``, if the request is not retried. Never leaves the flow."""
+
+    def __init__(self, error: Exception, start: StreamStart) -> None:
+        super().__init__(error)
+        self.error = error
+        self.start = start
+
+
+def _retry_decision(
+    exc: Exception, request: httpx2.Request
+) -> tuple[Exception, bool, httpx2.Headers | None]:
+    """The error to report for a failed attempt, whether to retry it, and the headers that may
+    say when. An error inside a stream is judged by the status its type stands for alone:
+    ``x-should-retry`` and ``retry-after`` belong to the 200 response, not to the error."""
+    if isinstance(exc, httpx2.RequestError):
+        error = transport_error(exc, request)
+        error.__cause__ = exc
+        return error, True, None
+    if isinstance(exc, APIStatusError):
+        if exc.in_stream or exc.response is None:
+            return exc, should_retry_status(exc.status_code), None
+        headers = exc.response.headers
+        return exc, should_retry_response(exc.status_code, headers), headers
+    if isinstance(exc, APIConnectionError):
+        return exc, True, None
+    return exc, False, None
 
 
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
@@ -536,9 +594,6 @@ def _prepend(first: bytes, chunks: Any) -> Any:
     return itertools.chain((first,), chunks)
 
 
-APIError_ = APIConnectionError | APIStatusError
-
-
 def _exhausted_chunks(chunks: Any) -> Any:
     # The body ended while looking for the first event; hand the stream an iterator that is
     # already finished (of the same kind, sync or async) instead of re-reading a closed one.
@@ -550,6 +605,24 @@ def _exhausted_chunks(chunks: Any) -> Any:
 
         return empty_async()
     return iter(())
+
+
+def _failing_chunks(chunks: Any, error: Exception) -> Any:
+    """A chunk iterator (of the same kind as ``chunks``) that raises ``error``: a stream handed
+    over after an early failure yields the events that arrived, then fails as it did."""
+    if hasattr(chunks, "__anext__"):
+
+        async def fail_async() -> Any:
+            raise error
+            yield
+
+        return fail_async()
+
+    def fail() -> Any:
+        raise error
+        yield
+
+    return fail()
 
 
 def _is_omitted(value: object) -> bool:
