@@ -207,8 +207,11 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
 def test_the_documented_examples_are_valid() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs" / "emulator.md"
     blocks = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
-    config_text, script_text = blocks
+    config_text, script_text, entra_text = blocks
     config = EmulatorConfig.from_mapping(tomllib.loads(config_text))
+    entra = EmulatorConfig.from_mapping(tomllib.loads(entra_text)).entra
+    assert entra.enabled
+    assert [(p.name, p.may_call) for p in entra.principals] == [("app", True), ("reader", False)]
     assert config.deployments["chat"].rpm == 60
     assert config.faults[0]["status"] == 529
     book = ScriptBook()
