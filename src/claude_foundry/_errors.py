@@ -37,6 +37,8 @@ from typing import Any
 
 import httpx2
 
+from .types import STATUS_BY_ERROR_TYPE
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -71,6 +73,24 @@ __all__ = [
 
 class AnthropicError(Exception):
     """Root of every error this package raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors defeat Exception's default pickling, which errors need to
+        # cross process pools. The HTTP exchange stays behind: it holds sockets, not facts.
+        state = {
+            key: None if key in ("request", "response") else value
+            for key, value in self.__dict__.items()
+        }
+        return _rebuild_error, (type(self), self.args, state)
+
+
+def _rebuild_error(
+    cls: type[AnthropicError], args: tuple[Any, ...], state: dict[str, Any]
+) -> AnthropicError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(AnthropicError, ValueError):
@@ -275,20 +295,6 @@ _CLASS_BY_STATUS: dict[int, type[APIStatusError]] = {
     529: OverloadedError,
 }
 
-_STATUS_BY_ERROR_TYPE: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "conflict_error": 409,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
-
 
 def error_class_for_status(status_code: int) -> type[APIStatusError]:
     cls = _CLASS_BY_STATUS.get(status_code)
@@ -299,7 +305,7 @@ def error_class_for_status(status_code: int) -> type[APIStatusError]:
 
 def status_for_error_type(error_type: str | None) -> int | None:
     """The HTTP status an Anthropic ``error.type`` stands for (``overloaded_error`` → 529)."""
-    return _STATUS_BY_ERROR_TYPE.get(error_type) if error_type else None
+    return STATUS_BY_ERROR_TYPE.get(error_type) if error_type else None
 
 
 # Hints follow the troubleshooting table of the Claude-in-Foundry guide and the failures users

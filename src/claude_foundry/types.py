@@ -57,6 +57,7 @@ __all__ = [
     "ServerToolUseBlock",
     "ServerToolUsage",
     "SignatureDelta",
+    "STATUS_BY_ERROR_TYPE",
     "SignatureEvent",
     "StreamEvent",
     "TextBlock",
@@ -359,6 +360,23 @@ class ErrorDetail(WireModel, omit_defaults=True):
     type: str
     message: str = ""
     details: Any = None
+
+
+#: The HTTP status each Anthropic ``error.type`` stands for. The client maps an in-stream error to
+#: its class with it; the emulator picks a status for an injected error type with it.
+STATUS_BY_ERROR_TYPE: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "conflict_error": 409,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
 
 
 class ErrorResponse(WireModel):

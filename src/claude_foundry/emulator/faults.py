@@ -47,7 +47,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from claude_foundry.types import ErrorDetail, ErrorEvent
+from claude_foundry.types import STATUS_BY_ERROR_TYPE, ErrorDetail, ErrorEvent
 
 __all__ = [
     "FAULT_KINDS",
@@ -124,19 +124,6 @@ _ERROR_TYPE_BY_STATUS: dict[int, str] = {
     504: "timeout_error",
     529: "overloaded_error",
 }
-_STATUS_BY_ERROR_TYPE: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "conflict_error": 409,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
 _DEFAULT_MESSAGES: dict[str, str] = {
     "invalid_request_error": "Invalid request.",
     "authentication_error": "invalid x-api-key",
@@ -193,7 +180,7 @@ class FaultSpec:
         self._check_ranges()
         self._check_kind_fields()
         if self.kind == "status" and self.status is None:
-            derived = _STATUS_BY_ERROR_TYPE.get(self.error_type or "")
+            derived = STATUS_BY_ERROR_TYPE.get(self.error_type or "")
             if derived is None:
                 raise ValueError(
                     "a 'status' fault needs 'status' (an HTTP status 400-599, e.g. 429 or 529)"
