@@ -1,4 +1,4 @@
-"""The async client's own transport over TLS: handshake, pooled reuse, idle checks."""
+"""The async client's own transport over TLS: handshake, pooled reuse, idle checks, shards."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from claude_foundry._transport import async_transport
+from claude_foundry._transport import FoundryAsyncClient, ShardedTransport, async_transport
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -92,3 +92,32 @@ async def test_tls_requests_reuse_a_checked_connection(tls_server: tuple[str, Pa
         assert type(stream).__name__ == "_SocketStream"
         assert stream.get_extra_info("is_readable") is False
         assert stream.get_extra_info("ssl_object") is not None
+
+
+async def test_the_sharded_client_verifies_and_reuses_tls_connections(
+    tls_server: tuple[str, Path],
+) -> None:
+    url, cert = tls_server
+    verify = ssl.create_default_context(cafile=str(cert))
+    async with FoundryAsyncClient(verify=verify) as client:
+        transport = client._transport
+        assert isinstance(transport, ShardedTransport)
+        for _ in range(3):
+            response = await client.get(url)
+            assert response.json() == {"ok": True}
+        stream = response.extensions["network_stream"]
+        assert type(stream).__name__ == "_SocketStream"
+        assert stream.get_extra_info("ssl_object") is not None
+        pools = [shard._pool for shard in transport.shards]  # type: ignore[attr-defined]
+        assert all(pool._ssl_context is verify for pool in pools)
+        assert sum(len(pool.connections) for pool in pools) == 1
+    assert all(not pool.connections for pool in pools)
+
+
+async def test_the_sharded_client_rejects_an_unknown_certificate(
+    tls_server: tuple[str, Path],
+) -> None:
+    url, _ = tls_server
+    async with FoundryAsyncClient() as client:  # the system CA bundle does not know it
+        with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.get(url)

@@ -496,10 +496,11 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        from ._transport import async_transport
+        from ._transport import FoundryAsyncClient
 
+        # The official limits, shared out over a few pools (see _transport for why).
         limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
-        return httpx2.AsyncClient(timeout=settings.timeout, transport=async_transport(limits))
+        return FoundryAsyncClient(timeout=settings.timeout, limits=limits)
 
     @cached_property
     def messages(self) -> AsyncMessages:
