@@ -347,3 +347,16 @@ def test_key_whitespace_is_stripped() -> None:
     assert AnthropicFoundry(api_key=" k\n", resource="r1").api_key == "k"
     with pytest.raises(ConfigurationError, match="Missing credentials"):
         AnthropicFoundry(api_key="  ", resource="r1")
+
+
+@pytest.mark.parametrize("timeout", [0, -1, -0.5, True])
+def test_a_timeout_that_is_not_a_positive_number_is_refused(timeout: object) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        AnthropicFoundry(api_key="k", resource="res-1", timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("api_key", [123, b"bytes-key", ["k"]])
+def test_a_key_that_is_not_a_string_is_refused_without_echoing_it(api_key: object) -> None:
+    with pytest.raises(ConfigurationError, match="api_key must be a string") as info:
+        AnthropicFoundry(api_key=api_key, resource="res-1")  # type: ignore[arg-type]
+    assert "bytes-key" not in str(info.value)

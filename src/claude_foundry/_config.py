@@ -154,7 +154,16 @@ def resolve_timeout(
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx2.Timeout):
         return timeout
-    if timeout is None or isinstance(timeout, int | float):
+    if isinstance(timeout, bool):
+        pass  # a bool is an int to Python, never a timeout
+    elif timeout is None:
+        return httpx2.Timeout(None)
+    elif isinstance(timeout, int | float):
+        if not timeout > 0:
+            raise ConfigurationError(
+                f"timeout must be a number of seconds > 0 (or None for no timeout), "
+                f"not {timeout!r}."
+            )
         return httpx2.Timeout(timeout)
     raise ConfigurationError(
         f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
@@ -345,7 +354,12 @@ def resolve_settings(
     entra = azure_ad_token_provider is not None or credential is not None
     # Surrounding whitespace (a key pasted or read from a file with its newline) is never part
     # of a key, and would make an invalid header.
-    key = (api_key.strip() or None) if isinstance(api_key, str) else api_key
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigurationError(
+            f"api_key must be a string (the key from your deployment's Details tab in the "
+            f"Foundry portal), not {type(api_key).__name__}."
+        )
+    key = (api_key.strip() or None) if api_key is not None else None
     if key is None and not entra:
         key = _env(ENV_API_KEY)
     resource_source = "resource"
