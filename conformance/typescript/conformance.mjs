@@ -171,7 +171,7 @@ const CASES = {
 
   async tool_use() {
     const client = keyClient();
-    const messages = [{ role: 'user', content: 'What is the weather in Oslo? (tool_use case)' }];
+    const messages = [{ role: 'user', content: 'What is the weather in Oslo? (the tool_use case)' }];
     const first = await client.messages.create({
       model: DEPLOYMENT,
       max_tokens: 512,
