@@ -23,8 +23,10 @@
     │   └── APIResponseValidationError            the server sent something that is not the API
     ├── ConfigurationError  (also a ValueError)   bad arguments or environment; nothing was sent
     ├── EntraTokenError                           no Entra ID token from the credential; not sent
-    └── NotSupportedOnFoundryError (also NotImplementedError)
-                                                  an Anthropic API that Foundry does not offer
+    ├── NotSupportedOnFoundryError (also NotImplementedError)
+    │                                             an Anthropic API that Foundry does not offer
+    └── OutputParseError (also ValueError)        messages.parse: the reply text does not match
+                                                  output_format
 
 An error that arrives inside a stream (``event: error`` after HTTP 200) raises the class of its
 ``error.type`` with the status that type stands for (``overloaded_error`` →
@@ -56,6 +58,7 @@ __all__ = [
     "InternalServerError",
     "NotFoundError",
     "NotSupportedOnFoundryError",
+    "OutputParseError",
     "OverloadedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -117,6 +120,35 @@ class EntraTokenError(AnthropicError):
 
 class NotSupportedOnFoundryError(AnthropicError, NotImplementedError):
     """The Anthropic API exists, but Microsoft Foundry does not offer it."""
+
+
+class OutputParseError(AnthropicError, ValueError):
+    """``messages.parse``: the model's text does not decode into ``output_format``.
+
+    The message says what failed and shows the start of the text; ``text`` holds all of it. The
+    decoder's own error (pydantic's or msgspec's) is ``__cause__``.
+    """
+
+    text: str
+    output_format: object
+    stop_reason: str | None
+    request_id: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        output_format: object,
+        stop_reason: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        self.output_format = output_format
+        self.stop_reason = stop_reason
+        self.request_id = request_id
 
 
 class APIError(AnthropicError):

@@ -364,8 +364,14 @@ async def _atext_only(
 class _MessageStreamBase:
     """State and accessors shared by :class:`MessageStream` and :class:`AsyncMessageStream`."""
 
-    def __init__(self, raw: Stream | AsyncStream) -> None:
+    def __init__(
+        self, raw: Stream | AsyncStream, finish: Callable[[Message], Message] | None = None
+    ) -> None:
         self._raw = raw
+        # Turns the final message into the caller's view of it once (messages.stream with
+        # output_format gives a ParsedMessage).
+        self._finish = finish
+        self._final: Message | None = None
         self._accumulator = MessageAccumulator(
             response=raw.response,
             request_id=raw.request_id,
@@ -404,7 +410,11 @@ class _MessageStreamBase:
                 "The stream was closed before 'message_stop', so there is no final message. "
                 "current_message_snapshot holds what arrived before it was closed."
             )
-        return message
+        if self._finish is None:
+            return message
+        if self._final is None:
+            self._final = self._finish(message)
+        return self._final
 
 
 class MessageStream(_MessageStreamBase):
@@ -418,8 +428,8 @@ class MessageStream(_MessageStreamBase):
 
     text_stream: Iterator[str]
 
-    def __init__(self, raw: Stream) -> None:
-        super().__init__(raw)
+    def __init__(self, raw: Stream, finish: Callable[[Message], Message] | None = None) -> None:
+        super().__init__(raw, finish)
         self._raw_sync = raw
         self._events = _helper_events(raw, self._accumulator, self._outcome)
         self._text = _text_only(raw, self._accumulator, self._outcome)
@@ -470,8 +480,10 @@ class AsyncMessageStream(_MessageStreamBase):
 
     text_stream: AsyncIterator[str]
 
-    def __init__(self, raw: AsyncStream) -> None:
-        super().__init__(raw)
+    def __init__(
+        self, raw: AsyncStream, finish: Callable[[Message], Message] | None = None
+    ) -> None:
+        super().__init__(raw, finish)
         self._raw_async = raw
         self._events = _ahelper_events(raw, self._accumulator, self._outcome)
         self._text = _atext_only(raw, self._accumulator, self._outcome)
@@ -527,12 +539,18 @@ class MessageStreamManager:
     HTTP errors are raised at ``with`` entry; leaving the block closes the stream.
     """
 
-    def __init__(self, open_stream: Callable[[], Stream]) -> None:
+    def __init__(
+        self,
+        open_stream: Callable[[], Stream],
+        *,
+        finish: Callable[[Message], Message] | None = None,
+    ) -> None:
         self._open_stream = open_stream
+        self._finish = finish
         self._stream: MessageStream | None = None
 
     def __enter__(self) -> MessageStream:
-        self._stream = MessageStream(self._open_stream())
+        self._stream = MessageStream(self._open_stream(), self._finish)
         return self._stream
 
     def __exit__(
@@ -548,12 +566,18 @@ class MessageStreamManager:
 class AsyncMessageStreamManager:
     """What ``AsyncAnthropicFoundry().messages.stream(...)`` returns; use ``async with``."""
 
-    def __init__(self, open_stream: Callable[[], Awaitable[AsyncStream]]) -> None:
+    def __init__(
+        self,
+        open_stream: Callable[[], Awaitable[AsyncStream]],
+        *,
+        finish: Callable[[Message], Message] | None = None,
+    ) -> None:
         self._open_stream = open_stream
+        self._finish = finish
         self._stream: AsyncMessageStream | None = None
 
     async def __aenter__(self) -> AsyncMessageStream:
-        self._stream = AsyncMessageStream(await self._open_stream())
+        self._stream = AsyncMessageStream(await self._open_stream(), self._finish)
         return self._stream
 
     async def __aexit__(

@@ -18,9 +18,11 @@ module does not know becomes an :class:`UnknownBlock` / :class:`UnknownEvent` th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 import msgspec
+
+_ParsedT = TypeVar("_ParsedT")
 
 __all__ = [
     "BashCodeExecutionToolResultBlock",
@@ -51,7 +53,9 @@ __all__ = [
     "MessageTokensCount",
     "OutputTokensDetails",
     "ParsedContentBlockStopEvent",
+    "ParsedMessage",
     "ParsedMessageStopEvent",
+    "ParsedTextBlock",
     "PingEvent",
     "RedactedThinkingBlock",
     "ServerToolUseBlock",
@@ -339,6 +343,29 @@ class Message(WireModel, kw_only=True):
         if extra is not None and name in extra:
             return extra[name]
         raise AttributeError(f"'Message' object has no attribute {name!r}")
+
+
+class ParsedTextBlock(TextBlock, Generic[_ParsedT]):
+    """A text block of a ``messages.parse`` reply: ``parsed_output`` is its text decoded into the
+    requested ``output_format``. It is not a wire field, so the block is sent back unchanged."""
+
+    @property
+    def parsed_output(self) -> _ParsedT | None:
+        value: _ParsedT | None = self.__dict__.get("parsed_output")
+        return value
+
+
+class ParsedMessage(Message, Generic[_ParsedT]):
+    """What ``messages.parse`` returns: a :class:`Message` whose text blocks are
+    :class:`ParsedTextBlock`; ``parsed_output`` is the first one's value."""
+
+    @property
+    def parsed_output(self) -> _ParsedT | None:
+        for block in self.content:
+            if isinstance(block, ParsedTextBlock) and block.parsed_output is not None:
+                value: _ParsedT = block.parsed_output
+                return value
+        return None
 
 
 class MessageTokensCount(WireModel):

@@ -24,6 +24,10 @@ The default reply, derived from the request alone so tests can predict it:
 * Thinking: ``{"type": "enabled", "budget_tokens": N}`` or ``{"type": "adaptive"}`` puts a
   thinking block first (``The user wrote: "<snippet>". ...``, cut to N tokens) with a
   deterministic signature.
+* Structured outputs: with ``output_config.format`` (or the older ``output_format``) of type
+  ``json_schema``, the final text block is instead the compact JSON of :func:`example_input` for
+  the schema (``tool_use`` blocks are unaffected). Deployments hosted on Azure never get here:
+  the app refuses the feature with 400 first.
 * Limits: output is generated block by block against ``max_tokens`` (token rule of
   :mod:`.tokens`); text is cut to the remaining budget with ``stop_reason`` ``"max_tokens"``, and
   before the first stop sequence with ``"stop_sequence"`` when that sequence ends within the budget.
@@ -290,12 +294,25 @@ def _default_plan(request: MessageCreateRequest, message_id: str) -> list[Conten
             blocks.append(TextBlock(text=f"I will call the {mentioned['name']} tool."))
             blocks.append(_tool_use(mentioned, message_id, len(blocks)))
             return blocks
-    if results:
+    schema = _output_schema(request)
+    if schema is not None:
+        blocks.append(TextBlock(text=encode(example_input(schema)).decode()))
+    elif results:
         acknowledgements = [_tool_result_text(name, block) for name, block in results]
         blocks.append(TextBlock(text=" ".join(acknowledgements)))
     else:
         blocks.append(TextBlock(text=default_reply_text(request)))
     return blocks
+
+
+def _output_schema(request: MessageCreateRequest) -> Mapping[str, Any] | None:
+    """The JSON schema the reply text must follow (structured outputs), or None."""
+    config = request.output_config or {}
+    output_format = config.get("format") or request.output_format
+    if not isinstance(output_format, Mapping) or output_format.get("type") != "json_schema":
+        return None
+    schema = output_format.get("schema")
+    return schema if isinstance(schema, Mapping) else {}
 
 
 def _scripted_plan(reply: ScriptedReply, message_id: str) -> list[ContentBlock]:

@@ -6,24 +6,36 @@ skills) are :class:`~claude_foundry.resources.NotOnFoundry` stand-ins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any, Literal, Required, Unpack, overload
 
+from .._parse import parsed_message
 from .._stream import AsyncMessageStreamManager, AsyncStream, MessageStreamManager, Stream
-from ..types import Message, MessageTokensCount
+from ..types import Message, MessageTokensCount, ParsedMessage
 from . import ALTERNATIVES, NotOnFoundry
 from .messages import (
     AsyncMessages,
     MessageCountTokensParams,
+    MessageParseParams,
     Messages,
     MessageStreamParams,
+    ResponseFormatT,
 )
 
 __all__ = ["AsyncBeta", "AsyncBetaMessages", "Beta", "BetaMessages"]
 
 
 class BetaMessageStreamParams(MessageStreamParams, total=False):
+    betas: Iterable[str]
+    billing_policy: Any
+    compaction: Any
+    fallback_credit_token: Any
+    fallbacks: Any
+    thread: Any
+
+
+class BetaMessageParseParams(MessageParseParams, total=False):
     betas: Iterable[str]
     billing_policy: Any
     compaction: Any
@@ -68,7 +80,28 @@ class BetaMessages(Messages):
         return result
 
     def stream(self, **params: Unpack[BetaMessageStreamParams]) -> MessageStreamManager:
-        return self._manager(self._stream_call(dict(params)))
+        params_dict: dict[str, Any] = dict(params)
+        output_format = self._take_output_format(params_dict)
+        return self._manager(self._stream_call(params_dict), output_format)
+
+    @overload
+    def parse(
+        self,
+        *,
+        output_format: type[ResponseFormatT],
+        **params: Unpack[BetaMessageParseParams],
+    ) -> ParsedMessage[ResponseFormatT]: ...
+    @overload
+    def parse(
+        self,
+        *,
+        output_format: Mapping[str, Any] | None = None,
+        **params: Unpack[BetaMessageParseParams],
+    ) -> ParsedMessage[Any]: ...
+    def parse(self, *, output_format: Any = None, **params: Any) -> ParsedMessage[Any]:
+        call, resolved = self._parse_call({**params, "output_format": output_format})
+        message: Message = self._client._request(call)
+        return parsed_message(message, resolved)
 
     def count_tokens(self, **params: Unpack[BetaMessageCountTokensParams]) -> MessageTokensCount:
         result: MessageTokensCount = self._client._request(self._count_call(dict(params)))
@@ -90,7 +123,28 @@ class AsyncBetaMessages(AsyncMessages):
         return result
 
     def stream(self, **params: Unpack[BetaMessageStreamParams]) -> AsyncMessageStreamManager:
-        return self._manager(self._stream_call(dict(params)))
+        params_dict: dict[str, Any] = dict(params)
+        output_format = self._take_output_format(params_dict)
+        return self._manager(self._stream_call(params_dict), output_format)
+
+    @overload
+    async def parse(
+        self,
+        *,
+        output_format: type[ResponseFormatT],
+        **params: Unpack[BetaMessageParseParams],
+    ) -> ParsedMessage[ResponseFormatT]: ...
+    @overload
+    async def parse(
+        self,
+        *,
+        output_format: Mapping[str, Any] | None = None,
+        **params: Unpack[BetaMessageParseParams],
+    ) -> ParsedMessage[Any]: ...
+    async def parse(self, *, output_format: Any = None, **params: Any) -> ParsedMessage[Any]:
+        call, resolved = self._parse_call({**params, "output_format": output_format})
+        message: Message = await self._client._request(call)
+        return parsed_message(message, resolved)
 
     async def count_tokens(
         self, **params: Unpack[BetaMessageCountTokensParams]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, Unpack, overload
+from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, TypeVar, Unpack, overload
 
 import httpx2
 
 from .._config import NOT_GIVEN, NotGiven
+from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import Call, parse_message, parse_token_count
 from .._stream import (
     AsyncMessageStreamManager,
@@ -22,7 +23,7 @@ from .._stream import (
     MessageStreamManager,
     Stream,
 )
-from ..types import Message, MessageTokensCount, encode
+from ..types import Message, MessageTokensCount, ParsedMessage, encode
 from . import (
     ALTERNATIVES,
     AsyncStreamingResponse,
@@ -42,6 +43,7 @@ __all__ = [
     "MessageCreateParams",
     "MessageCreateParamsNonStreaming",
     "MessageCreateParamsStreaming",
+    "MessageParseParams",
     "MessageStreamParams",
     "Messages",
 ]
@@ -52,6 +54,7 @@ NONSTREAMING_GUARD_MESSAGE = (
     "details"
 )
 Timeout = float | httpx2.Timeout | None | NotGiven
+ResponseFormatT = TypeVar("ResponseFormatT")
 
 
 class RequestOptions(TypedDict, total=False):
@@ -61,7 +64,9 @@ class RequestOptions(TypedDict, total=False):
     timeout: Timeout
 
 
-class MessageStreamParams(RequestOptions, total=False):
+class MessageParseParams(RequestOptions, total=False):
+    """The parameters of ``messages.parse`` besides ``output_format``."""
+
     max_tokens: Required[int]
     messages: Required[Iterable[Any]]
     model: Required[str]
@@ -73,7 +78,6 @@ class MessageStreamParams(RequestOptions, total=False):
     mcp_servers: Iterable[Any]
     metadata: Mapping[str, Any]
     output_config: Mapping[str, Any]
-    output_format: Any
     service_tier: str
     speed: str | None
     stop_sequences: Iterable[str]
@@ -86,6 +90,10 @@ class MessageStreamParams(RequestOptions, total=False):
     top_p: float
     user_profile_id: str
     workspace_id: str
+
+
+class MessageStreamParams(MessageParseParams, total=False):
+    output_format: Any
 
 
 class MessageCreateParamsNonStreaming(MessageStreamParams, total=False):
@@ -132,6 +140,8 @@ BETA_EXTRA_PARAMS = frozenset(
 _LIST_PARAMS = ("messages", "tools", "stop_sequences", "mcp_servers", "system")
 _SENTINELS = frozenset({"NotGiven", "Omit"})
 _HELPER_HEADERS = {"x-stainless-helper-method": "stream", "x-stainless-stream-helper": "messages"}
+_PARSE_HEADERS = {"x-stainless-helper": "messages.parse"}
+_BETA_PARSE_HEADERS = {"x-stainless-helper": "beta.messages.parse"}
 _TOKEN_COUNTING_BETA = "token-counting-2024-11-01"
 
 
@@ -168,6 +178,7 @@ class _MessagesCore:
         known: frozenset[str],
         required: tuple[str, ...],
         helper: bool = False,
+        helper_headers: Mapping[str, str] | None = None,
         raw: bool = False,
     ) -> Call:
         unknown = params.keys() - known
@@ -184,6 +195,7 @@ class _MessagesCore:
             if type(value).__name__ in _SENTINELS:
                 params = {k: v for k, v in params.items() if type(v).__name__ not in _SENTINELS}
                 break
+        self._take_output_format(params)
 
         extra_headers = params.pop("extra_headers", None)
         extra_query = params.pop("extra_query", None)
@@ -202,6 +214,8 @@ class _MessagesCore:
             headers["anthropic-beta"] = ",".join(str(beta) for beta in betas)
         if helper:
             headers = {**(headers or {}), **_HELPER_HEADERS}
+        if helper_headers:
+            headers = {**(headers or {}), **helper_headers}
         if extra_headers:
             headers = {**(headers or {}), **extra_headers}
 
@@ -237,6 +251,37 @@ class _MessagesCore:
             timeout=timeout,
             parse=parse,
         )
+
+    def _take_output_format(self, params: dict[str, Any]) -> OutputFormat[Any] | None:
+        """Pop ``output_format`` and send it as ``output_config.format``, as the official SDK
+        does; the resolved format decodes the reply."""
+        output_format = params.pop("output_format", None)
+        if output_format is None or type(output_format).__name__ in _SENTINELS:
+            return None
+        resolved = resolve_output_format(output_format)
+        config = params.get("output_config")
+        if config is None or type(config).__name__ in _SENTINELS:
+            config = {}
+        if self._beta and config.get("format") is not None:
+            raise TypeError(
+                "Both output_format and output_config.format were given; pass only one of them."
+            )
+        params["output_config"] = {**config, "format": resolved.wire}
+        return resolved
+
+    def _parse_call(self, params: dict[str, Any]) -> tuple[Call, OutputFormat[Any] | None]:
+        if "stream" in params:
+            raise TypeError("parse() got an unexpected keyword argument 'stream'")
+        output_format = self._take_output_format(params)
+        call = self._build_call(
+            "parse",
+            params,
+            path="v1/messages",
+            known=self._known(_STREAM_PARAMS),
+            required=("max_tokens", "messages", "model"),
+            helper_headers=_BETA_PARSE_HEADERS if self._beta else _PARSE_HEADERS,
+        )
+        return call, output_format
 
     def _create_call(self, params: dict[str, Any], *, raw: bool = False) -> Call:
         return self._build_call(
@@ -291,12 +336,44 @@ class Messages(_MessagesCore):
         return result
 
     def stream(self, **params: Unpack[MessageStreamParams]) -> MessageStreamManager:
-        """Stream a message with the helper: ``with client.messages.stream(...) as stream:``."""
-        return self._manager(self._stream_call(dict(params)))
+        """Stream a message with the helper: ``with client.messages.stream(...) as stream:``.
 
-    def _manager(self, call: Call) -> MessageStreamManager:
+        With ``output_format``, ``get_final_message()`` returns a :class:`ParsedMessage`."""
+        params_dict: dict[str, Any] = dict(params)
+        output_format = self._take_output_format(params_dict)
+        return self._manager(self._stream_call(params_dict), output_format)
+
+    def _manager(
+        self, call: Call, output_format: OutputFormat[Any] | None = None
+    ) -> MessageStreamManager:
         client = self._client
-        return MessageStreamManager(lambda: client._request(call))
+        return MessageStreamManager(lambda: client._request(call), finish=_finisher(output_format))
+
+    @overload
+    def parse(
+        self,
+        *,
+        output_format: type[ResponseFormatT],
+        **params: Unpack[MessageParseParams],
+    ) -> ParsedMessage[ResponseFormatT]: ...
+    @overload
+    def parse(
+        self,
+        *,
+        output_format: Mapping[str, Any] | None = None,
+        **params: Unpack[MessageParseParams],
+    ) -> ParsedMessage[Any]: ...
+    def parse(self, *, output_format: Any = None, **params: Any) -> ParsedMessage[Any]:
+        """Create a message and decode its text into ``output_format`` (structured outputs).
+
+        ``output_format`` is a pydantic model, a msgspec Struct, a dataclass, a TypedDict or a
+        JSON schema dict; it is sent as ``output_config.format``. The value is
+        ``message.parsed_output``; :class:`~claude_foundry.OutputParseError` when the text does
+        not match. Deployments hosted on Azure refuse structured outputs (400).
+        """
+        call, resolved = self._parse_call({**params, "output_format": output_format})
+        message: Message = self._client._request(call)
+        return parsed_message(message, resolved)
 
     def count_tokens(self, **params: Unpack[MessageCountTokensParams]) -> MessageTokensCount:
         """Count the input tokens of a request without creating a message."""
@@ -330,16 +407,41 @@ class AsyncMessages(_MessagesCore):
 
     def stream(self, **params: Unpack[MessageStreamParams]) -> AsyncMessageStreamManager:
         """Stream a message: ``async with client.messages.stream(...) as stream:``."""
-        return self._manager(self._stream_call(dict(params)))
+        params_dict: dict[str, Any] = dict(params)
+        output_format = self._take_output_format(params_dict)
+        return self._manager(self._stream_call(params_dict), output_format)
 
-    def _manager(self, call: Call) -> AsyncMessageStreamManager:
+    def _manager(
+        self, call: Call, output_format: OutputFormat[Any] | None = None
+    ) -> AsyncMessageStreamManager:
         client = self._client
 
         async def open_stream() -> AsyncStream:
             stream: AsyncStream = await client._request(call)
             return stream
 
-        return AsyncMessageStreamManager(open_stream)
+        return AsyncMessageStreamManager(open_stream, finish=_finisher(output_format))
+
+    @overload
+    async def parse(
+        self,
+        *,
+        output_format: type[ResponseFormatT],
+        **params: Unpack[MessageParseParams],
+    ) -> ParsedMessage[ResponseFormatT]: ...
+    @overload
+    async def parse(
+        self,
+        *,
+        output_format: Mapping[str, Any] | None = None,
+        **params: Unpack[MessageParseParams],
+    ) -> ParsedMessage[Any]: ...
+    async def parse(self, *, output_format: Any = None, **params: Any) -> ParsedMessage[Any]:
+        """Create a message and decode its text into ``output_format``; see
+        :meth:`Messages.parse`."""
+        call, resolved = self._parse_call({**params, "output_format": output_format})
+        message: Message = await self._client._request(call)
+        return parsed_message(message, resolved)
 
     async def count_tokens(self, **params: Unpack[MessageCountTokensParams]) -> MessageTokensCount:
         """Count the input tokens of a request without creating a message."""
@@ -353,6 +455,14 @@ class AsyncMessages(_MessagesCore):
     @cached_property
     def with_streaming_response(self) -> AsyncMessagesWithStreamingResponse:
         return AsyncMessagesWithStreamingResponse(self)
+
+
+def _finisher(
+    output_format: OutputFormat[Any] | None,
+) -> Callable[[Message], Message] | None:
+    if output_format is None:
+        return None
+    return lambda message: parsed_message(message, output_format)
 
 
 class MessagesWithRawResponse:
