@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import subprocess
+import sys
 from typing import Any, Literal, TypedDict
 
 import anthropic
@@ -410,3 +412,17 @@ def test_same_count_tokens_body_as_the_official_client(
     official_entry, our_entry = emulator.journal()
     assert our_entry.body == official_entry.body
     assert our_count.input_tokens == official_count.input_tokens
+
+
+def test_pydantic_is_imported_only_for_a_pydantic_model() -> None:
+    code = (
+        "import sys, msgspec, claude_foundry\n"
+        "from claude_foundry._parse import resolve_output_format\n"
+        "class City(msgspec.Struct):\n"
+        "    name: str\n"
+        "resolve_output_format(City)\n"
+        "resolve_output_format({'type': 'object'})\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic was imported'\n"
+    )
+
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
