@@ -73,18 +73,11 @@ class NotOnFoundry:
         return f"<{self._name}: not available on Microsoft Foundry>"
 
 
-class RawResponse:
-    """What ``with_raw_response`` methods return: the HTTP response and the parsed value.
+class _ResponseFacts:
+    """What every wrapped response tells without reading its body, both ids included."""
 
-    ``headers``, ``status_code``, ``http_response``, ``request_id`` and ``apim_request_id`` are
-    read from the response; :meth:`parse` returns the ``Message`` (or the stream).
-    """
-
-    __slots__ = ("_parsed", "http_response")
-
-    def __init__(self, http_response: httpx2.Response, parsed: Any) -> None:
-        self.http_response = http_response
-        self._parsed = parsed
+    __slots__ = ()
+    http_response: httpx2.Response
 
     @property
     def headers(self) -> httpx2.Headers:
@@ -105,6 +98,20 @@ class RawResponse:
     @property
     def apim_request_id(self) -> str | None:
         return self.http_response.headers.get("apim-request-id")
+
+
+class RawResponse(_ResponseFacts):
+    """What ``with_raw_response`` methods return: the HTTP response and the parsed value.
+
+    ``headers``, ``status_code``, ``http_response``, ``request_id`` and ``apim_request_id`` are
+    read from the response; :meth:`parse` returns the ``Message`` (or the stream).
+    """
+
+    __slots__ = ("_parsed", "http_response")
+
+    def __init__(self, http_response: httpx2.Response, parsed: Any) -> None:
+        self.http_response = http_response
+        self._parsed = parsed
 
     @property
     def content(self) -> bytes:
@@ -124,7 +131,7 @@ class RawResponse:
         return f"<RawResponse [{self.status_code}] {self.url}>"
 
 
-class _StreamingResponseBase:
+class _StreamingResponseBase(_ResponseFacts):
     """A response whose body has not been read yet (``with_streaming_response``)."""
 
     __slots__ = ("_parse", "_stream", "http_response")
@@ -135,26 +142,6 @@ class _StreamingResponseBase:
         self.http_response = http_response
         self._parse = parse
         self._stream = stream
-
-    @property
-    def headers(self) -> httpx2.Headers:
-        return self.http_response.headers
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def url(self) -> httpx2.URL:
-        return self.http_response.url
-
-    @property
-    def request_id(self) -> str | None:
-        return self.http_response.headers.get("request-id")
-
-    @property
-    def apim_request_id(self) -> str | None:
-        return self.http_response.headers.get("apim-request-id")
 
     def _decoder(self) -> EventDecoder:
         return EventDecoder(
