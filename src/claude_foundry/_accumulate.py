@@ -24,7 +24,7 @@ from typing import Any, TypeAlias, cast
 import httpx2
 import msgspec
 
-from ._errors import APIResponseValidationError
+from ._errors import APIResponseValidationError, ids_suffix
 from .types import (
     CitationEvent,
     CitationsDelta,
@@ -379,15 +379,7 @@ class MessageAccumulator:
     def _error(
         self, cls: type[APIResponseValidationError], message: str
     ) -> APIResponseValidationError:
-        ids = ", ".join(
-            f"{name}: {value}"
-            for name, value in (
-                ("request-id", self._request_id),
-                ("apim-request-id", self._apim_request_id),
-            )
-            if value
-        )
-        return cls(message + (f" ({ids})" if ids else ""), self._response)
+        return cls(message + ids_suffix(self._request_id, self._apim_request_id), self._response)
 
 
 def _copy_block(block: ContentBlock) -> ContentBlock:

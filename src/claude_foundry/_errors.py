@@ -69,6 +69,7 @@ __all__ = [
     "UnprocessableEntityError",
     "error_class_for_status",
     "hint_for",
+    "ids_suffix",
     "make_status_error",
     "status_for_error_type",
 ]
@@ -428,13 +429,8 @@ def make_status_error(
         detail = body if isinstance(body, str) and body else "(no error message)"
     where = " in stream" if in_stream else ""
     summary = f"Error code: {status_code}{where} - {label + ': ' if label else ''}{detail}"
-    ids = ", ".join(
-        f"{name}: {value}"
-        for name, value in (("request-id", request_id), ("apim-request-id", apim_request_id))
-        if value
-    )
     err = cls(
-        summary + (f" ({ids})" if ids else ""),
+        summary + ids_suffix(request_id, apim_request_id),
         status_code=status_code,
         response=response,
         body=body,
@@ -445,6 +441,17 @@ def make_status_error(
     err.message = f"{err.message}\nHint: {err.hint}"
     err.args = (err.message,)
     return err
+
+
+def ids_suffix(request_id: str | None, apim_request_id: str | None) -> str:
+    """`` (request-id: ..., apim-request-id: ...)`` for an error message, naming the ids that
+    support asks for; empty when neither is known."""
+    ids = ", ".join(
+        f"{name}: {value}"
+        for name, value in (("request-id", request_id), ("apim-request-id", apim_request_id))
+        if value
+    )
+    return f" ({ids})" if ids else ""
 
 
 def _str_or_none(value: object) -> str | None:

@@ -16,6 +16,7 @@ from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
+    ids_suffix,
     make_status_error,
 )
 from ._sse import SSEDecoder
@@ -124,15 +125,7 @@ class EventDecoder:
         )
 
     def ids_suffix(self) -> str:
-        ids = ", ".join(
-            f"{name}: {value}"
-            for name, value in (
-                ("request-id", self.request_id),
-                ("apim-request-id", self.apim_request_id),
-            )
-            if value
-        )
-        return f" ({ids})" if ids else ""
+        return ids_suffix(self.request_id, self.apim_request_id)
 
 
 def _request_of(response: httpx2.Response | None) -> httpx2.Request | None:
