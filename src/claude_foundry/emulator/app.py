@@ -224,7 +224,7 @@ class EmulatorApp:
                 [(k.encode(), v.encode()) for k, v in principal.headers],
             )
 
-        raw = await _read_body(ex, scope, receive, config.max_body_bytes)
+        raw = await _read_body(ex, receive, config.max_body_bytes)
         if raw is None:
             return  # the client went away while sending
         data: dict[str, Any] | None = None
@@ -523,15 +523,10 @@ class EmulatorApp:
         self.state.journal.record(entry)
 
 
-async def _read_body(ex: _Exchange, scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    too_large = ex.refuse(
-        413,
-        "request_too_large",
-        f"Request exceeds the maximum allowed number of bytes ({limit}).",
-    )
+async def _read_body(ex: _Exchange, receive: Receive, limit: int) -> bytes | None:
     declared = ex.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(ex, limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -542,11 +537,17 @@ async def _read_body(ex: _Exchange, scope: Scope, receive: Receive, limit: int) 
         if chunk:
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise _too_large(ex, limit)
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(ex: _Exchange, limit: int) -> _Refusal:
+    return ex.refuse(
+        413, "request_too_large", f"Request exceeds the maximum allowed number of bytes ({limit})."
+    )
 
 
 def _omitted(size: int) -> dict[str, str]:
