@@ -115,10 +115,7 @@ def _clear_faults(call: _Call) -> tuple[int, object]:
 
 
 def _delete_fault(call: _Call) -> tuple[int, object]:
-    assert call.param is not None
-    if not call.state.faults.remove(call.param):
-        raise ControlError(404, f"no fault rule with id {call.param!r}", "not_found")
-    return 200, {"deleted": call.param}
+    return _deleted(call, "fault", call.state.faults.remove)
 
 
 def _journal(call: _Call) -> tuple[int, object]:
@@ -169,10 +166,16 @@ def _clear_scripts(call: _Call) -> tuple[int, object]:
 
 
 def _delete_script(call: _Call) -> tuple[int, object]:
-    assert call.param is not None
-    if not call.state.scripts.remove(call.param):
-        raise ControlError(404, f"no script rule with id {call.param!r}", "not_found")
-    return 200, {"deleted": call.param}
+    return _deleted(call, "script", call.state.scripts.remove)
+
+
+def _deleted(call: _Call, kind: str, remove: Callable[[str], bool]) -> tuple[int, object]:
+    """Remove the rule named by the path, or 404 saying which id was not found."""
+    rule_id = call.param
+    assert rule_id is not None  # routes ending in /* always carry one
+    if not remove(rule_id):
+        raise ControlError(404, f"no {kind} rule with id {rule_id!r}", "not_found")
+    return 200, {"deleted": rule_id}
 
 
 def _valid(action: Callable[[], _T]) -> _T:
