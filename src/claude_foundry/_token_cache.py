@@ -129,6 +129,13 @@ class TokenDecision(NamedTuple):
     token: CachedToken | None
 
 
+def _cached_value(decision: TokenDecision) -> str | None:
+    """The token to send as it is, when the decision is to use the cached one."""
+    if decision.action is TokenAction.USE_CACHED and decision.token is not None:
+        return decision.token.value
+    return None
+
+
 class TokenCache:
     """The sans-IO state: when to use, refresh early or refresh and wait.
 
@@ -270,6 +277,8 @@ class _TokenSourceBase:
                 "azure_ad_token_provider= instead."
             )
         self.credential = credential
+        method = getattr(credential, "get_token_info", None) or credential.get_token
+        self._credential_is_async = inspect.iscoroutinefunction(method)
         self.scope = scope.strip()
         self.tenant_id = tenant_id
         self._clock = clock
@@ -329,10 +338,6 @@ class _TokenSourceBase:
         )
 
 
-def _is_async_callable(obj: object) -> bool:
-    return inspect.iscoroutinefunction(obj)
-
-
 class CredentialTokenSource(_TokenSourceBase):
     """Tokens from a sync azure-identity ``TokenCredential``, shared safely by many threads."""
 
@@ -354,8 +359,7 @@ class CredentialTokenSource(_TokenSourceBase):
             refresh_margin_s=refresh_margin_s,
             expiry_margin_s=expiry_margin_s,
         )
-        method = getattr(credential, "get_token_info", None) or credential.get_token
-        if _is_async_callable(method):
+        if self._credential_is_async:
             raise ConfigurationError(
                 f"{type(credential).__name__} is an async credential (azure.identity.aio); "
                 "the sync client needs a sync one (azure.identity), or use AsyncAnthropicFoundry."
@@ -368,8 +372,9 @@ class CredentialTokenSource(_TokenSourceBase):
         decision = self._cache.decide(
             self._clock(), force_refresh=force_refresh, stale_token=stale_token
         )
-        if decision.action is TokenAction.USE_CACHED and decision.token is not None:
-            return decision.token.value
+        cached = _cached_value(decision)
+        if cached is not None:
+            return cached
         if decision.action is TokenAction.REFRESH_EARLY and decision.token is not None:
             if not self._lock.acquire(blocking=False):
                 return decision.token.value  # someone else is refreshing it
@@ -384,15 +389,17 @@ class CredentialTokenSource(_TokenSourceBase):
                 stale_token=stale_token,
                 seen_generation=seen,
             )
-            if decision.action is TokenAction.USE_CACHED and decision.token is not None:
-                return decision.token.value
+            cached = _cached_value(decision)
+            if cached is not None:
+                return cached
             return self._fetch().value
 
     def _refresh_early(self) -> str:
         now = self._clock()
         decision = self._cache.decide(now)
-        if decision.action is TokenAction.USE_CACHED and decision.token is not None:
-            return decision.token.value  # refreshed while we reached the lock
+        cached = _cached_value(decision)
+        if cached is not None:
+            return cached  # refreshed while we reached the lock
         try:
             return self._fetch().value
         except EntraTokenError as exc:
@@ -440,8 +447,6 @@ class AsyncCredentialTokenSource(_TokenSourceBase):
             refresh_margin_s=refresh_margin_s,
             expiry_margin_s=expiry_margin_s,
         )
-        method = getattr(credential, "get_token_info", None) or credential.get_token
-        self._credential_is_async = _is_async_callable(method)
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
 
@@ -461,8 +466,9 @@ class AsyncCredentialTokenSource(_TokenSourceBase):
         decision = self._cache.decide(
             self._clock(), force_refresh=force_refresh, stale_token=stale_token
         )
-        if decision.action is TokenAction.USE_CACHED and decision.token is not None:
-            return decision.token.value
+        cached = _cached_value(decision)
+        if cached is not None:
+            return cached
         lock = self._loop_lock()
         if decision.action is TokenAction.REFRESH_EARLY and decision.token is not None:
             if lock.locked():
@@ -476,15 +482,17 @@ class AsyncCredentialTokenSource(_TokenSourceBase):
                 stale_token=stale_token,
                 seen_generation=seen,
             )
-            if decision.action is TokenAction.USE_CACHED and decision.token is not None:
-                return decision.token.value
+            cached = _cached_value(decision)
+            if cached is not None:
+                return cached
             return (await self._fetch()).value
 
     async def _refresh_early(self) -> str:
         now = self._clock()
         decision = self._cache.decide(now)
-        if decision.action is TokenAction.USE_CACHED and decision.token is not None:
-            return decision.token.value
+        cached = _cached_value(decision)
+        if cached is not None:
+            return cached  # refreshed while we reached the lock
         try:
             return (await self._fetch()).value
         except EntraTokenError as exc:
