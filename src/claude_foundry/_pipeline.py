@@ -5,7 +5,8 @@ I/O (send a request, read a chunk, sleep, call the token provider ...), and rece
 back (or has the I/O's exception thrown into it). :class:`~claude_foundry.AnthropicFoundry` and
 :class:`~claude_foundry.AsyncAnthropicFoundry` drive the same flow; the only difference between
 them is how they perform a step. Every decision (retry policy, ``Retry-After`` parsing, error
-mapping, the first events of a stream) is made here, once.
+mapping, the first events of a stream) is made here, once; turning a response into its result or
+its typed error is :mod:`claude_foundry._responses`.
 
 Retries: 408, 409, 429, every status >= 500, connection errors and timeouts; ``x-should-retry``
 overrides the status rule. A stream is read inside the retry loop until its first content: while
@@ -31,28 +32,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx2
-import msgspec
 
-from ._errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    make_status_error,
+from ._errors import APIConnectionError, APIStatusError
+from ._events import EventDecoder
+from ._events import transport_error as stream_transport_error
+from ._responses import (
+    invalid_response,
+    parse_message,
+    parse_token_count,
+    status_error_from_response,
+    transport_error,
 )
-from .types import (
-    ContentBlockStartEvent,
-    Message,
-    MessageStartEvent,
-    MessageTokensCount,
-    StreamEvent,
-    decode_message,
-)
+from .types import ContentBlockStartEvent, MessageStartEvent, StreamEvent
 
 if TYPE_CHECKING:
     from ._auth import Auth
     from ._config import Settings
-    from ._stream import EventDecoder
 
 __all__ = [
     "Call",
@@ -73,6 +68,8 @@ __all__ = [
     "retry_delay",
     "should_retry_response",
     "should_retry_status",
+    "status_error_from_response",
+    "transport_error",
 ]
 
 log = logging.getLogger("claude_foundry")
@@ -208,125 +205,6 @@ def retry_delay(
     if requested is not None and requested > 0:  # NaN fails the test and falls through
         return min(requested, max_retry_delay)
     return backoff_delay(retries_taken, rand)
-
-
-# --- response parsing ---------------------------------------------------------------------------
-
-
-def _preview(content: bytes, limit: int = 200) -> str:
-    text = content[:limit].decode("utf-8", "replace")
-    return repr(text) + ("..." if len(content) > limit else "")
-
-
-def _invalid(response: httpx2.Response, problem: str, content: bytes) -> APIResponseValidationError:
-    ctype = response.headers.get("content-type", "(none)")
-    return APIResponseValidationError(
-        f"The service answered HTTP {response.status_code} with {problem} "
-        f"(content-type {ctype!r}; body starts {_preview(content)}). This is not what the "
-        "Messages API sends: check that the base URL points at a Foundry /anthropic/ endpoint "
-        "and not at a proxy or login page.",
-        response,
-        body=content[:1000].decode("utf-8", "replace"),
-    )
-
-
-def _check_json_type(response: httpx2.Response, content: bytes) -> None:
-    ctype = response.headers.get("content-type")
-    if ctype is not None and "json" not in ctype.lower():
-        raise _invalid(response, "a body that is not JSON", content)
-
-
-def _attach_ids(obj: Message | MessageTokensCount, response: httpx2.Response) -> None:
-    headers = response.headers
-    extra = obj.__dict__
-    extra["_request_id"] = headers.get("request-id")
-    extra["_apim_request_id"] = headers.get("apim-request-id")
-
-
-def parse_message(response: httpx2.Response) -> Message:
-    content = response.content
-    _check_json_type(response, content)
-    try:
-        message = decode_message(content)
-    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
-        raise _invalid(response, f"JSON that is not a message ({exc})", content) from None
-    except msgspec.DecodeError:
-        raise _invalid(response, "invalid JSON", content) from None
-    _attach_ids(message, response)
-    return message
-
-
-_token_count_decoder = msgspec.json.Decoder(MessageTokensCount)
-
-
-def parse_token_count(response: httpx2.Response) -> MessageTokensCount:
-    content = response.content
-    _check_json_type(response, content)
-    try:
-        count = _token_count_decoder.decode(content)
-    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
-        raise _invalid(response, f"JSON that is not a token count ({exc})", content) from None
-    except msgspec.DecodeError:
-        raise _invalid(response, "invalid JSON", content) from None
-    _attach_ids(count, response)
-    return count
-
-
-def status_error_from_response(response: httpx2.Response) -> APIStatusError:
-    """The typed error for an error response whose body has been read."""
-    content = response.content
-    body: object = None
-    if content:
-        try:
-            body = msgspec.json.decode(content)
-        except msgspec.DecodeError:
-            body = content.decode("utf-8", "replace").strip() or None
-    headers = response.headers
-    error = make_status_error(
-        response.status_code,
-        body,
-        response=response,
-        request_id=headers.get("request-id"),
-        apim_request_id=headers.get("apim-request-id"),
-    )
-    location = headers.get("location")
-    if 300 <= response.status_code < 400 and location:
-        # Redirects are not followed, so credentials never travel to a host nobody configured.
-        error.message += (
-            f"\nThe service redirected to {location}. If that is the right endpoint, pass it "
-            "as base_url (redirects are not followed, so credentials stay on the configured host)."
-        )
-        error.args = (error.message,)
-    return error
-
-
-def transport_error(exc: httpx2.RequestError, request: httpx2.Request) -> APIConnectionError:
-    """A clear :class:`APIConnectionError` / :class:`APITimeoutError` for an httpx2 failure."""
-    target = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx2.TimeoutException):
-        phase = {
-            httpx2.ConnectTimeout: "connecting to",
-            httpx2.ReadTimeout: "waiting for data from",
-            httpx2.WriteTimeout: "sending to",
-            httpx2.PoolTimeout: "waiting for a free connection to",
-        }.get(type(exc), "talking to")
-        return APITimeoutError(
-            f"Request timed out {phase} {target} ({type(exc).__name__}). Raise `timeout` for "
-            "long requests, or use stream=True / messages.stream() so tokens arrive as they are "
-            "generated.",
-            request,
-        )
-    if isinstance(exc, httpx2.ConnectError):
-        hint = "Check the resource name / base URL, DNS, proxy and firewall settings."
-        return APIConnectionError(f"Could not connect to {target}: {detail}. {hint}", request)
-    if isinstance(exc, httpx2.RemoteProtocolError):
-        return APIConnectionError(
-            f"The connection to {target} was closed or broken mid-response: {detail}.", request
-        )
-    return APIConnectionError(
-        f"Connection error talking to {target} ({type(exc).__name__}: {detail}).", request
-    )
 
 
 # --- the flow -----------------------------------------------------------------------------------
@@ -490,13 +368,10 @@ class Pipeline:
         return (yield from self._open_stream(response))
 
     def _open_stream(self, response: httpx2.Response) -> Generator[Step, Any, StreamStart]:
-        from ._events import EventDecoder
-        from ._events import transport_error as stream_transport_error
-
         ctype = response.headers.get("content-type")
         if ctype is not None and "event-stream" not in ctype.lower():
             yield ReadBody(response)
-            raise _invalid(response, "a body that is not an event stream", response.content)
+            raise invalid_response(response, "a body that is not an event stream", response.content)
         headers = response.headers
         decoder = EventDecoder(
             response=response,
