@@ -35,6 +35,7 @@ from collections.abc import (
     Sequence,
 )
 from types import TracebackType
+from typing import Generic, TypeVar
 
 import httpx2
 
@@ -361,13 +362,16 @@ async def _atext_only(
         await raw.close()
 
 
-class _MessageStreamBase:
+_RawStreamT = TypeVar("_RawStreamT", Stream, AsyncStream)
+
+
+class _MessageStreamBase(Generic[_RawStreamT]):
     """State and accessors shared by :class:`MessageStream` and :class:`AsyncMessageStream`."""
 
     def __init__(
-        self, raw: Stream | AsyncStream, finish: Callable[[Message], Message] | None = None
+        self, raw: _RawStreamT, finish: Callable[[Message], Message] | None = None
     ) -> None:
-        self._raw = raw
+        self._raw: _RawStreamT = raw
         # Turns the final message into the caller's view of it once (messages.stream with
         # output_format gives a ParsedMessage).
         self._finish = finish
@@ -417,7 +421,7 @@ class _MessageStreamBase:
         return self._final
 
 
-class MessageStream(_MessageStreamBase):
+class MessageStream(_MessageStreamBase[Stream]):
     """What ``with client.messages.stream(...) as stream`` gives you.
 
     Iterating yields each raw event followed by its derived events (``text``, ``thinking``,
@@ -430,7 +434,6 @@ class MessageStream(_MessageStreamBase):
 
     def __init__(self, raw: Stream, finish: Callable[[Message], Message] | None = None) -> None:
         super().__init__(raw, finish)
-        self._raw_sync = raw
         self._events = _helper_events(raw, self._accumulator, self._outcome)
         self._text = _text_only(raw, self._accumulator, self._outcome)
         self.text_stream = self._text
@@ -458,7 +461,7 @@ class MessageStream(_MessageStreamBase):
             self._events.close()
             self._text.close()
         finally:
-            self._raw_sync.close()
+            self._raw.close()
 
     def until_done(self) -> None:
         """Read the stream to its end."""
@@ -475,7 +478,7 @@ class MessageStream(_MessageStreamBase):
         return _final_text(self.get_final_message())
 
 
-class AsyncMessageStream(_MessageStreamBase):
+class AsyncMessageStream(_MessageStreamBase[AsyncStream]):
     """The async twin of :class:`MessageStream` (``async for``; awaitable helpers)."""
 
     text_stream: AsyncIterator[str]
@@ -484,7 +487,6 @@ class AsyncMessageStream(_MessageStreamBase):
         self, raw: AsyncStream, finish: Callable[[Message], Message] | None = None
     ) -> None:
         super().__init__(raw, finish)
-        self._raw_async = raw
         self._events = _ahelper_events(raw, self._accumulator, self._outcome)
         self._text = _atext_only(raw, self._accumulator, self._outcome)
         self.text_stream = self._text
@@ -516,7 +518,7 @@ class AsyncMessageStream(_MessageStreamBase):
             with contextlib.suppress(RuntimeError):
                 await self._text.aclose()
         finally:
-            await self._raw_async.close()
+            await self._raw.close()
 
     async def until_done(self) -> None:
         """Read the stream to its end."""
