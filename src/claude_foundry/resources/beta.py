@@ -16,6 +16,7 @@ from ..types import Message, MessageTokensCount, ParsedMessage
 from . import ALTERNATIVES, NotOnFoundry
 from .messages import (
     AsyncMessages,
+    BetaExtraParams,
     MessageCountTokensParams,
     MessageParseParams,
     Messages,
@@ -26,22 +27,12 @@ from .messages import (
 __all__ = ["AsyncBeta", "AsyncBetaMessages", "Beta", "BetaMessages"]
 
 
-class BetaMessageStreamParams(MessageStreamParams, total=False):
-    betas: Iterable[str]
-    billing_policy: Any
-    compaction: Any
-    fallback_credit_token: Any
-    fallbacks: Any
-    thread: Any
+class BetaMessageStreamParams(MessageStreamParams, BetaExtraParams, total=False):
+    pass
 
 
-class BetaMessageParseParams(MessageParseParams, total=False):
-    betas: Iterable[str]
-    billing_policy: Any
-    compaction: Any
-    fallback_credit_token: Any
-    fallbacks: Any
-    thread: Any
+class BetaMessageParseParams(MessageParseParams, BetaExtraParams, total=False):
+    pass
 
 
 class BetaMessageCreateParamsNonStreaming(BetaMessageStreamParams, total=False):
@@ -80,9 +71,7 @@ class BetaMessages(Messages):
         return result
 
     def stream(self, **params: Unpack[BetaMessageStreamParams]) -> MessageStreamManager:
-        params_dict: dict[str, Any] = dict(params)
-        output_format = self._take_output_format(params_dict)
-        return self._manager(self._stream_call(params_dict), output_format)
+        return self._manager(*self._stream_call(dict(params)))
 
     @overload
     def parse(
@@ -123,9 +112,7 @@ class AsyncBetaMessages(AsyncMessages):
         return result
 
     def stream(self, **params: Unpack[BetaMessageStreamParams]) -> AsyncMessageStreamManager:
-        params_dict: dict[str, Any] = dict(params)
-        output_format = self._take_output_format(params_dict)
-        return self._manager(self._stream_call(params_dict), output_format)
+        return self._manager(*self._stream_call(dict(params)))
 
     @overload
     async def parse(

@@ -125,7 +125,17 @@ class MessageCountTokensParams(RequestOptions, total=False):
     workspace_id: str
 
 
-_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
+class BetaExtraParams(TypedDict, total=False):
+    """What ``client.beta.messages`` takes beyond ``client.messages``."""
+
+    betas: Iterable[str]
+    billing_policy: Any
+    compaction: Any
+    fallback_credit_token: Any
+    fallbacks: Any
+    thread: Any
+
+
 # Parameters that travel as headers, not in the body.
 _HEADER_PARAMS = {
     "user_profile_id": "anthropic-user-profile-id",
@@ -133,10 +143,7 @@ _HEADER_PARAMS = {
 }
 _STREAM_PARAMS = frozenset(MessageStreamParams.__annotations__) | {"stream"}
 _COUNT_PARAMS = frozenset(MessageCountTokensParams.__annotations__)
-# Beta-only parameters, accepted on client.beta.messages.
-BETA_EXTRA_PARAMS = frozenset(
-    {"betas", "billing_policy", "compaction", "fallback_credit_token", "fallbacks", "thread"}
-)
+BETA_EXTRA_PARAMS = frozenset(BetaExtraParams.__annotations__)
 _LIST_PARAMS = ("messages", "tools", "stop_sequences", "mcp_servers", "system")
 _SENTINELS = frozenset({"NotGiven", "Omit"})
 _HELPER_HEADERS = {"x-stainless-helper-method": "stream", "x-stainless-stream-helper": "messages"}
@@ -177,7 +184,6 @@ class _MessagesCore:
         path: str,
         known: frozenset[str],
         required: tuple[str, ...],
-        helper: bool = False,
         helper_headers: Mapping[str, str] | None = None,
         raw: bool = False,
     ) -> Call:
@@ -206,14 +212,13 @@ class _MessagesCore:
             if param in params:
                 headers = headers or {}
                 headers[header] = params.pop(param)
+        counting = path.endswith("count_tokens")
         betas = params.pop("betas", None) if self._beta else None
-        if path.endswith("count_tokens") and self._beta:
+        if counting and self._beta:
             betas = [*(betas or ()), _TOKEN_COUNTING_BETA]
         if betas:
             headers = headers or {}
             headers["anthropic-beta"] = ",".join(str(beta) for beta in betas)
-        if helper:
-            headers = {**(headers or {}), **_HELPER_HEADERS}
         if helper_headers:
             headers = {**(headers or {}), **helper_headers}
         if extra_headers:
@@ -223,7 +228,7 @@ class _MessagesCore:
         if (
             not stream
             and timeout is None
-            and path == "v1/messages"
+            and not counting
             and self._client._default_timeout
             and isinstance(params["max_tokens"], int)
             and 3600 * params["max_tokens"] / 128_000 > 600
@@ -236,9 +241,7 @@ class _MessagesCore:
                 params[name] = list(value)
         if extra_body:
             params.update(extra_body)
-        parse: Callable[[httpx2.Response], Any] = (
-            parse_token_count if path.endswith("count_tokens") else parse_message
-        )
+        parse: Callable[[httpx2.Response], Any] = parse_token_count if counting else parse_message
         if raw and not stream:
             inner = parse
             parse = lambda response: RawResponse(response, inner(response))  # noqa: E731
@@ -293,18 +296,20 @@ class _MessagesCore:
             raw=raw,
         )
 
-    def _stream_call(self, params: dict[str, Any]) -> Call:
+    def _stream_call(self, params: dict[str, Any]) -> tuple[Call, OutputFormat[Any] | None]:
+        output_format = self._take_output_format(params)
         if "stream" in params:
             raise TypeError("stream() got an unexpected keyword argument 'stream'")
         params["stream"] = True
-        return self._build_call(
+        call = self._build_call(
             "stream",
             params,
             path="v1/messages",
             known=self._known(_STREAM_PARAMS),
             required=("max_tokens", "messages", "model"),
-            helper=True,
+            helper_headers=_HELPER_HEADERS,
         )
+        return call, output_format
 
     def _count_call(self, params: dict[str, Any], *, raw: bool = False) -> Call:
         return self._build_call(
@@ -339,9 +344,7 @@ class Messages(_MessagesCore):
         """Stream a message with the helper: ``with client.messages.stream(...) as stream:``.
 
         With ``output_format``, ``get_final_message()`` returns a :class:`ParsedMessage`."""
-        params_dict: dict[str, Any] = dict(params)
-        output_format = self._take_output_format(params_dict)
-        return self._manager(self._stream_call(params_dict), output_format)
+        return self._manager(*self._stream_call(dict(params)))
 
     def _manager(
         self, call: Call, output_format: OutputFormat[Any] | None = None
@@ -407,9 +410,7 @@ class AsyncMessages(_MessagesCore):
 
     def stream(self, **params: Unpack[MessageStreamParams]) -> AsyncMessageStreamManager:
         """Stream a message: ``async with client.messages.stream(...) as stream:``."""
-        params_dict: dict[str, Any] = dict(params)
-        output_format = self._take_output_format(params_dict)
-        return self._manager(self._stream_call(params_dict), output_format)
+        return self._manager(*self._stream_call(dict(params)))
 
     def _manager(
         self, call: Call, output_format: OutputFormat[Any] | None = None
