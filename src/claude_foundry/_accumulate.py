@@ -293,10 +293,7 @@ class MessageAccumulator:
                 block.thinking += cast(ThinkingDelta, delta).thinking
                 return
             if kind is InputJSONDelta and isinstance(block, _TOOL_INPUT_BLOCKS):
-                buffer = self._json.get(event.index)
-                if buffer is None:
-                    buffer = self._json[event.index] = PartialJSON()
-                buffer.feed(cast(InputJSONDelta, delta).partial_json)
+                self._tool_input(event.index).feed(cast(InputJSONDelta, delta).partial_json)
                 return
         self.feed(event)
 
@@ -328,9 +325,7 @@ class MessageAccumulator:
                 return [event, TextEvent(text=text, snapshot=block.text)]
         elif kind is InputJSONDelta:
             if isinstance(block, _TOOL_INPUT_BLOCKS):
-                buffer = self._json.get(event.index)
-                if buffer is None:
-                    buffer = self._json[event.index] = PartialJSON()
+                buffer = self._tool_input(event.index)
                 piece = cast(InputJSONDelta, delta).partial_json
                 buffer.feed(piece)
                 block.input = buffer.snapshot(block.input)
@@ -351,6 +346,13 @@ class MessageAccumulator:
             block.citations.append(citation)
             return [event, CitationEvent(citation=citation, snapshot=block.citations)]
         return [event]
+
+    def _tool_input(self, index: int) -> PartialJSON:
+        """The JSON streamed so far for the tool input of block ``index``."""
+        buffer = self._json.get(index)
+        if buffer is None:
+            buffer = self._json[index] = PartialJSON()
+        return buffer
 
     def _block(self, message: Message, index: int, event_type: str) -> ContentBlock:
         content = message.content
