@@ -235,8 +235,7 @@ class APIStatusError(APIError):
         self.request_id = request_id
         self.apim_request_id = apim_request_id
         self.in_stream = in_stream
-        error = body.get("error") if isinstance(body, dict) else None
-        error = error if isinstance(error, dict) else {}
+        error = _error_object(body)
         self.type = _str_or_none(error.get("type"))
         self.code = _str_or_none(error.get("code"))
         self.api_message = _str_or_none(error.get("message"))
@@ -244,8 +243,7 @@ class APIStatusError(APIError):
 
     @property
     def details(self) -> Any:
-        error = self.body.get("error") if isinstance(self.body, dict) else None
-        return error.get("details") if isinstance(error, dict) else None
+        return _error_object(self.body).get("details")
 
     @property
     def error_code(self) -> str | None:
@@ -417,8 +415,7 @@ def make_status_error(
 
     For an in-stream error the class and ``status_code`` come from ``error.type``.
     """
-    error = body.get("error") if isinstance(body, dict) else None
-    error = error if isinstance(error, dict) else {}
+    error = _error_object(body)
     error_type = _str_or_none(error.get("type"))
     if in_stream:
         status_code = status_for_error_type(error_type) or 500
@@ -452,6 +449,13 @@ def ids_suffix(request_id: str | None, apim_request_id: str | None) -> str:
         if value
     )
     return f" ({ids})" if ids else ""
+
+
+def _error_object(body: object) -> dict[str, Any]:
+    """The ``error`` object of an error body, or ``{}`` when the body has none (a proxy's HTML
+    page, an empty body)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _str_or_none(value: object) -> str | None:
