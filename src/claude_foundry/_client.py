@@ -56,6 +56,8 @@ __all__ = ["AnthropicFoundry", "AsyncAnthropicFoundry"]
 
 _HttpT = TypeVar("_HttpT", httpx2.Client, httpx2.AsyncClient)
 _HTTPX_DEFAULT_HEADER_NAMES = frozenset({"accept", "accept-encoding", "connection", "user-agent"})
+# The official client's connection limits, for the HTTP clients made here.
+_DEFAULT_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 def _user_agent() -> str:
@@ -69,6 +71,7 @@ class _FoundryClient(Generic[_HttpT]):
 
     _http: _HttpT
     _owns_http: bool
+    _http_class: type[_HttpT]
 
     models = NotOnFoundry("client.models", ALTERNATIVES["models"])
     completions = NotOnFoundry("client.completions", ALTERNATIVES["completions"])
@@ -110,7 +113,11 @@ class _FoundryClient(Generic[_HttpT]):
         expiry, refreshed once for all concurrent requests, and refreshed and resent once after a
         401. ``token_scope`` defaults to ``https://ai.azure.com/.default``.
         """
-        self._check_http_client(http_client)
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            raise TypeError(
+                "Invalid `http_client` argument; Expected an instance of "
+                f"`httpx2.{self._http_class.__name__}` but got {type(http_client)}"
+            )
         settings = resolve_settings(
             api_key=api_key,
             resource=resource,
@@ -165,9 +172,6 @@ class _FoundryClient(Generic[_HttpT]):
         self._default_timeout = settings.timeout == DEFAULT_TIMEOUT
         self._http = http_client if http_client is not None else self._make_http(settings)
         self._owns_http = owns_http
-
-    def _check_http_client(self, http_client: object) -> None:
-        raise NotImplementedError
 
     def _token_source(
         self, settings: Settings
@@ -319,10 +323,6 @@ class _FoundryClient(Generic[_HttpT]):
     # --- resources -----------------------------------------------------------------------------
 
     @cached_property
-    def beta(self) -> Any:
-        raise NotImplementedError
-
-    @cached_property
     def with_raw_response(self) -> WithRawResponse:
         """``client.with_raw_response.messages.create(...)``, as on the official client."""
         return WithRawResponse(self)
@@ -385,21 +385,13 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
     :class:`~claude_foundry.NotSupportedOnFoundryError` naming the alternative.
     """
 
-    def _check_http_client(self, http_client: object) -> None:
-        if http_client is not None and not isinstance(http_client, httpx2.Client):
-            raise TypeError(
-                "Invalid `http_client` argument; Expected an instance of `httpx2.Client` but got "
-                f"{type(http_client)}"
-            )
+    _http_class = httpx2.Client
 
     def _token_source(self, settings: Settings) -> CredentialTokenSource:
         return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
-        return httpx2.Client(
-            timeout=settings.timeout,
-            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-        )
+        return httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
 
     @cached_property
     def messages(self) -> Messages:
@@ -485,12 +477,7 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
     ``azure_ad_token_provider`` may be sync or async.
     """
 
-    def _check_http_client(self, http_client: object) -> None:
-        if http_client is not None and not isinstance(http_client, httpx2.AsyncClient):
-            raise TypeError(
-                "Invalid `http_client` argument; Expected an instance of `httpx2.AsyncClient` but "
-                f"got {type(http_client)}"
-            )
+    _http_class = httpx2.AsyncClient
 
     def _token_source(self, settings: Settings) -> AsyncCredentialTokenSource:
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
@@ -498,9 +485,8 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
         from ._transport import FoundryAsyncClient
 
-        # The official limits, shared out over a few pools (see _transport for why).
-        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
-        return FoundryAsyncClient(timeout=settings.timeout, limits=limits)
+        # The same limits, shared out over a few pools (see _transport for why).
+        return FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
 
     @cached_property
     def messages(self) -> AsyncMessages:
