@@ -217,7 +217,8 @@ class Call:
     path: str
     body: bytes
     stream: bool = False
-    extra_headers: Mapping[str, Any] | None = None
+    # Per-request headers may carry a caller's own Authorization or api-key: never in a repr.
+    extra_headers: Mapping[str, Any] | None = field(default=None, repr=False)
     extra_query: Mapping[str, object] | None = None
     timeout: httpx2.Timeout | None = None  # None: the client's timeout
     max_retries: int | None = None  # None: the client's max_retries
