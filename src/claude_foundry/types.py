@@ -309,7 +309,20 @@ class MessageDeltaUsage(WireModel):
 # --- message ------------------------------------------------------------------------------------
 
 
-class Message(WireModel, kw_only=True):
+class _ResponseBody(WireModel):
+    """A response body that the client returns: it carries the correlation ids of the HTTP
+    response that delivered it, set by the client and never sent on the wire."""
+
+    @property
+    def request_id(self) -> str | None:
+        return self.__dict__.get("_request_id")
+
+    @property
+    def apim_request_id(self) -> str | None:
+        return self.__dict__.get("_apim_request_id")
+
+
+class Message(_ResponseBody, kw_only=True):
     """A Messages API response.
 
     Besides the wire fields it carries the correlation ids of the HTTP response that delivered it,
@@ -327,14 +340,6 @@ class Message(WireModel, kw_only=True):
     stop_details: dict[str, Any] | None = None
     container: dict[str, Any] | None = None
     usage: Usage
-
-    @property
-    def request_id(self) -> str | None:
-        return self.__dict__.get("_request_id")
-
-    @property
-    def apim_request_id(self) -> str | None:
-        return self.__dict__.get("_apim_request_id")
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names that are not fields: look in the raw body for fields that a newer
@@ -368,16 +373,8 @@ class ParsedMessage(Message, Generic[_ParsedT]):
         return None
 
 
-class MessageTokensCount(WireModel):
+class MessageTokensCount(_ResponseBody):
     input_tokens: int
-
-    @property
-    def request_id(self) -> str | None:
-        return self.__dict__.get("_request_id")
-
-    @property
-    def apim_request_id(self) -> str | None:
-        return self.__dict__.get("_apim_request_id")
 
 
 # --- errors -------------------------------------------------------------------------------------
