@@ -133,6 +133,10 @@ def test_bad_files(tmp_path: Path) -> None:
     broken.write_text("api_key = ", "utf-8")
     with pytest.raises(EmulatorConfigError, match="not TOML"):
         EmulatorConfig.load(broken)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes("region = 'Zürich'\n".encode("latin-1"))
+    with pytest.raises(EmulatorConfigError, match="not UTF-8 text"):
+        EmulatorConfig.load(latin1)
     faulty = tmp_path / "faulty.toml"
     faulty.write_text('[[faults]]\nkind = "status"\n', "utf-8")
     with pytest.raises(EmulatorConfigError, match=r"faults\[0\]"):

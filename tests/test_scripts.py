@@ -202,6 +202,10 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
     wrong.write_text(json.dumps({"scripts": [{"reply": "x"}], "extra": 1}))
     with pytest.raises(ValueError, match=r"wrong.json.*unknown top-level key"):
         ScriptBook().load(wrong)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes("[[scripts]]\nreply = 'Grüße'\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.toml.*not UTF-8 text"):
+        ScriptBook().load(latin1)
 
 
 def test_the_documented_examples_are_valid() -> None:

@@ -270,6 +270,10 @@ class EmulatorConfig:
             raise EmulatorConfigError(
                 f"emulator config file {str(path)!r} does not exist"
             ) from None
+        except UnicodeDecodeError:
+            raise EmulatorConfigError(
+                f"emulator config file {str(path)!r} is not UTF-8 text; save it as UTF-8 TOML"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise EmulatorConfigError(
                 f"emulator config file {str(path)!r} is not TOML: {exc}"

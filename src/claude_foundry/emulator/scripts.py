@@ -290,17 +290,18 @@ class ScriptBook:
         Raises :class:`ValueError` naming the file and the problem when it cannot be used.
         """
         file = Path(path)
+        kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
         try:
             raw = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ValueError(f"cannot read script file {str(file)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"script file {str(file)!r} is not UTF-8 text; save it as UTF-8 {kind}"
+            ) from None
         try:
-            if file.suffix.lower() == ".json":
-                data: Any = json.loads(raw)
-            else:
-                data = tomllib.loads(raw)
+            data: Any = json.loads(raw) if kind == "JSON" else tomllib.loads(raw)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
             raise ValueError(f"script file {str(file)!r} is not valid {kind}: {exc}") from None
         try:
             return self.load_data(data)
