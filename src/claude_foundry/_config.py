@@ -39,10 +39,11 @@ __all__ = [
     "NOT_GIVEN",
     "NotGiven",
     "Omit",
+    "SENTINEL_TYPE_NAMES",
     "Settings",
     "is_loopback_host",
-    "omit",
     "normalise_base_url",
+    "omit",
     "resolve_settings",
     "resolve_timeout",
 ]
@@ -106,6 +107,9 @@ class Omit:
 
 
 omit: Final = Omit()
+# The official SDK's NOT_GIVEN / omit too, matched by type name so they are honoured without
+# importing the SDK.
+SENTINEL_TYPE_NAMES: Final = frozenset({"NotGiven", "Omit"})
 
 
 @dataclass(frozen=True, slots=True)

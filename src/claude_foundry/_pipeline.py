@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ._config import SENTINEL_TYPE_NAMES
 from ._errors import APIConnectionError, APIStatusError
 from ._events import EventDecoder
 from ._events import transport_error as stream_transport_error
@@ -281,7 +282,7 @@ class Pipeline:
         )
         if call.extra_headers:
             for name, value in call.extra_headers.items():
-                if value is None or _is_omitted(value):
+                if value is None or type(value).__name__ in SENTINEL_TYPE_NAMES:
                     headers.pop(name.lower(), None)
                 else:
                     headers[name.lower()] = value
@@ -499,8 +500,3 @@ def _failing_chunks(chunks: Any, error: Exception) -> Any:
         yield
 
     return fail()
-
-
-def _is_omitted(value: object) -> bool:
-    # Accept the official SDK's `omit` / `NOT_GIVEN` sentinels too, without importing it.
-    return type(value).__name__ in ("NotGiven", "Omit")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, TypeVar, Un
 
 import httpx2
 
-from .._config import NOT_GIVEN, NotGiven
+from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven
 from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import Call, parse_message, parse_token_count
 from .._stream import (
@@ -145,7 +145,6 @@ _STREAM_PARAMS = frozenset(MessageStreamParams.__annotations__) | {"stream"}
 _COUNT_PARAMS = frozenset(MessageCountTokensParams.__annotations__)
 BETA_EXTRA_PARAMS = frozenset(BetaExtraParams.__annotations__)
 _LIST_PARAMS = ("messages", "tools", "stop_sequences", "mcp_servers", "system")
-_SENTINELS = frozenset({"NotGiven", "Omit"})
 _HELPER_HEADERS = {"x-stainless-helper-method": "stream", "x-stainless-stream-helper": "messages"}
 _PARSE_HEADERS = {"x-stainless-helper": "messages.parse"}
 _BETA_PARSE_HEADERS = {"x-stainless-helper": "beta.messages.parse"}
@@ -153,7 +152,7 @@ _TOKEN_COUNTING_BETA = "token-counting-2024-11-01"
 
 
 def _resolve_call_timeout(timeout: Any) -> httpx2.Timeout | None:
-    if isinstance(timeout, NotGiven) or type(timeout).__name__ in _SENTINELS:
+    if type(timeout).__name__ in SENTINEL_TYPE_NAMES:
         return None
     if isinstance(timeout, httpx2.Timeout):
         return timeout
@@ -198,8 +197,10 @@ class _MessagesCore:
             if name not in params:
                 raise TypeError(f"{method}() missing required keyword argument: {name!r}")
         for value in params.values():
-            if type(value).__name__ in _SENTINELS:
-                params = {k: v for k, v in params.items() if type(v).__name__ not in _SENTINELS}
+            if type(value).__name__ in SENTINEL_TYPE_NAMES:
+                params = {
+                    k: v for k, v in params.items() if type(v).__name__ not in SENTINEL_TYPE_NAMES
+                }
                 break
         self._take_output_format(params)
 
@@ -259,11 +260,11 @@ class _MessagesCore:
         """Pop ``output_format`` and send it as ``output_config.format``, as the official SDK
         does; the resolved format decodes the reply."""
         output_format = params.pop("output_format", None)
-        if output_format is None or type(output_format).__name__ in _SENTINELS:
+        if output_format is None or type(output_format).__name__ in SENTINEL_TYPE_NAMES:
             return None
         resolved = resolve_output_format(output_format)
         config = params.get("output_config")
-        if config is None or type(config).__name__ in _SENTINELS:
+        if config is None or type(config).__name__ in SENTINEL_TYPE_NAMES:
             config = {}
         if self._beta and config.get("format") is not None:
             raise TypeError(
