@@ -168,7 +168,11 @@ class UnknownEvent(UnknownBlock):
 def _enc_hook(value: Any) -> Any:
     if isinstance(value, UnknownBlock):
         return value.to_dict()
-    raise NotImplementedError(f"cannot encode {type(value).__name__} as JSON")
+    raise NotImplementedError(
+        f"cannot encode {type(value).__name__} as JSON. Pass JSON values (dict, list, str, int, "
+        "float, bool, None) or this package's types; convert other objects first, e.g. with "
+        "their to_dict() or model_dump()."
+    )
 
 
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
