@@ -420,20 +420,22 @@ class EmulatorConfig:
             updated = DeploymentConfig(**vars(staged[name]))
             updated.update({"quotas": limits})
             staged[name] = updated
-        settings = {key: data[key] for key in _SETTING_KEYS if key in data}
-        probe = EmulatorConfig(**vars(self))
-        probe.apply_settings(settings, where="config patch")
+        patched = EmulatorConfig(**vars(self))
+        patched.apply_settings(
+            {key: data[key] for key in _SETTING_KEYS if key in data}, where="config patch"
+        )
         if "quota_preset" in data:
-            probe.deployments = staged
-            probe.apply_quota_preset(data["quota_preset"])
+            # The preset sets limits in place: on copies, so a bad preset changes nothing.
+            staged = {name: DeploymentConfig(**vars(d)) for name, d in staged.items()}
+            patched.deployments = staged
+            patched.apply_quota_preset(data["quota_preset"])
         self.deployments = staged
         if keys is not None:
             self.api_keys = keys
         if "seed" in data:
             self.seed = seed
-        self.apply_settings(settings, where="config patch")
-        if "quota_preset" in data:
-            self.apply_quota_preset(data["quota_preset"])
+        for name in _SETTING_KEYS:
+            setattr(self, name, getattr(patched, name))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able view; keys are counted, never shown."""
