@@ -166,6 +166,8 @@ class SSEDecoder:
         return name, data[0] if len(data) == 1 else b"\n".join(data), retry
 
 
+# The names the Messages API sends, looked up by their bytes: every event then shares one str
+# per name instead of decoding a new one.
 _KNOWN_NAMES: dict[bytes, str] = {
     name.encode(): name
     for name in (
