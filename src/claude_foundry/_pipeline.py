@@ -242,12 +242,11 @@ class Pipeline:
         user_agent: str,
         inherited_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.settings = settings
         self.auth = auth
         self.max_retries = settings.max_retries
         self.max_retry_delay = settings.max_retry_delay
         self.retry_budget = settings.retry_budget
-        self.timeout = settings.timeout
+        self._base_url = settings.base_url
         self._timeout_extension = settings.timeout.as_dict()
         # Lowest precedence first: a custom HTTP client's headers, ours, the caller's
         # default_headers (as in the official client), then the credential's header.
@@ -269,7 +268,7 @@ class Pipeline:
     def url_for(self, path: str) -> httpx2.URL:
         url = self._urls.get(path)
         if url is None:
-            url = httpx2.URL(self.settings.base_url + path)
+            url = httpx2.URL(self._base_url + path)
             if self._query:
                 url = url.copy_merge_params(self._query)  # type: ignore[arg-type]
             self._urls[path] = url
