@@ -115,6 +115,7 @@ def test_defaults_follow_the_catalog() -> None:
         ({"deployments": [{"name": "x", "quotas": 5}]}, "quotas"),
         ({"deployments": [{"name": "x", "echo_model": "both"}]}, "echo_model"),
         ({"deployments": [{"name": "x", "unavailable_features": ["teleport"]}]}, "teleport"),
+        ({"deployments": [{"name": "x", "unavailable_features": [["x"]]}]}, "unavailable_features"),
         ({"deployments": [{"name": "x", "rpm": 5}]}, "rpm"),
         ({"faults": {"kind": "status"}}, "faults"),
         ({"scripts": 5}, "scripts"),

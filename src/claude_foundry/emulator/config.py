@@ -214,7 +214,9 @@ class DeploymentConfig:
                 self.unavailable_features = None
             else:
                 known = catalog().feature_names
-                if not isinstance(features, list) or any(f not in known for f in features):
+                if not isinstance(features, list) or any(
+                    not isinstance(f, str) or f not in known for f in features
+                ):
                     raise EmulatorConfigError(
                         f"{where}: unavailable_features must be a list drawn from "
                         f"{sorted(known)}, not {features!r}"
