@@ -35,9 +35,9 @@ import httpx2
 
 from ._config import SENTINEL_TYPE_NAMES
 from ._errors import APIConnectionError, APIStatusError
-from ._events import EventDecoder
 from ._events import transport_error as stream_transport_error
 from ._responses import (
+    event_decoder,
     invalid_response,
     parse_message,
     parse_token_count,
@@ -49,6 +49,7 @@ from .types import ContentBlockStartEvent, MessageStartEvent, StreamEvent
 if TYPE_CHECKING:
     from ._auth import Auth
     from ._config import Settings
+    from ._events import EventDecoder
 
 __all__ = [
     "Call",
@@ -373,12 +374,7 @@ class Pipeline:
         if ctype is not None and "event-stream" not in ctype.lower():
             yield ReadBody(response)
             raise invalid_response(response, "a body that is not an event stream", response.content)
-        headers = response.headers
-        decoder = EventDecoder(
-            response=response,
-            request_id=headers.get("request-id"),
-            apim_request_id=headers.get("apim-request-id"),
-        )
+        decoder = event_decoder(response)
         chunks = yield OpenChunks(response)
         # Events that arrived before any content; nothing has reached the caller yet.
         held: list[StreamEvent] = []

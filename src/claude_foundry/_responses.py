@@ -19,9 +19,11 @@ from ._errors import (
     APITimeoutError,
     make_status_error,
 )
+from ._events import EventDecoder
 from .types import Message, MessageTokensCount, decode_message
 
 __all__ = [
+    "event_decoder",
     "invalid_response",
     "parse_message",
     "parse_token_count",
@@ -78,6 +80,16 @@ _token_count_decoder = msgspec.json.Decoder(MessageTokensCount)
 
 def parse_token_count(response: httpx2.Response) -> MessageTokensCount:
     return _decode_json(response, _token_count_decoder.decode, "a token count")
+
+
+def event_decoder(response: httpx2.Response) -> EventDecoder:
+    """The decoder for a streamed body, carrying the response's correlation ids into its errors."""
+    headers = response.headers
+    return EventDecoder(
+        response=response,
+        request_id=headers.get("request-id"),
+        apim_request_id=headers.get("apim-request-id"),
+    )
 
 
 def status_error_from_response(response: httpx2.Response) -> APIStatusError:

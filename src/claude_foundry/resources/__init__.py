@@ -8,7 +8,8 @@ from typing import Any, NoReturn
 import httpx2
 
 from .._errors import NotSupportedOnFoundryError
-from .._stream import AsyncStream, EventDecoder, Stream
+from .._responses import event_decoder
+from .._stream import AsyncStream, Stream
 
 __all__ = [
     "AsyncStreamingResponse",
@@ -143,13 +144,6 @@ class _StreamingResponseBase(_ResponseFacts):
         self._parse = parse
         self._stream = stream
 
-    def _decoder(self) -> EventDecoder:
-        return EventDecoder(
-            response=self.http_response,
-            request_id=self.request_id,
-            apim_request_id=self.apim_request_id,
-        )
-
 
 class StreamingResponse(_StreamingResponseBase):
     """The sync client's unread response: read it, iterate it, or :meth:`parse` it."""
@@ -180,7 +174,9 @@ class StreamingResponse(_StreamingResponseBase):
         """The ``Message`` (reading the body), or for ``stream=True`` the event :class:`Stream`."""
         response = self.http_response
         if self._stream:
-            return Stream(response=response, decoder=self._decoder(), chunks=response.iter_bytes())
+            return Stream(
+                response=response, decoder=event_decoder(response), chunks=response.iter_bytes()
+            )
         response.read()
         return self._parse(response)
 
@@ -217,7 +213,7 @@ class AsyncStreamingResponse(_StreamingResponseBase):
         response = self.http_response
         if self._stream:
             return AsyncStream(
-                response=response, decoder=self._decoder(), chunks=response.aiter_bytes()
+                response=response, decoder=event_decoder(response), chunks=response.aiter_bytes()
             )
         await response.aread()
         return self._parse(response)
