@@ -107,6 +107,8 @@ def test_defaults_follow_the_catalog() -> None:
         ({"api_keys": []}, "api_keys"),
         ({"strict": "yes"}, "strict"),
         ({"stream_event_delay_ms": -1}, "stream_event_delay_ms"),
+        ({"stream_event_delay_ms": float("nan")}, "stream_event_delay_ms"),
+        ({"entra": {"token_lifetime_s": float("inf")}}, "token_lifetime_s"),
         ({"max_body_bytes": 0}, "max_body_bytes"),
         ({"deployments": {"name": "x"}}, "array of tables"),
         ({"deployments": [{"model": "m"}]}, "name"),

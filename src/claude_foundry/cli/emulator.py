@@ -101,7 +101,9 @@ def command(
         if strict:
             config.strict = True
         if stream_delay_ms is not None:
-            config.stream_event_delay_ms = stream_delay_ms
+            config.apply_settings(
+                {"stream_event_delay_ms": stream_delay_ms}, where="--stream-delay-ms"
+            )
         if seed is not None:
             config.seed = seed
         if entra or token_lifetime is not None:

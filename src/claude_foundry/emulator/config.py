@@ -32,6 +32,7 @@ every key, is in ``docs/emulator.md``; in short::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -352,7 +353,12 @@ class EmulatorConfig:
             self.require_auth = _require_bool(data, "require_auth", where)
         if "stream_event_delay_ms" in data:
             delay = data["stream_event_delay_ms"]
-            if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            if (
+                isinstance(delay, bool)
+                or not isinstance(delay, int | float)
+                or not math.isfinite(delay)
+                or delay < 0
+            ):
                 raise EmulatorConfigError(
                     f"{where}: stream_event_delay_ms must be a number >= 0, not {delay!r}"
                 )

@@ -14,6 +14,7 @@ Kept apart from the token machinery so that reading a configuration needs no cry
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -166,7 +167,11 @@ class EntraSettings:
             values["tenant_id"] = tenant.strip()
         if "token_lifetime_s" in data:
             lifetime = data["token_lifetime_s"]
-            if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+            if (
+                isinstance(lifetime, bool)
+                or not isinstance(lifetime, int | float)
+                or not math.isfinite(lifetime)
+            ):
                 raise EntraConfigError(
                     f"entra.token_lifetime_s must be a number of seconds, not {lifetime!r}"
                 )
