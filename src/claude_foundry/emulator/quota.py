@@ -313,7 +313,7 @@ class QuotaBook:
         if used <= allowed:
             return 0.0
         for _, slot in window.slots:
-            used -= _slot_usage(slot, name)
+            used -= _usage(slot, name)
             if used <= allowed:
                 frees_at = slot.time + self._window_s
                 wait = max(frees_at - now, 0.0)
@@ -323,16 +323,11 @@ class QuotaBook:
         return self._window_s  # unreachable while allowed >= 0; a safe upper bound
 
 
-def _usage(window: _Window, name: LimitName) -> int:
+def _usage(counts: _Window | _Slot, name: LimitName) -> int:
+    """What ``counts`` (a whole window or one slot of it) holds against the limit ``name``."""
     if name == "rpm":
-        return window.requests
-    return window.input_tokens if name == "input_tpm" else window.output_tokens
-
-
-def _slot_usage(slot: _Slot, name: LimitName) -> int:
-    if name == "rpm":
-        return slot.requests
-    return slot.input_tokens if name == "input_tpm" else slot.output_tokens
+        return counts.requests
+    return counts.input_tokens if name == "input_tpm" else counts.output_tokens
 
 
 def _never_fits(
