@@ -169,7 +169,7 @@ class _FoundryClient(Generic[_HttpT]):
             settings, auth, user_agent=_user_agent(), inherited_headers=inherited
         )
         # The official non-streaming guard applies only on a client with the default timeout.
-        self._default_timeout = settings.timeout == DEFAULT_TIMEOUT
+        self._uses_default_timeout = settings.timeout == DEFAULT_TIMEOUT
         self._http = http_client if http_client is not None else self._make_http(settings)
         self._owns_http = owns_http
 

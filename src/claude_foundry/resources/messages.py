@@ -53,6 +53,9 @@ NONSTREAMING_GUARD_MESSAGE = (
     "https://platform.claude.com/docs/en/cli-sdks-libraries/sdks/python#long-requests for more "
     "details"
 )
+# The official client's estimate is an hour per 128,000 output tokens; past this many a request
+# would outlast its default 10-minute timeout, so it asks for streaming instead.
+NONSTREAMING_MAX_TOKENS = 600 * 128_000 // 3600
 Timeout = float | httpx2.Timeout | None | NotGiven
 ResponseFormatT = TypeVar("ResponseFormatT")
 
@@ -230,9 +233,9 @@ class _MessagesCore:
             not stream
             and timeout is None
             and not counting
-            and self._client._default_timeout
+            and self._client._uses_default_timeout
             and isinstance(params["max_tokens"], int)
-            and 3600 * params["max_tokens"] / 128_000 > 600
+            and params["max_tokens"] > NONSTREAMING_MAX_TOKENS
         ):
             raise ValueError(NONSTREAMING_GUARD_MESSAGE)
 
