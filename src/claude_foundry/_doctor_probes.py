@@ -455,6 +455,17 @@ def _token_fix(ctx: DoctorContext, error: APIStatusError) -> str:
     )
 
 
+def _not_foundry(name: str, response: httpx2.Response, expected: str) -> CheckResult:
+    """A success status whose body is not what the Messages API answers."""
+    kind = response.headers.get("content-type", "no content-type")
+    return _result(
+        name,
+        "fail",
+        f"HTTP {response.status_code} ({kind}), but not {expected}",
+        "The base URL reaches something other than Foundry (a portal page or a proxy).",
+    )
+
+
 def _credential_name(ctx: DoctorContext) -> str:
     return "token" if ctx.token is not None else "key"
 
@@ -478,13 +489,7 @@ def probe_auth(ctx: DoctorContext) -> CheckResult:
                 "The base URL points at a web page, not the API endpoint.",
             )
         if not (isinstance(answer.data, dict) and "input_tokens" in answer.data):
-            kind = response.headers.get("content-type", "no content-type")
-            return _result(
-                "auth",
-                "fail",
-                f"HTTP {response.status_code} ({kind}), but not an answer of the Messages API",
-                "The base URL reaches something other than Foundry (a portal page or a proxy).",
-            )
+            return _not_foundry("auth", response, "an answer of the Messages API")
         return _result("auth", "ok", f"{accepted} (count_tokens answered){_ids(response)}")
     refusal = _refusal(ctx, "auth", answer)
     if refusal is not None:
@@ -533,13 +538,7 @@ def _classify_deployment(ctx: DoctorContext, answer: _Answer) -> CheckResult:
     if error is None:
         data = answer.data if isinstance(answer.data, dict) else {}
         if data.get("type") != "message":
-            kind = response.headers.get("content-type", "no content-type")
-            return _result(
-                "deployment",
-                "fail",
-                f"HTTP {response.status_code} ({kind}), but not a message from the Messages API",
-                "The base URL reaches something other than Foundry (a portal page or a proxy).",
-            )
+            return _not_foundry("deployment", response, "a message from the Messages API")
         model = data.get("model")
         served = f" (model {model})" if model and model != deployment else ""
         return _result(
