@@ -185,12 +185,13 @@ def _judge_token(ctx: DoctorContext, facts: TokenFacts) -> CheckResult:
             "Check that it is an access token (az account get-access-token), not an id token "
             "or a key.",
         )
-    detail = f"Microsoft Entra {label}: {facts.describe(time.time())}"
+    now = time.time()  # one instant, so the description and the verdicts agree
+    detail = f"Microsoft Entra {label}: {facts.describe(now)}"
     scope_hint = (
         "az account get-access-token --resource https://ai.azure.com (or request the scope "
         f"{DEFAULT_TOKEN_SCOPE})"
     )
-    if facts.expired(time.time()):
+    if facts.expired(now):
         return CheckResult(
             "credential",
             "fail",
@@ -205,14 +206,14 @@ def _judge_token(ctx: DoctorContext, facts: TokenFacts) -> CheckResult:
             "https://cognitiveservices.azure.com",
             f"Request the token for the right scope: {scope_hint}.",
         )
-    if facts.not_before is not None and facts.not_before > time.time() + 60:
+    if facts.not_before is not None and facts.not_before > now + 60:
         return CheckResult(
             "credential",
             "warn",
             detail + "; it is not valid yet (nbf is in the future)",
             "Check this machine's clock: Foundry refuses tokens before their start time.",
         )
-    if facts.expires_within(time.time(), 300):
+    if facts.expires_within(now, 300):
         return CheckResult(
             "credential", "warn", detail, "The token expires within 5 minutes; fetch a new one."
         )
