@@ -559,10 +559,11 @@ _KNOWN_DELTAS: dict[str, type[WireModel]] = {
 _MESSAGE_FIELDS = frozenset(Message.__struct_fields__)
 
 
-def _lenient_block(data: Any, known: dict[str, type[WireModel]]) -> Any:
+def _lenient_block(data: Any, known_types: dict[str, type[WireModel]]) -> Any:
+    """A content block or delta: its struct when its ``type`` is known, else an UnknownBlock."""
     if not isinstance(data, dict):
-        raise msgspec.ValidationError(f"expected a content block object, got {data!r}")
-    cls = known.get(data.get("type"))  # type: ignore[arg-type]
+        raise msgspec.ValidationError(f"expected a content block or delta object, got {data!r}")
+    cls = known_types.get(data.get("type"))  # type: ignore[arg-type]
     if cls is None:
         return UnknownBlock(data)
     return msgspec.convert(data, cls)
