@@ -120,17 +120,20 @@ def status_error_from_response(response: httpx2.Response) -> APIStatusError:
     return error
 
 
+_TIMEOUT_PHASES: dict[type[httpx2.TimeoutException], str] = {
+    httpx2.ConnectTimeout: "connecting to",
+    httpx2.ReadTimeout: "waiting for data from",
+    httpx2.WriteTimeout: "sending to",
+    httpx2.PoolTimeout: "waiting for a free connection to",
+}
+
+
 def transport_error(exc: httpx2.RequestError, request: httpx2.Request) -> APIConnectionError:
     """A clear :class:`APIConnectionError` / :class:`APITimeoutError` for an httpx2 failure."""
     target = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx2.TimeoutException):
-        phase = {
-            httpx2.ConnectTimeout: "connecting to",
-            httpx2.ReadTimeout: "waiting for data from",
-            httpx2.WriteTimeout: "sending to",
-            httpx2.PoolTimeout: "waiting for a free connection to",
-        }.get(type(exc), "talking to")
+        phase = _TIMEOUT_PHASES.get(type(exc), "talking to")
         return APITimeoutError(
             f"Request timed out {phase} {target} ({type(exc).__name__}). Raise `timeout` for "
             "long requests, or use stream=True / messages.stream() so tokens arrive as they are "
@@ -142,8 +145,18 @@ def transport_error(exc: httpx2.RequestError, request: httpx2.Request) -> APICon
         return APIConnectionError(f"Could not connect to {target}: {detail}. {hint}", request)
     if isinstance(exc, httpx2.RemoteProtocolError):
         return APIConnectionError(
-            f"The connection to {target} was closed or broken mid-response: {detail}.", request
+            f"The connection to {target} was closed or broken mid-response: {detail}. If this "
+            "keeps happening, look for a proxy or load balancer that cuts connections, or raise "
+            "max_retries.",
+            request,
         )
+    if isinstance(exc, httpx2.ProxyError):
+        next_step = "Check the proxy settings (HTTPS_PROXY, NO_PROXY)."
+    elif isinstance(exc, httpx2.LocalProtocolError):
+        next_step = "Check default_headers and extra_headers for values that are not valid in HTTP."
+    else:
+        next_step = "Check the base URL and the network path to it (proxy, firewall)."
     return APIConnectionError(
-        f"Connection error talking to {target} ({type(exc).__name__}: {detail}).", request
+        f"Connection error talking to {target} ({type(exc).__name__}: {detail}). {next_step}",
+        request,
     )
