@@ -32,6 +32,7 @@ from ._config import (
     NOT_GIVEN,
     NotGiven,
     Settings,
+    redact_url,
     resolve_settings,
 )
 from ._pipeline import (
@@ -230,7 +231,8 @@ class _FoundryClient(Generic[_HttpT]):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(base_url={self._settings.base_url!r}, auth={self._auth.mode!r})"
+            f"{type(self).__name__}(base_url={redact_url(self._settings.base_url)!r}, "
+            f"auth={self._auth.mode!r})"
         )
 
     # --- copies ---------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ __all__ = [
     "is_loopback_host",
     "normalise_base_url",
     "omit",
+    "redact_url",
     "resolve_settings",
     "resolve_timeout",
 ]
@@ -131,12 +132,23 @@ class Settings:
     token_scope: str = DEFAULT_TOKEN_SCOPE
 
     def __repr__(self) -> str:
-        return f"Settings(base_url={self.base_url!r}, auth={self.auth_mode!r})"
+        return f"Settings(base_url={redact_url(self.base_url)!r}, auth={self.auth_mode!r})"
 
     @property
     def auth_mode(self) -> str:
         entra = self.azure_ad_token_provider is not None or self.credential is not None
         return "entra-id" if entra else "api-key"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced, for reprs and messages."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}{sep}[redacted]@{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _env(name: str) -> str | None:
@@ -200,26 +212,27 @@ def normalise_base_url(raw: str) -> tuple[str, str | None]:
     is cut back to its base, and the warning says so.
     """
     text = raw.strip()
+    shown = redact_url(text)  # messages only: a password in the URL stays out of them
     example = "https://<resource>.services.ai.azure.com/anthropic/"
     if not text:
         raise ConfigurationError(f"base_url is empty. Pass the endpoint, e.g. {example}")
     if "://" not in text:
-        guess = _suggest_base_url("https://" + text)
+        guess = redact_url(_suggest_base_url("https://" + text))
         raise ConfigurationError(
-            f"base_url {text!r} is not an absolute URL. Pass the full endpoint including "
+            f"base_url {shown!r} is not an absolute URL. Pass the full endpoint including "
             f"https://, e.g. base_url={guess!r}."
         )
     try:
         url = httpx2.URL(text)
     except httpx2.InvalidURL as exc:
-        raise ConfigurationError(f"base_url {text!r} is not a valid URL ({exc}).") from None
+        raise ConfigurationError(f"base_url {shown!r} is not a valid URL ({exc}).") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
-            f"base_url {text!r} must be an http:// or https:// URL with a host, e.g. {example}"
+            f"base_url {shown!r} must be an http:// or https:// URL with a host, e.g. {example}"
         )
     if url.query:
         raise ConfigurationError(
-            f"base_url {text!r} has a query string. Pass the base URL without it and put query "
+            f"base_url {shown!r} has a query string. Pass the base URL without it and put query "
             f"parameters in default_query=, e.g. default_query={{'api-version': '...'}}."
         )
     path = url.path.rstrip("/")
@@ -228,16 +241,16 @@ def normalise_base_url(raw: str) -> tuple[str, str | None]:
     for suffix in _API_PATH_SUFFIXES:
         if lowered.endswith(suffix) and "/anthropic" in lowered[: -len(suffix)] + "/":
             path = path[: -len(suffix)].rstrip("/")
-            fixed = _origin(url) + path + "/"
+            fixed = redact_url(_origin(url) + path + "/")
             warning = (
-                f"base_url {text!r} ends in the API path {suffix!r} (a Target URI); "
+                f"base_url {shown!r} ends in the API path {suffix!r} (a Target URI); "
                 f"using the base URL {fixed!r} instead. Pass base_url={fixed!r} to silence this."
             )
             break
     if "anthropic" not in path.lower().split("/"):
-        fixed = _suggest_base_url(text)
+        fixed = redact_url(_suggest_base_url(text))
         raise ConfigurationError(
-            f"base_url {text!r} does not include the /anthropic path, so every request would "
+            f"base_url {shown!r} does not include the /anthropic path, so every request would "
             f"get 404 from Foundry. Use base_url={fixed!r}."
         )
     return _origin(url) + path + "/", warning
@@ -299,8 +312,8 @@ def _check_resource(resource: str, source: str) -> str:
         if _is_azure_host(host):
             also = f" (or resource={host.split('.', 1)[0]!r})"
         raise ConfigurationError(
-            f"{source} {name!r} looks like a host name or URL, not a resource name; {rule}. "
-            f"Pass base_url={suggestion!r} instead{also}."
+            f"{source} {redact_url(name)!r} looks like a host name or URL, not a resource name; "
+            f"{rule}. Pass base_url={redact_url(suggestion)!r} instead{also}."
         )
     raise ConfigurationError(f"{source} {name!r} is not a valid resource name; {rule}.")
 
