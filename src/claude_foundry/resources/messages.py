@@ -470,6 +470,13 @@ def _finisher(
     return lambda message: parsed_message(message, output_format)
 
 
+def _raw(result: RawResponse | Stream | AsyncStream) -> RawResponse:
+    # A raw call's parse wraps a message; a stream is wrapped here, once the client has built it.
+    if isinstance(result, RawResponse):
+        return result
+    return RawResponse(result.response, result)
+
+
 class MessagesWithRawResponse:
     """``client.messages.with_raw_response``: the same methods, returning :class:`RawResponse`."""
 
@@ -480,11 +487,7 @@ class MessagesWithRawResponse:
 
     def create(self, **params: Any) -> RawResponse:
         messages = self._messages
-        result = messages._client._request(messages._create_call(params, raw=True))
-        if isinstance(result, Stream):
-            return RawResponse(result.response, result)
-        assert isinstance(result, RawResponse)
-        return result
+        return _raw(messages._client._request(messages._create_call(params, raw=True)))
 
     def count_tokens(self, **params: Any) -> RawResponse:
         messages = self._messages
@@ -502,11 +505,7 @@ class AsyncMessagesWithRawResponse:
 
     async def create(self, **params: Any) -> RawResponse:
         messages = self._messages
-        result = await messages._client._request(messages._create_call(params, raw=True))
-        if isinstance(result, AsyncStream):
-            return RawResponse(result.response, result)
-        assert isinstance(result, RawResponse)
-        return result
+        return _raw(await messages._client._request(messages._create_call(params, raw=True)))
 
     async def count_tokens(self, **params: Any) -> RawResponse:
         messages = self._messages
