@@ -101,8 +101,8 @@ def redact_query(query: str) -> str:
         return query
     parts = []
     for part in query.split("&"):
-        key = unquote_plus(part.split("=", 1)[0])
-        parts.append(f"{part.split('=', 1)[0]}={REDACTED}" if _is_credential_key(key) else part)
+        name = part.partition("=")[0]
+        parts.append(f"{name}={REDACTED}" if _is_credential_key(unquote_plus(name)) else part)
     return "&".join(parts)
 
 
