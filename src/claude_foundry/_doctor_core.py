@@ -12,7 +12,7 @@ from ._config import ENV_API_KEY, ENV_BASE_URL, ENV_RESOURCE
 from ._token_cache import DEFAULT_TOKEN_SCOPE
 
 if TYPE_CHECKING:
-    from ._doctor_probes import TokenFacts
+    from ._doctor_probes import TokenFacts, _Answer
 
 __all__ = [
     "DEFAULT_DEPLOYMENT",
@@ -87,7 +87,8 @@ class DoctorContext:
     """The proxy URL from the environment (it may hold a password: shown via display_proxy)."""
     http: httpx2.Client | None = None
     blocked: set[str] = field(default_factory=set)
-    probe: Any = None
+    count_tokens_answer: _Answer | None = None
+    """What the auth probe's count_tokens got back; the deployment check reads it again."""
 
     @property
     def entra(self) -> bool:

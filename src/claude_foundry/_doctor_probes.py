@@ -476,7 +476,7 @@ def probe_auth(ctx: DoctorContext) -> CheckResult:
     answer = _post(ctx, "v1/messages/count_tokens", body)
     if isinstance(answer, tuple):
         return _result("auth", "fail", *answer)
-    ctx.probe = answer
+    ctx.count_tokens_answer = answer
     response, error = answer.response, answer.error
     accepted = f"the {_credential_name(ctx)} was accepted"
     if error is None:
@@ -509,11 +509,12 @@ def probe_auth(ctx: DoctorContext) -> CheckResult:
 def probe_deployment(ctx: DoctorContext) -> CheckResult:
     """The deployment: count_tokens told whether it exists; a one-token message shows it serves."""
     deployment = ctx.options.deployment
-    first = ctx.probe
-    if isinstance(first, _Answer) and first.error is not None and first.error.status_code == 404:
+    first = ctx.count_tokens_answer
+    assert first is not None  # the deployment check runs only after the auth probe answered
+    if first.error is not None and first.error.status_code == 404:
         return _deployment_missing(ctx, first)
     if not ctx.options.send_message:
-        if isinstance(first, _Answer) and first.error is None:
+        if first.error is None:
             tokens = first.data.get("input_tokens") if isinstance(first.data, dict) else None
             return _result(
                 "deployment",
