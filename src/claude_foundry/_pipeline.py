@@ -315,26 +315,12 @@ class Pipeline:
                 error, retryable, headers = _retry_decision(early.error, request)
             except (httpx2.RequestError, APIConnectionError, APIStatusError) as exc:
                 error, retryable, headers = _retry_decision(exc, request)
-            if not retryable or retries_taken >= max_retries:
-                if retries_taken:
-                    error.add_note(f"(gave up after {retries_taken + 1} attempts)")
-                if fallback is not None:
-                    return fallback
-                raise error
-            delay = retry_delay(
-                headers,
-                retries_taken,
-                max_retry_delay=self.max_retry_delay,
-                rand=self.random,
-                now=self.now,
-            )
-            if self.retry_budget is not None and (
-                self.clock() - started + delay > self.retry_budget
-            ):
-                error.add_note(
-                    f"(not retried: waiting {delay:.1f} s more would exceed the retry budget of "
-                    f"{self.retry_budget:g} s after {retries_taken + 1} attempts)"
-                )
+            delay = None
+            if retryable and retries_taken < max_retries:
+                delay = self._delay_within_budget(error, headers, retries_taken, started)
+            elif retries_taken:
+                error.add_note(f"(gave up after {retries_taken + 1} attempts)")
+            if delay is None:
                 if fallback is not None:
                     return fallback
                 raise error
@@ -348,6 +334,31 @@ class Pipeline:
             )
             yield Sleep(delay)
             retries_taken += 1
+
+    def _delay_within_budget(
+        self,
+        error: Exception,
+        headers: httpx2.Headers | None,
+        retries_taken: int,
+        started: float,
+    ) -> float | None:
+        """The wait before the next attempt, or ``None`` (said in a note on ``error``) when
+        waiting would run past the retry budget."""
+        delay = retry_delay(
+            headers,
+            retries_taken,
+            max_retry_delay=self.max_retry_delay,
+            rand=self.random,
+            now=self.now,
+        )
+        budget = self.retry_budget
+        if budget is not None and self.clock() - started + delay > budget:
+            error.add_note(
+                f"(not retried: waiting {delay:.1f} s more would exceed the retry budget of "
+                f"{budget:g} s after {retries_taken + 1} attempts)"
+            )
+            return None
+        return delay
 
     def _attempt(
         self, call: Call, request: httpx2.Request, keep: frozenset[str]
