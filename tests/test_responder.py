@@ -708,6 +708,23 @@ def test_recursive_schema_terminates() -> None:
     assert depth < 12
 
 
+def test_huge_min_items_and_min_length_stay_bounded() -> None:
+    nested = {"type": "array", "minItems": 10**4}
+    schema = {
+        "type": "object",
+        "required": ["many", "long", "nested"],
+        "properties": {
+            "many": {"type": "array", "minItems": 10**9},
+            "long": {"type": "string", "minLength": 10**9},
+            "nested": {**nested, "items": {**nested, "items": {**nested, "items": nested}}},
+        },
+    }
+    value = example_input(schema)
+    assert 0 < len(value["many"]) <= 10**6
+    assert len(value["long"]) <= 10**6
+    assert len(encode(value)) < 50 * 10**6
+
+
 def test_invalid_requests_are_refused_before_scripts_are_consulted() -> None:
     book = ScriptBook([{"replies": ["one", "two"]}])
     responder = Responder(book)

@@ -15,7 +15,9 @@ Rules, in order, for each (sub)schema:
   ``"example <property>"``.
 
 ``pattern`` is not honoured. Nesting deeper than 8 levels (e.g. recursive ``$ref``) stops with
-``null``.
+``null``. The example stays bounded: a budget of a million items or padding characters is
+shared out among an array's items and an object's properties, and ``minItems`` / ``minLength``
+beyond it are not met, so a schema asking for a billion items cannot hang the emulator.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 __all__ = ["example_input"]
 
 _MAX_DEPTH = 8
+_BUDGET = 1_000_000
+"""The array items and padding characters one example may hold; more are left out."""
 _FORMATS = {
     "date": "2025-01-01",
     "date-time": "2025-01-01T00:00:00Z",
@@ -48,7 +52,7 @@ def example_input(schema: Mapping[str, Any]) -> Any:
     """
     if not schema:
         return {}
-    return _example(schema, root=schema, name="value", depth=0)
+    return _example(schema, root=schema, name="value", depth=0, budget=_BUDGET)
 
 
 def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -65,7 +69,7 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
     return target if isinstance(target, Mapping) else {}
 
 
-def _example(schema: Any, *, root: Mapping[str, Any], name: str, depth: int) -> Any:
+def _example(schema: Any, *, root: Mapping[str, Any], name: str, depth: int, budget: int) -> Any:
     if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
         return None
     schema = _resolve(schema, root)
@@ -85,11 +89,13 @@ def _example(schema: Any, *, root: Mapping[str, Any], name: str, depth: int) -> 
             usable = [
                 b for b in branches if not (isinstance(b, Mapping) and b.get("type") == "null")
             ]
-            return _example((usable or branches)[0], root=root, name=name, depth=depth + 1)
+            return _example(
+                (usable or branches)[0], root=root, name=name, depth=depth + 1, budget=budget
+            )
     if isinstance(schema.get("allOf"), list):
         merged: dict[str, Any] = {}
         for branch in schema["allOf"]:
-            value = _example(branch, root=root, name=name, depth=depth + 1)
+            value = _example(branch, root=root, name=name, depth=depth + 1, budget=budget)
             if isinstance(value, dict):
                 merged.update(value)
         return merged
@@ -102,16 +108,21 @@ def _example(schema: Any, *, root: Mapping[str, Any], name: str, depth: int) -> 
         properties = schema.get("properties")
         properties = properties if isinstance(properties, Mapping) else {}
         required = schema.get("required")
+        names = required if isinstance(required, list) else []
+        share = max(1, budget // max(1, len(names)))
         return {
             str(prop): _example(
-                properties.get(prop, {}), root=root, name=str(prop), depth=depth + 1
+                properties.get(prop, {}), root=root, name=str(prop), depth=depth + 1, budget=share
             )
-            for prop in (required if isinstance(required, list) else [])
+            for prop in names
         }
     if kind == "array":
         minimum = schema.get("minItems")
-        count = max(1, minimum if isinstance(minimum, int) else 1)
-        item = _example(schema.get("items", {}), root=root, name=name, depth=depth + 1)
+        count = min(max(1, minimum if isinstance(minimum, int) else 1), budget)
+        item_budget = max(1, budget // count)
+        item = _example(
+            schema.get("items", {}), root=root, name=name, depth=depth + 1, budget=item_budget
+        )
         return [item] * count
     if kind in ("integer", "number"):
         return _number(schema, integer=kind == "integer")
@@ -119,7 +130,7 @@ def _example(schema: Any, *, root: Mapping[str, Any], name: str, depth: int) -> 
         return True
     if kind == "null":
         return None
-    return _string(schema, name)
+    return _string(schema, name, budget)
 
 
 def _number(schema: Mapping[str, Any], *, integer: bool) -> int | float:
@@ -135,11 +146,11 @@ def _number(schema: Mapping[str, Any], *, integer: bool) -> int | float:
     return int(value) if integer else float(value)
 
 
-def _string(schema: Mapping[str, Any], name: str) -> str:
+def _string(schema: Mapping[str, Any], name: str, budget: int) -> str:
     text = _FORMATS.get(str(schema.get("format")), f"example {name}")
     min_length, max_length = schema.get("minLength"), schema.get("maxLength")
     if isinstance(min_length, int) and len(text) < min_length:
-        text = text + "x" * (min_length - len(text))
+        text = text + "x" * (min(min_length, budget) - len(text))
     if isinstance(max_length, int) and max_length >= 0:
         text = text[:max_length]
     return text
