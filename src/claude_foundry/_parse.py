@@ -17,6 +17,7 @@ keywords the API does not take are moved into ``description``), so both send the
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
@@ -184,6 +185,14 @@ def resolve_output_format(output_format: Any) -> OutputFormat[Any]:
             schema=schema,
             decode=lambda text: _decode_with_schema(text, schema),
         )
+    try:
+        hash(output_format)
+    except TypeError:
+        return _resolve_type(output_format)
+    return _resolve_type_cached(output_format)
+
+
+def _resolve_type(output_format: Any) -> OutputFormat[Any]:
     if _is_pydantic_model(output_format):
         import pydantic
 
@@ -209,6 +218,11 @@ def resolve_output_format(output_format: Any) -> OutputFormat[Any]:
         schema=schema,
         decode=decoder.decode,
     )
+
+
+# A type's schema and decoder are the same on every call, and building them (a pydantic
+# TypeAdapter above all) costs about as much as the rest of the request: keep the recent ones.
+_resolve_type_cached = functools.lru_cache(maxsize=64)(_resolve_type)
 
 
 def parsed_message(message: Message, output_format: OutputFormat[T] | None) -> ParsedMessage[T]:
