@@ -229,7 +229,8 @@ class Call:
     """Return the successful response with its body unread (``with_streaming_response``)."""
 
 
-_RETRY_COUNT = tuple(str(n) for n in range(16))
+# The x-stainless-retry-count header values of the first attempts, formatted once.
+_RETRY_COUNT_TEXT = tuple(str(n) for n in range(16))
 
 
 class Pipeline:
@@ -278,7 +279,9 @@ class Pipeline:
     def build_request(self, call: Call, retries_taken: int) -> httpx2.Request:
         headers = self.base_headers.copy()
         headers["x-stainless-retry-count"] = (
-            _RETRY_COUNT[retries_taken] if retries_taken < 16 else str(retries_taken)
+            _RETRY_COUNT_TEXT[retries_taken]
+            if retries_taken < len(_RETRY_COUNT_TEXT)
+            else str(retries_taken)
         )
         if call.extra_headers:
             for name, value in call.extra_headers.items():
