@@ -23,6 +23,7 @@ emulator listening beyond loopback (``allow_remote``) asks for its API key here 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -41,6 +42,8 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger("claude_foundry.emulator")
 
 _T = TypeVar("_T")
 _PREFIX = "/_emulator/"
@@ -211,9 +214,10 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
     """The ASGI callable serving ``/_emulator/...`` for ``state``."""
 
     async def control(scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
         try:
             _require_key(state, scope)
-            mounted = state.mounted_app(scope["path"])
+            mounted = state.mounted_app(path)
             if mounted is None:
                 status, payload = await _dispatch(state, scope, receive)
         except ControlError as exc:
@@ -221,7 +225,8 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
                 exc.status,
                 {"error": {"type": exc.error_type, "message": exc.message}},
             )
-        except Exception as exc:  # a bug must still answer in JSON, without a traceback
+        except Exception as exc:  # a bug must still answer in JSON; the traceback goes to the log
+            logger.exception("unexpected error in control route %s %s", scope["method"], path)
             status = 500
             payload = {"error": {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}}
         else:
@@ -234,7 +239,7 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
             (b"content-length", str(len(body)).encode()),
         ]
         if status == 405:
-            methods = _resolve(scope["path"])[0] or {}
+            methods = _resolve(path)[0] or {}
             headers.append((b"allow", ", ".join(sorted(methods)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
