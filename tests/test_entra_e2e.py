@@ -249,6 +249,16 @@ def test_control_routes_mint_tokens_for_curl(emu: Emulator) -> None:
     assert "expired" in stale.json()["error"]["message"]
 
 
+def test_unknown_entra_routes_and_methods_answer_in_json(emu: Emulator) -> None:
+    missing = httpx2.get(f"{emu.url}/_emulator/entra/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "not_found"
+    assert "principals" in missing.json()["error"]["message"]
+    wrong_method = httpx2.get(f"{emu.url}/_emulator/entra/token")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["type"] == "method_not_allowed"
+
+
 # -- a long run with short-lived tokens ------------------------------------------------------------
 
 LIFETIME_S = 3

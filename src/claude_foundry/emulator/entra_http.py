@@ -190,13 +190,26 @@ def build_entra_app(directory: EntraDirectory) -> Starlette:
             return _control_error(404, str(exc), "not_found")
         return JSONResponse(updated.to_dict())
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Unknown paths and wrong methods answer in the control API's JSON shape, not plain text.
+        status = getattr(exc, "status_code", 500)
+        if status == 405:
+            return _control_error(
+                405, f"{request.method} is not allowed on {request.url.path}", "method_not_allowed"
+            )
+        routes = "msi/token (GET), token (POST), principals (GET), principals/{name} (PATCH)"
+        return _control_error(
+            status, f"no Entra route at {request.url.path}; routes: {routes}", "not_found"
+        )
+
     return Starlette(
         routes=[
             directory.managed_identity.route(MANAGED_IDENTITY_PATH),
             Route(f"{ENTRA_PREFIX}/token", mint, methods=["POST"]),
             Route(f"{ENTRA_PREFIX}/principals", list_principals, methods=["GET"]),
             Route(f"{ENTRA_PREFIX}/principals/{{name}}", set_roles, methods=["PATCH"]),
-        ]
+        ],
+        exception_handlers={404: http_error, 405: http_error},
     )
 
 
