@@ -310,7 +310,7 @@ def _permission_message(object_id: str | None, detail: str) -> str:
 
 
 class EntraAuthenticator:
-    """Bearer tokens in, principal or refusal out: E1's ``TokenVerifier`` and ``Authenticator``."""
+    """Bearer tokens in, principal or refusal out: the emulator's ``Authenticator`` for Entra ID."""
 
     def __init__(self, verifier: TokenVerifier, *, missing_role_status: Literal[401, 403] = 403):
         self.verifier = verifier
