@@ -278,18 +278,26 @@ def test_repr_shows_base_url_and_auth_mode_only() -> None:
     assert "secret-key-123" not in str(vars(client.messages))
 
 
-def test_a_password_in_the_base_url_stays_out_of_reprs_and_messages() -> None:
-    client = AnthropicFoundry(api_key="k", base_url="https://user:pw-123@h.example/anthropic/")
-    assert client.base_url.host == "h.example"
-    assert "pw-123" not in repr(client)
-    assert "pw-123" not in repr(client._settings)
-    with pytest.raises(ConfigurationError) as caught:
-        AnthropicFoundry(api_key="k", base_url="https://user:pw-123@h.example/v1")
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://user:pw-123@h.example/anthropic/",
+        "https://user:pw-123@h.example/v1",
+        "https://user:pw-123@h.example/anthropic/v1",
+    ],
+)
+def test_credentials_in_the_base_url_are_refused_without_echoing_them(base_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="user name or password") as caught:
+        AnthropicFoundry(api_key="k", base_url=base_url)
     assert "pw-123" not in str(caught.value)
-    assert "https://[redacted]@h.example/anthropic/" in str(caught.value)
-    with pytest.warns(UserWarning, match="ends in the API path") as warned:
-        AnthropicFoundry(api_key="k", base_url="https://user:pw-123@h.example/anthropic/v1")
-    assert all("pw-123" not in str(warning.message) for warning in warned)
+    assert "[redacted]@h.example" in str(caught.value)
+    assert "HTTPS_PROXY" in str(caught.value)
+
+
+def test_a_password_in_a_resource_stays_out_of_the_message() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        AnthropicFoundry(api_key="k", resource="https://user:pw-123@h.example/")
+    assert "pw-123" not in str(caught.value)
 
 
 def test_custom_headers_env_and_default_headers(clean_env: pytest.MonkeyPatch) -> None:

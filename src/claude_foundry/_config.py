@@ -235,6 +235,14 @@ def normalise_base_url(raw: str) -> tuple[str, str | None]:
             f"base_url {shown!r} has a query string. Pass the base URL without it and put query "
             f"parameters in default_query=, e.g. default_query={{'api-version': '...'}}."
         )
+    if url.userinfo:
+        # httpx2 would turn them into Basic auth, which Foundry never takes and which replaces
+        # an Entra Bearer header.
+        raise ConfigurationError(
+            f"base_url {shown!r} carries a user name or password. Foundry authenticates with "
+            "api_key or a Microsoft Entra ID token, never with credentials in the URL: remove "
+            "them. For a proxy that needs a login, set HTTPS_PROXY=http://user:password@host:port."
+        )
     path = url.path.rstrip("/")
     warning = None
     lowered = path.lower()
