@@ -147,7 +147,9 @@ def _lines(path: Path) -> Iterator[tuple[int, Any]]:
             try:
                 yield number, _MESSAGE_PARAMS_DECODER.decode(raw)
             except msgspec.DecodeError as exc:
-                raise BatchInputError(f"not valid JSON ({exc})", line=number, source=str(path))
+                raise BatchInputError(
+                    f"not valid JSON ({exc})", line=number, source=str(path)
+                ) from None
             except UnicodeDecodeError:
                 raise BatchInputError("not UTF-8 text", line=number, source=str(path)) from None
 
@@ -158,7 +160,9 @@ def read_requests(path: str | Path) -> list[BatchRequest]:
     try:
         return validate_requests(_lines(path), source=str(path))
     except OSError as exc:
-        raise BatchInputError(f"cannot read the input file: {exc.strerror}", source=str(path))
+        raise BatchInputError(
+            f"cannot read the input file: {exc.strerror}", source=str(path)
+        ) from None
 
 
 def file_sha256(path: str | Path) -> str:

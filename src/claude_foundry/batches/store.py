@@ -95,7 +95,8 @@ class BatchRecord:
         counts = self.counts
         created = timestamp(self.created_at)
         expires = timestamp(self.expires_at)
-        assert created is not None and expires is not None
+        assert created is not None
+        assert expires is not None
         return MessageBatch(
             id=self.id,
             processing_status=self.processing_status,  # type: ignore[arg-type]
