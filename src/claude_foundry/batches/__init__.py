@@ -8,9 +8,11 @@ resumes with exactly one result per ``custom_id``.
 from __future__ import annotations
 
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
+from ._client import AnthropicFoundry, AsyncAnthropicFoundry, AsyncBatches, Batches
 from ._format import BatchInputError, BatchRequest, read_requests, validate_requests
 from ._output import ResultsFile, ResultsFileError
 from ._runner import BatchProgress, BatchRunner
+from ._service import BatchPage, BatchResultsNotReadyError, BatchService, DeletedMessageBatch
 from ._state import BatchStateError
 from ._types import (
     MessageBatch,
@@ -34,15 +36,23 @@ from .store import (
 __all__ = [
     "AdaptiveLimit",
     "Admission",
+    "AnthropicFoundry",
+    "AsyncAnthropicFoundry",
+    "AsyncBatches",
     "BatchInputError",
     "BatchNotFoundError",
+    "BatchPage",
     "BatchProgress",
     "BatchRecord",
     "BatchRequest",
+    "BatchResultsNotReadyError",
     "BatchRunner",
+    "BatchService",
     "BatchStateError",
     "BatchStore",
     "BatchStoreError",
+    "Batches",
+    "DeletedMessageBatch",
     "GovernedAdmission",
     "MessageBatch",
     "MessageBatchCanceledResult",

@@ -113,7 +113,9 @@ class BatchRunner:
         self.store = store
         self.batch_id = batch_id
         self.results = results
-        self.admission: Admission = admission or AdaptiveLimit(maximum=max_concurrency)
+        self.admission: Admission = admission or AdaptiveLimit(
+            initial=min(8, max_concurrency), maximum=max_concurrency
+        )
         self.on_progress = on_progress
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .._errors import AnthropicError
+
 __all__ = [
     "BATCH_TRANSITIONS",
     "FINISHED_REQUEST_STATES",
@@ -71,7 +73,7 @@ REQUEST_TRANSITIONS: Final[dict[str, dict[str, str]]] = {
 }
 
 
-class BatchStateError(RuntimeError):
+class BatchStateError(AnthropicError, RuntimeError):
     """An event that the current state does not allow, e.g. canceling a batch that has ended."""
 
     def __init__(self, kind: str, state: str, event: str) -> None:

@@ -111,7 +111,10 @@ class BatchRecord:
             expires_at=expires,
             ended_at=timestamp(self.ended_at),
             cancel_initiated_at=timestamp(self.cancel_initiated_at),
-            results_url=self.results_url if self.processing_status == _state.ENDED else None,
+            # as in the API, only an ended batch has results to fetch
+            results_url=(self.results_url or f"batch-store:{self.id}")
+            if self.processing_status == _state.ENDED
+            else None,
         )
 
 
@@ -298,6 +301,15 @@ class BatchStore(ABC):
     def set_results_url(self, batch_id: str, url: str) -> None:
         with self._transaction():
             self._run("set_results_url", {"batch_id": batch_id, "results_url": url})
+
+    def delete_batch(self, batch_id: str) -> None:
+        """Remove an ended batch and its results."""
+        record = self.get_batch(batch_id)
+        if record.processing_status != _state.ENDED:
+            raise _state.BatchStateError("batch", record.processing_status, "delete")
+        with self._transaction():
+            self._run("delete_requests", {"batch_id": batch_id})
+            self._run("delete_batch", {"batch_id": batch_id})
 
     # --- requests -----------------------------------------------------------------------------
 

@@ -149,3 +149,9 @@ DELETE FROM cf_batch_workers WHERE id = %(id)s;
 -- name: workers
 SELECT id, host, pid, heartbeat_at FROM cf_batch_workers
 WHERE batch_id = %(batch_id)s ORDER BY started_at;
+
+-- name: delete_requests
+DELETE FROM cf_batch_requests WHERE batch_id = %(batch_id)s;
+
+-- name: delete_batch
+DELETE FROM cf_batches WHERE id = %(batch_id)s;
