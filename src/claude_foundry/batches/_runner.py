@@ -140,6 +140,11 @@ class BatchRunner:
     def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called (``run()`` then returns before the batch ends)."""
+        return self._stopping.is_set()
+
     # --- sender threads -----------------------------------------------------------------------
 
     def _ensure_senders(self, wanted: int) -> None:
@@ -295,7 +300,6 @@ class BatchRunner:
             record.request_count,
             extra={"action": "worker_start", "batch_id": self.batch_id},
         )
-        self._take_back_dead_leases()
         self._upkeep(started)
         self._export()
         last_upkeep = started
@@ -338,6 +342,7 @@ class BatchRunner:
         return record
 
     def _upkeep(self, now: float) -> None:
+        self._take_back_dead_leases()
         self.store.renew(self.batch_id, self.worker_id, self._in_flight, until=now + self.lease)
         self.store.heartbeat(
             self.worker_id, self.batch_id, host=socket.gethostname(), pid=os.getpid(), now=now

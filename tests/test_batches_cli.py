@@ -1,0 +1,164 @@
+"""``claude-foundry batch``: runs in a subprocess against the emulator, killed with SIGKILL at
+random moments and resumed, with exactly one result line per custom_id at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_foundry.emulator import Emulator
+
+CLI = [sys.executable, "-c", "from claude_foundry.cli import main; main()"]
+
+
+def write_requests(path: Path, count: int, *, tag: str = "") -> set[str]:
+    ids = set()
+    with path.open("w") as file:
+        for i in range(count):
+            custom_id = f"req-{i}"
+            ids.add(custom_id)
+            params = {
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 16,
+                "messages": [{"role": "user", "content": f"question {i}{tag}"}],
+            }
+            file.write(json.dumps({"custom_id": custom_id, "params": params}) + "\n")
+    return ids
+
+
+def cli_env(emulator: Emulator) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_FOUNDRY_")}
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    env["ANTHROPIC_FOUNDRY_API_KEY"] = emulator.api_key
+    env["ANTHROPIC_FOUNDRY_BASE_URL"] = emulator.base_url
+    return env
+
+
+def run_cli(
+    emulator: Emulator, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=cli_env(emulator), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def result_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_kill_9_at_random_moments_then_resume_gives_one_line_per_custom_id(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    ids = write_requests(requests, 150)
+    emulator.add_fault(kind="latency", delay_ms=40, count=None)
+    emulator.add_fault(kind="status", status=529, probability=0.05, count=None, retry_after=0)
+    rng = random.Random(12)
+    args = ["batch", "run", str(requests), "--output", str(output), "--progress", "off",
+            "--lease", "30s", "--max-concurrency", "4"]  # fmt: skip
+    kills = 0
+    for _ in range(6):
+        process = subprocess.Popen(
+            [*CLI, *args], env=cli_env(emulator),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.6, 2.0))
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+        partial = len(output.read_bytes().splitlines()) if output.exists() else 0
+        print(f"killed after {partial} result lines")
+    finished = run_cli(emulator, *args)
+    assert finished.returncode == 0, finished.stderr
+    lines = result_lines(output)
+    assert len(lines) == len(ids)
+    assert {line["custom_id"] for line in lines} == ids
+    assert all(line["result"]["type"] == "succeeded" for line in lines)  # type: ignore[index]
+    # at-least-once to the service: every request reached it, some perhaps twice
+    sent = [entry for entry in emulator.journal() if entry.status == 200]
+    assert len(sent) >= len(ids)
+    assert kills >= 1
+
+
+def test_rerun_of_a_finished_batch_changes_nothing_and_status_reports_it(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    ids = write_requests(requests, 5)
+    first = run_cli(emulator, "batch", "run", str(requests), "-o", str(output))
+    assert first.returncode == 0, first.stderr
+    # piped: plain progress lines, not a live display
+    assert "5/5 done (5 succeeded" in first.stderr
+    before = output.read_bytes()
+    second = run_cli(emulator, "batch", "run", str(requests), "-o", str(output))
+    assert second.returncode == 0, second.stderr
+    assert "resuming batch" in second.stderr
+    assert output.read_bytes() == before
+    assert {line["custom_id"] for line in result_lines(output)} == ids
+    status = run_cli(emulator, "batch", "status", str(output))
+    assert status.returncode == 0
+    assert "ended  5/5 finished (5 succeeded, 0 errored" in status.stdout
+    as_json = run_cli(emulator, "batch", "status", str(output), "--json")
+    assert json.loads(as_json.stdout)["request_counts"]["succeeded"] == 5
+
+
+def test_a_changed_input_refuses_to_resume(emulator: Emulator, tmp_path: Path) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    write_requests(requests, 3)
+    assert run_cli(emulator, "batch", "run", str(requests), "-o", str(output)).returncode == 0
+    write_requests(requests, 3, tag=" changed")
+    again = run_cli(emulator, "batch", "run", str(requests), "-o", str(output))
+    assert again.returncode == 2
+    assert "has changed since batch" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_bad_input_names_the_line_and_sends_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    write_requests(requests, 2)
+    with requests.open("a") as file:
+        file.write('{"custom_id": "req-0", "params": {}}\n')
+    result = run_cli(emulator, "batch", "run", str(requests), "-o", str(output))
+    assert result.returncode == 2
+    assert "line 3: " in result.stderr
+    assert "Traceback" not in result.stderr
+    assert emulator.journal() == []
+
+
+def test_existing_results_from_elsewhere_are_not_overwritten(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    write_requests(requests, 2)
+    output.write_text('{"custom_id": "x", "result": {"type": "canceled"}}\n')
+    result = run_cli(emulator, "batch", "run", str(requests), "-o", str(output))
+    assert result.returncode == 2
+    assert "already holds results" in result.stderr
+
+
+@pytest.mark.parametrize("torn", [b'{"custom_id": "req-1", "resu', b"garbage"])
+def test_a_torn_last_line_is_repaired_on_open(tmp_path: Path, torn: bytes) -> None:
+    from claude_foundry.batches import ResultsFile
+
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"custom_id":"req-0","result":{"type":"expired"}}\n' + torn)
+    results = ResultsFile(path)
+    assert results.present == {"req-0"}
+    written = results.append([("req-0", b"dup\n"), ("req-1", b'{"custom_id":"req-1"}\n')])
+    results.close()
+    assert written == ["req-0", "req-1"]
+    assert path.read_bytes().splitlines() == [
+        b'{"custom_id":"req-0","result":{"type":"expired"}}',
+        b'{"custom_id":"req-1"}',
+    ]
