@@ -141,6 +141,11 @@ class BatchRunner:
         self._stopping.set()
 
     @property
+    def recorded(self) -> int:
+        """How many results this runner recorded (the rest came from other workers)."""
+        return self._done_this_run
+
+    @property
     def stopped(self) -> bool:
         """Whether :meth:`stop` was called (``run()`` then returns before the batch ends)."""
         return self._stopping.is_set()

@@ -387,7 +387,10 @@ def worker_command(
                     if runner.stopped:
                         click.echo(f"stopped; {describe_record(record)}", err=True)
                         return
-                    click.echo(describe_record(record), err=True)
+                    click.echo(
+                        f"{describe_record(record)}; this worker recorded {runner.recorded}",
+                        err=True,
+                    )
         except KeyboardInterrupt:
             click.echo("\ninterrupted; this worker's requests went back to the store", err=True)
             sys.exit(130)
