@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 from batch_stores import postgres_database
-from test_batches_cli import CLI, cli_env, result_lines, write_requests
-
 from claude_foundry.batches import open_store
 from claude_foundry.emulator import Emulator
+from test_batches_cli import CLI, cli_env, result_lines, write_requests
 
 
 def test_three_workers_one_killed_finish_with_no_duplicate(
@@ -41,7 +40,7 @@ def test_three_workers_one_killed_finish_with_no_duplicate(
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                     text=True,
-                )  # fmt: skip
+                )
                 for _ in range(2)
             ]
             time.sleep(1.5)

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from batch_stores import postgres_database
 from claude_foundry.batches import BatchNotFoundError, BatchStateError, BatchStore, open_store
 from claude_foundry.batches._format import BatchRequest
-
-from batch_stores import postgres_database
 
 T0 = 1_000_000.0
 
