@@ -37,10 +37,12 @@ class WindowShape:
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """``slot`` is where the charge went (for :meth:`QuotaBackend.adjust`); ``None`` when
-    refused, and then ``wait`` is the seconds until the binding budget has room."""
+    refused, and then ``wait`` is the seconds until the ``binding`` budget (0 requests, 1 input
+    tokens, 2 output tokens) has room."""
 
     slot: int | None
     wait: float = 0.0
+    binding: int | None = None
 
 
 class QuotaBackend(ABC):
@@ -98,8 +100,8 @@ class MemoryBackend(QuotaBackend):
 
     def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:
         with self._lock:
-            slot, wait = self._window(pool, shape).reserve(costs, limits, self._clock())
-        return Reservation(slot, wait)
+            slot, wait, binding = self._window(pool, shape).reserve(costs, limits, self._clock())
+        return Reservation(slot, wait, binding)
 
     def adjust(self, pool: str, slot: int, deltas: Costs, shape: WindowShape) -> None:
         with self._lock:

@@ -103,8 +103,8 @@ class QuotaGovernor:
         window_s: float = 60.0,
         window_margin_s: float | None = None,
         background_share: float = 0.8,
-        max_wait: float = 60.0,
-        background_max_wait: float = 600.0,
+        max_wait: float | None = None,
+        background_max_wait: float | None = None,
         on_outage: str = "fail-open",
         outage_share: float = 0.25,
         learn: bool = True,
@@ -124,7 +124,7 @@ class QuotaGovernor:
                 f"on_outage must be 'fail-open' or 'fail-closed', not {on_outage!r}"
             )
         for name, value in (("max_wait", max_wait), ("background_max_wait", background_max_wait)):
-            if not (value >= 0):
+            if value is not None and not (value >= 0):
                 raise ConfigurationError(f"{name} must be >= 0 seconds, not {value!r}")
         self.pools: dict[str, PoolLimits] = {
             name: limits
@@ -139,7 +139,13 @@ class QuotaGovernor:
         self.window_s = window_s
         self.shape = WindowShape(hold_s=window_s + margin, slot_s=window_s / _SLOTS_PER_WINDOW)
         self.background_share = background_share
-        self.max_wait = {"interactive": max_wait, "background": background_max_wait}
+        # By default a call waits as long as room can take to appear: one window (and a pause
+        # a 429 asked for); longer only when the caller says so.
+        longest = self.shape.hold_s + 1.0
+        self.max_wait: dict[str, float] = {
+            "interactive": longest if max_wait is None else max_wait,
+            "background": 10 * longest if background_max_wait is None else background_max_wait,
+        }
         self.on_outage = on_outage
         self.outage_share = outage_share
         self.learn = learn
@@ -212,7 +218,8 @@ class QuotaGovernor:
         state = self._pool_state(pool)
         if reservation.slot is None:
             wait = reservation.wait
-            if state.in_flight:
+            if state.in_flight and reservation.binding != 0:
+                # Token budgets come back early when replies in flight are settled.
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
             return self._wait(pool, ask, wait)
         with self._lock:

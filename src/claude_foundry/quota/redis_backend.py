@@ -142,7 +142,7 @@ class RedisBackend(QuotaBackend):
     def _reservation(reply: list[Any]) -> Reservation:
         if int(reply[0]) == 1:
             return Reservation(int(reply[1]))
-        return Reservation(None, float(reply[1]) / 1000.0)
+        return Reservation(None, float(reply[1]) / 1000.0, int(reply[2]))
 
     def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:
         with self._store_errors():

@@ -1,10 +1,12 @@
 -- Reserve one request's three costs in a pool, all or none.
 -- ARGV[3..5]: costs (requests, input, output); ARGV[6..8]: limits (-1: unlimited).
--- Returns {1, slot} when charged, or {0, wait_ms} (a string: Lua floats lose their fraction).
+-- Returns {1, slot} when charged, or {0, wait_ms, binding budget} (wait_ms a string: Redis
+-- would truncate a Lua float).
 local costs = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
 local limits = {tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
 local fields = {'r', 'i', 'o'}
 local wait = -1
+local binding = -1
 for b = 1, 3 do
   local used, cost, limit = totals[b], costs[b], limits[b]
   if limit >= 0 and used > 0 and used + cost > limit then
@@ -23,11 +25,14 @@ for b = 1, 3 do
       end
       n = n + 1
     end
-    wait = math.max(wait, until_free)
+    if until_free > wait then
+      wait = until_free
+      binding = b - 1
+    end
   end
 end
 if wait >= 0 then
-  return {0, tostring(math.max(wait, 1))}
+  return {0, tostring(math.max(wait, 1)), binding}
 end
 local slot = current
 local previous = tonumber(redis.call('HGET', key, 't' .. slot))

@@ -75,11 +75,15 @@ class RollingWindow:
             for budget in range(3):
                 totals[budget] -= counts[budget]
 
-    def reserve(self, costs: Costs, limits: Limits, now: float) -> tuple[int | None, float]:
-        """Charge ``costs`` and return ``(slot, 0.0)``, or charge nothing and return
-        ``(None, wait)``: the seconds until the binding budget has room."""
+    def reserve(
+        self, costs: Costs, limits: Limits, now: float
+    ) -> tuple[int | None, float, int | None]:
+        """Charge ``costs`` and return ``(slot, 0.0, None)``, or charge nothing and return
+        ``(None, wait, binding)``: the seconds until the binding budget (0 requests, 1 input,
+        2 output) has room."""
         self.prune(now)
         wait = -1.0
+        binding = None
         for budget in range(3):
             used, cost, limit = self.totals[budget], costs[budget], limits[budget]
             if fits(used, cost, limit):
@@ -87,9 +91,11 @@ class RollingWindow:
             assert limit is not None
             needed = min(used, used + cost - limit)
             charges = [(slot.time, slot.counts[budget]) for slot in self._slots]
-            wait = max(wait, wait_for(needed, charges, self.hold_s, now))
+            until = wait_for(needed, charges, self.hold_s, now)
+            if until > wait:
+                wait, binding = until, budget
         if wait >= 0:
-            return None, max(wait, 1e-3)
+            return None, max(wait, 1e-3), binding
         index = math.floor(now / self.slot_s)
         slots = self._slots
         if slots and slots[-1].index >= index:
@@ -101,7 +107,7 @@ class RollingWindow:
         for budget in range(3):
             slot.counts[budget] += costs[budget]
             self.totals[budget] += costs[budget]
-        return slot.index, 0.0
+        return slot.index, 0.0, None
 
     def adjust(self, slot_index: int, deltas: Costs) -> None:
         """Add ``deltas`` to the slot a charge went into; nothing if it already aged out."""
