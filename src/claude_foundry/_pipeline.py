@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ._admission import AdmissionAsk, AdmissionGate, Outcome, Priority, usage_outcome
 from ._config import SENTINEL_TYPE_NAMES
 from ._errors import APIConnectionError, APIStatusError
 from ._events import transport_error as stream_transport_error
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from ._events import EventDecoder
 
 __all__ = [
+    "Admit",
     "Call",
     "Close",
     "FetchToken",
@@ -60,6 +62,7 @@ __all__ = [
     "Pipeline",
     "ReadBody",
     "Send",
+    "Settle",
     "Sleep",
     "Step",
     "StreamStart",
@@ -131,7 +134,25 @@ class NextChunk:
     chunks: Any
 
 
-Step = Send | FetchToken | Sleep | ReadBody | Close | OpenChunks | NextChunk
+@dataclass(slots=True)
+class Admit:
+    """Ask ``gate`` for room for one attempt (``reserve``, or ``areserve`` in the async
+    client); the result is a :class:`~claude_foundry._admission.Verdict`."""
+
+    gate: AdmissionGate
+    ask: AdmissionAsk
+
+
+@dataclass(slots=True)
+class Settle:
+    """Tell ``gate`` what a granted attempt cost (``settle`` / ``asettle``); no result."""
+
+    gate: AdmissionGate
+    grant: object
+    outcome: Outcome
+
+
+Step = Send | FetchToken | Sleep | ReadBody | Close | OpenChunks | NextChunk | Admit | Settle
 
 
 @dataclass(slots=True)
@@ -142,6 +163,8 @@ class StreamStart:
     decoder: EventDecoder
     chunks: Any
     pending: Sequence[StreamEvent]
+    admission: tuple[AdmissionGate, object] | None = None
+    """The gate and grant to settle when the stream ends (the driver wraps its events)."""
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -227,6 +250,9 @@ class Call:
     parse: Callable[[httpx2.Response], Any] = field(default=parse_message)
     unread: bool = False
     """Return the successful response with its body unread (``with_streaming_response``)."""
+    model: str | None = None
+    max_tokens: int | None = None
+    """Set for calls that create a message: what admission reserves (none for count_tokens)."""
 
 
 # The x-stainless-retry-count header values of the first attempts, formatted once.
@@ -266,6 +292,9 @@ class Pipeline:
         self.clock: Callable[[], float] = time.monotonic
         self.now: Callable[[], float] = time.time
         self.random: Callable[[], float] = random.random
+        self.admission: AdmissionGate | None = None
+        """A quota governor asked before each attempt (``AnthropicFoundry(governor=...)``)."""
+        self.priority: Priority = "interactive"
 
     def url_for(self, path: str) -> httpx2.URL:
         url = self._urls.get(path)
@@ -307,17 +336,31 @@ class Pipeline:
         )
         started = self.clock()
         retries_taken = 0
+        gate = self.admission if call.max_tokens is not None else None
+        waited = 0.0
         while True:
             request = self.build_request(call, retries_taken)
+            grant: object = None
+            if gate is not None:
+                grant, waited = yield from self._admit(gate, call, waited)
             # A stream that failed after some events: what the caller gets if it is not retried.
             fallback: StreamStart | None = None
             try:
-                return (yield from self._attempt(call, request, keep))
+                result = yield from self._attempt(call, request, keep)
             except _StreamFailedEarly as early:
                 fallback = early.start
                 error, retryable, headers = _retry_decision(early.error, request)
             except (httpx2.RequestError, APIConnectionError, APIStatusError) as exc:
                 error, retryable, headers = _retry_decision(exc, request)
+            else:
+                if gate is not None:
+                    if type(result) is StreamStart:
+                        result.admission = (gate, grant)
+                    else:
+                        yield Settle(gate, grant, usage_outcome(getattr(result, "usage", None)))
+                return result
+            if gate is not None:
+                yield Settle(gate, grant, self._failure_outcome(error, headers))
             delay = None
             if retryable and retries_taken < max_retries:
                 delay = self._delay_within_budget(error, headers, retries_taken, started)
@@ -337,6 +380,38 @@ class Pipeline:
             )
             yield Sleep(delay)
             retries_taken += 1
+
+    def _admit(
+        self, gate: AdmissionGate, call: Call, waited: float
+    ) -> Generator[Step, Any, tuple[object, float]]:
+        """Ask until granted (sleeping as told); the gate raises when the wait runs too long."""
+        assert call.model is not None
+        assert call.max_tokens is not None
+        ask = AdmissionAsk(
+            model=call.model,
+            max_tokens=call.max_tokens,
+            body_size=len(call.body),
+            priority=self.priority,
+            base_url=self._base_url,
+            waited=waited,
+        )
+        while True:
+            verdict = yield Admit(gate, ask)
+            if verdict.grant is not None:
+                return verdict.grant, ask.waited
+            yield Sleep(verdict.wait)
+            ask.waited += verdict.wait
+
+    def _failure_outcome(self, error: Exception, headers: httpx2.Headers | None) -> Outcome:
+        if isinstance(error, APIStatusError):
+            retry_after = requested_retry_delay(headers, self.now) if headers else None
+            return Outcome(
+                status=error.status_code,
+                retry_after=retry_after,
+                message=error.api_message,
+                output_tokens=0,  # the server answered: nothing was produced
+            )
+        return Outcome(reached=False)
 
     def _delay_within_budget(
         self,
