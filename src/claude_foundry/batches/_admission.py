@@ -100,7 +100,17 @@ class GovernedAdmission:
         pass  # the governed client reconciles each call with the governor itself
 
     def describe(self) -> str:
-        return f"quota governor, room for {self._last}"
+        """The busiest budget of the busiest pool, e.g. ``quota 92% rpm``."""
+        busiest, name = 0.0, ""
+        for status in self.governor.status():
+            for used, limit, budget in zip(
+                status.used, status.effective, ("rpm", "input tpm", "output tpm"), strict=True
+            ):
+                if limit and used / limit > busiest:
+                    busiest, name = used / limit, budget
+        if not name:
+            return f"quota: room for {self._last}"
+        return f"quota {busiest:.0%} {name}"
 
 
 def _rough_input_tokens(params: dict[str, Any]) -> int:

@@ -32,7 +32,7 @@ import msgspec
 
 from .._pipeline import backoff_delay
 from . import _state
-from ._admission import AdaptiveLimit, Admission
+from ._admission import AdaptiveLimit, Admission, GovernedAdmission
 from ._format import canceled_result, expired_result, result_line
 from ._outcome import Verdict, judge_error, judge_message
 from ._output import ResultsFile
@@ -113,9 +113,14 @@ class BatchRunner:
         self.store = store
         self.batch_id = batch_id
         self.results = results
-        self.admission: Admission = admission or AdaptiveLimit(
-            initial=min(8, max_concurrency), maximum=max_concurrency
-        )
+        governor = getattr(client, "governor", None)
+        if admission is None:
+            admission = (
+                GovernedAdmission(governor, maximum=max_concurrency)
+                if governor is not None
+                else AdaptiveLimit(initial=min(8, max_concurrency), maximum=max_concurrency)
+            )
+        self.admission: Admission = admission
         self.on_progress = on_progress
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease
@@ -124,7 +129,14 @@ class BatchRunner:
         self.request_timeout = request_timeout
         self.clock = clock
         # Retries are the batch's (with its own patience and admission feedback), not the client's.
-        self._client = client.copy(max_retries=0) if hasattr(client, "copy") else client
+        # A governed client sends the batch at background priority, so interactive calls on the
+        # same quota pool are admitted first and the batch takes what they leave.
+        if governor is not None:
+            self._client = client.copy(max_retries=0, priority="background")
+        elif hasattr(client, "copy"):
+            self._client = client.copy(max_retries=0)
+        else:
+            self._client = client
         self._tags = tags
         self._stopping = threading.Event()
         self._canceling = False

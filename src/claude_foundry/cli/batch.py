@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +54,47 @@ def _has_foundry_settings(base_url: str | None, resource: str | None) -> bool:
     return any(name.startswith(_ENV_PREFIX) and value for name, value in os.environ.items())
 
 
+@dataclass(frozen=True)
+class _Quota:
+    rpm: int | None
+    input_tpm: int | None
+    output_tpm: int | None
+    redis: str | None
+    redis_prefix: str
+    background_share: float | None
+
+    def governor(self) -> Any:
+        """A quota governor for these limits (every deployment its own pool), or None."""
+        if self.rpm is None and self.input_tpm is None and self.output_tpm is None:
+            if self.redis is not None:
+                raise _SettingsError(
+                    "--quota-redis shares a quota: give its limits too (--rpm, --input-tpm, "
+                    "--output-tpm)"
+                )
+            return None
+        from ..quota import PoolLimits, QuotaGovernor
+
+        backend = None
+        if self.redis is not None:
+            from ..quota import RedisBackend
+
+            backend = RedisBackend.from_url(self.redis, prefix=self.redis_prefix)
+        # Alone in its governor the batch may use the whole quota; sharing one through Redis
+        # it leaves interactive callers their part.
+        share = self.background_share
+        if share is None:
+            share = 0.8 if self.redis is not None else 1.0
+        limits = PoolLimits(rpm=self.rpm, input_tpm=self.input_tpm, output_tpm=self.output_tpm)
+        return QuotaGovernor(default_limits=limits, backend=backend, background_share=share)
+
+
 @contextlib.contextmanager
-def _client(base_url: str | None, resource: str | None) -> Iterator[Any]:
+def _client(base_url: str | None, resource: str | None, quota: _Quota) -> Iterator[Any]:
     from .. import AnthropicFoundry
 
+    governor = quota.governor()
     if _has_foundry_settings(base_url, resource):
-        with AnthropicFoundry(base_url=base_url, resource=resource) as client:
+        with AnthropicFoundry(base_url=base_url, resource=resource, governor=governor) as client:
             yield client
         return
     from ..emulator import Emulator
@@ -69,7 +105,9 @@ def _client(base_url: str | None, resource: str | None) -> Iterator[Any]:
             f"using the embedded emulator at {emulator.base_url}",
             err=True,
         )
-        with AnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url) as client:
+        with AnthropicFoundry(
+            api_key=emulator.api_key, base_url=emulator.base_url, governor=governor
+        ) as client:
             yield client
 
 
@@ -124,7 +162,41 @@ _connection_options = [
         type=click.IntRange(min=1),
         help="Attempts per request for retryable failures (429, 529, 5xx, connection).",
     ),
+    click.option("--rpm", type=click.IntRange(min=1), help="Quota: requests per minute."),
+    click.option(
+        "--input-tpm", type=click.IntRange(min=1), help="Quota: uncached input tokens per minute."
+    ),
+    click.option(
+        "--output-tpm", type=click.IntRange(min=1), help="Quota: output tokens per minute."
+    ),
+    click.option(
+        "--quota-redis",
+        metavar="URL",
+        help="Share the quota with other processes and hosts through Redis (redis://...).",
+    ),
+    click.option(
+        "--quota-prefix",
+        default="claude-foundry:quota:",
+        show_default=True,
+        help="Key prefix of the shared quota in Redis (the same for all who share it).",
+    ),
+    click.option(
+        "--background-share",
+        type=click.FloatRange(min=0, min_open=True, max=1),
+        help="Most of the quota the batch may use [default: 0.8 with --quota-redis, else 1].",
+    ),
 ]
+
+
+def _quota(options: dict[str, Any]) -> _Quota:
+    return _Quota(
+        rpm=options.pop("rpm"),
+        input_tpm=options.pop("input_tpm"),
+        output_tpm=options.pop("output_tpm"),
+        redis=options.pop("quota_redis"),
+        redis_prefix=options.pop("quota_prefix"),
+        background_share=options.pop("background_share"),
+    )
 
 
 def _with_connection_options(function: Any) -> Any:
@@ -223,6 +295,7 @@ def run_command(
     max_concurrency: int,
     lease: str,
     max_attempts: int,
+    **quota_options: Any,
 ) -> None:
     """Send every request of REQUESTS.jsonl; write each result to --output.
 
@@ -240,7 +313,7 @@ def run_command(
         except ResultsFileError as exc:
             raise _SettingsError(str(exc)) from None
         try:
-            with _client(base_url, resource) as client:
+            with _client(base_url, resource, _quota(quota_options)) as client:
                 runner = BatchRunner(
                     batch_store,
                     record.id,
@@ -356,6 +429,7 @@ def worker_command(
     max_concurrency: int,
     lease: str,
     max_attempts: int,
+    **quota_options: Any,
 ) -> None:
     """Join batches in a shared store and help drain them (every unfinished one by default).
 
@@ -364,7 +438,8 @@ def worker_command(
     """
     import time
 
-    with _opened_store(store) as batch_store, _client(base_url, resource) as client:
+    quota = _quota(quota_options)
+    with _opened_store(store) as batch_store, _client(base_url, resource, quota) as client:
         try:
             while True:
                 todo = [
