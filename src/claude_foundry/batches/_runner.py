@@ -24,7 +24,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +107,7 @@ class BatchRunner:
         max_attempts: int = 10,
         max_concurrency: int = 64,
         request_timeout: float = 600.0,
-        tags: dict[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -137,7 +137,8 @@ class BatchRunner:
             self._client = client.copy(max_retries=0)
         else:
             self._client = client
-        self._tags = tags
+        self._tags = dict(tags or {})
+        self._tag_calls = True
         self._stopping = threading.Event()
         self._canceling = False
         self._expires_at = float("inf")
@@ -200,9 +201,17 @@ class BatchRunner:
         }
         if rest:
             call["extra_body"] = rest  # sent exactly as given, fields this client lacks included
-        if self._tags is not None:
+        if self._tag_calls:
+            # for the usage ledger: every call of the batch carries its batch id (never sent)
             call["tags"] = {**self._tags, "batch": self.batch_id, "custom_id": custom_id}
-        raw = self._client.messages.with_raw_response.create(**call)
+        try:
+            raw = self._client.messages.with_raw_response.create(**call)
+        except TypeError as exc:
+            if "tags" not in call or "'tags'" not in str(exc):
+                raise
+            self._tag_calls = False  # a client without call tags: send without them
+            del call["tags"]
+            raw = self._client.messages.with_raw_response.create(**call)
         # The body as the service sent it, so fields this version does not model reach the file.
         return raw.parse(), msgspec.json.decode(raw.content)
 
