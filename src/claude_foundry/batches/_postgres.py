@@ -38,6 +38,7 @@ class PostgresBatchStore(BatchStore):
                 # one schema creation at a time when several workers start together
                 self._connection.execute("SELECT pg_advisory_xact_lock(7331001)")
                 self._connection.execute(self._queries["schema"])
+                self._check_schema_version()
         except self._psycopg.Error as exc:
             raise BatchStoreError(
                 f"cannot open the batch store {self.location}: {exc}".strip()

@@ -147,6 +147,9 @@ def _guards(quote: str) -> dict[str, str]:
     return values
 
 
+#: The layout of the tables; a store written by a newer layout is refused, not misread.
+SCHEMA_VERSION = 1
+
 _ENCODE = msgspec.json.encode
 _DECODE = msgspec.json.decode
 
@@ -175,6 +178,17 @@ class BatchStore(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _check_schema_version(self) -> None:
+        """Stamp a new store with :data:`SCHEMA_VERSION`; refuse one from a newer release."""
+        found = self._run("schema_version").fetchone()[0]
+        if found is None:
+            self._run("set_schema_version", {"version": SCHEMA_VERSION})
+        elif found > SCHEMA_VERSION:
+            raise BatchStoreError(
+                f"the batch store {self.location} has table layout {found}, newer than this "
+                f"release's {SCHEMA_VERSION}: upgrade claude-foundry to use it"
+            )
 
     # --- batches ------------------------------------------------------------------------------
 
@@ -476,6 +490,8 @@ class SQLiteBatchStore(BatchStore):
             self._connection.execute("PRAGMA synchronous=FULL")
             self._connection.execute("PRAGMA busy_timeout=60000")
             self._connection.executescript(self._queries["schema"])
+            with self._transaction():
+                self._check_schema_version()
         except (sqlite3.Error, OSError) as exc:
             raise BatchStoreError(
                 f"cannot open the batch store {self.location}: {exc}; check the path and that "

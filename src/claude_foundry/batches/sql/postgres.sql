@@ -2,6 +2,7 @@
 -- %(named)s. State guards come from the tables in _state.py ({pending}, {in_flight}, ...).
 
 -- name: schema
+CREATE TABLE IF NOT EXISTS cf_batch_schema (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cf_batches (
     id                  TEXT PRIMARY KEY,
     label               TEXT,
@@ -155,3 +156,9 @@ DELETE FROM cf_batch_requests WHERE batch_id = %(batch_id)s;
 
 -- name: delete_batch
 DELETE FROM cf_batches WHERE id = %(batch_id)s;
+
+-- name: schema_version
+SELECT max(version) FROM cf_batch_schema;
+
+-- name: set_schema_version
+INSERT INTO cf_batch_schema (version) VALUES (%(version)s);
