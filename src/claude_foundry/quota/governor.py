@@ -41,6 +41,7 @@ from .errors import QuotaBackendError, QuotaLimitError, QuotaWaitTimeout
 from .estimate import InputEstimator
 from .learning import LearnedLimit
 from .limits import PoolLimits
+from .line import WaitingLine
 from .window import Costs, Limits
 
 __all__ = ["Grant", "PoolStatus", "QuotaGovernor"]
@@ -85,6 +86,7 @@ class PoolStatus:
 @dataclass
 class _PoolState:
     learned: LearnedLimit = field(default_factory=LearnedLimit)
+    line: WaitingLine = field(default_factory=WaitingLine)
     in_flight: int = 0
     rate_limited: int = 0
 
@@ -203,9 +205,15 @@ class QuotaGovernor:
                 "Lower max_tokens or request a quota increase.",
                 pool=pool,
             )
-        paused_for = self._pool_state(pool).learned.paused_until - self._clock()
+        state = self._pool_state(pool)
+        now = self._clock()
+        paused_for = state.learned.paused_until - now
         if paused_for > 0:
-            return self._wait(pool, ask, paused_for)
+            return self._wait(pool, state, ask, paused_for)
+        with self._lock:
+            behind = state.line.ahead(ask, now)
+        if behind is not None:
+            return self._wait(pool, state, ask, behind)
         estimate = self.estimator.estimate(ask.model, ask.body_size)
         if itpm is not None:
             estimate = min(estimate, itpm)
@@ -221,25 +229,30 @@ class QuotaGovernor:
             if state.in_flight and reservation.binding != 0:
                 # Token budgets come back early when replies in flight are settled.
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
-            return self._wait(pool, ask, wait)
+            return self._wait(pool, state, ask, wait)
         with self._lock:
+            state.line.leave(ask)
             state.in_flight += 1
         return Verdict(
             grant=Grant(pool, reservation.slot, costs, ask.model, ask.body_size, backend)
         )
 
-    def _wait(self, pool: str, ask: AdmissionAsk, wait: float) -> Verdict:
+    def _wait(self, pool: str, state: _PoolState, ask: AdmissionAsk, wait: float) -> Verdict:
+        """Wait in line, or raise when the wait would pass the caller's patience."""
         patience = self.max_wait[ask.priority]
-        if ask.waited + wait > patience:
-            raise QuotaWaitTimeout(
-                f"Quota pool {pool!r} has no room for this {ask.priority} request within "
-                f"max_wait ({patience:g} s; it needs {wait:.1f} s more after {ask.waited:.1f} s "
-                "of waiting); nothing was sent. Raise max_wait, send less, or route to a "
-                "deployment in another pool.",
-                pool=pool,
-                wait=wait,
-            )
-        return Verdict(wait=wait)
+        with self._lock:
+            if ask.waited + wait <= patience:
+                state.line.join(ask, wait, self._clock())
+                return Verdict(wait=wait)
+            state.line.leave(ask)
+        raise QuotaWaitTimeout(
+            f"Quota pool {pool!r} has no room for this {ask.priority} request within "
+            f"max_wait ({patience:g} s; it needs {wait:.1f} s more after {ask.waited:.1f} s "
+            "of waiting); nothing was sent. Raise max_wait, send less, or route to a "
+            "deployment in another pool.",
+            pool=pool,
+            wait=wait,
+        )
 
     def reserve(self, ask: AdmissionAsk) -> Verdict:
         plan = self._plan(ask)
