@@ -48,6 +48,8 @@ class AdmissionAsk:
     base_url: str = ""
     waited: float = 0.0
     """Seconds this call has already waited for admission (the flow adds each wait)."""
+    pool: str | None = None
+    """The quota pool, when the caller knows it (a router's catalogue); else the gate decides."""
 
 
 @dataclass(frozen=True, slots=True)

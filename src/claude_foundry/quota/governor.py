@@ -187,7 +187,7 @@ class QuotaGovernor:
     def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits] | Verdict:
         """Everything before the store: which pool, what to charge, against which limits; or a
         verdict without asking the store (ungoverned, paused)."""
-        pool = self.pool_for(ask.model)
+        pool = ask.pool or self.pool_for(ask.model)
         configured = self.limits_for(pool)
         if configured is None:
             return Verdict(grant=_UNGOVERNED)
@@ -368,10 +368,11 @@ class QuotaGovernor:
         priority: Priority = "interactive",
         input_tokens: int = 0,
         max_tokens: int = 1,
+        pool: str | None = None,
     ) -> int:
-        """How many more requests of this size the pool of ``model`` would admit now
-        (1,000,000 for a pool without limits)."""
-        pool = self.pool_for(model)
+        """How many more requests of this size the pool of ``model`` (or ``pool``) would
+        admit now (1,000,000 for a pool without limits)."""
+        pool = pool or self.pool_for(model)
         return self._headroom(
             pool, self.backend.usage(pool, self.shape), priority, input_tokens, max_tokens
         )
@@ -383,8 +384,9 @@ class QuotaGovernor:
         priority: Priority = "interactive",
         input_tokens: int = 0,
         max_tokens: int = 1,
+        pool: str | None = None,
     ) -> int:
-        pool = self.pool_for(model)
+        pool = pool or self.pool_for(model)
         used = await self.backend.ausage(pool, self.shape)
         return self._headroom(pool, used, priority, input_tokens, max_tokens)
 
