@@ -219,7 +219,7 @@ def _routed(two: tuple[Emulator, Emulator], clock: FakeClock, **options: object)
 
 
 def test_a_resource_going_down_fails_no_call_and_comes_back(two: tuple[Emulator, Emulator]) -> None:
-    a, b = two
+    a, _ = two
     clock = FakeClock()
     client = _routed(two, clock, max_retries=0)
     assert client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment == "a"
