@@ -52,7 +52,7 @@ class AdmissionAsk:
     """The quota pool, when the caller knows it (a router's catalogue); else the gate decides."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """``grant`` (an opaque token for :meth:`AdmissionGate.settle`) when admitted, else the
     seconds to wait before asking again."""
@@ -61,7 +61,7 @@ class Verdict:
     wait: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What an attempt cost, as far as the client knows.
 

@@ -89,6 +89,9 @@ class _PoolState:
     line: WaitingLine = field(default_factory=WaitingLine)
     in_flight: int = 0
     rate_limited: int = 0
+    # Effective limits per priority, recomputed when the learned factor moves (hot path).
+    limits_factor: float = -1.0
+    limits: dict[str, Limits] = field(default_factory=dict)
 
 
 class QuotaGovernor:
@@ -176,11 +179,23 @@ class QuotaGovernor:
                 state = self._state.setdefault(pool, _PoolState())
         return state
 
-    def _effective(self, pool: str, configured: PoolLimits, priority: Priority) -> Limits:
-        learned = self._pool_state(pool).learned
-        share = self.background_share if priority == "background" else 1.0
-        rpm, itpm, otpm = configured.as_tuple()
-        return (learned.scale(rpm, share), learned.scale(itpm, share), learned.scale(otpm, share))
+    def _effective(
+        self, pool: str, configured: PoolLimits, priority: Priority, state: _PoolState | None = None
+    ) -> Limits:
+        state = state or self._pool_state(pool)
+        learned = state.learned
+        if state.limits_factor != learned.factor:
+            rpm, itpm, otpm = configured.as_tuple()
+            state.limits = {
+                name: (
+                    learned.scale(rpm, share),
+                    learned.scale(itpm, share),
+                    learned.scale(otpm, share),
+                )
+                for name, share in (("interactive", 1.0), ("background", self.background_share))
+            }
+            state.limits_factor = learned.factor
+        return state.limits[priority]
 
     # --- admission (the AdmissionGate protocol) ----------------------------------------------
 
@@ -210,15 +225,16 @@ class QuotaGovernor:
         paused_for = state.learned.paused_until - now
         if paused_for > 0:
             return self._wait(pool, state, ask, paused_for)
-        with self._lock:
-            behind = state.line.ahead(ask, now)
-        if behind is not None:
-            return self._wait(pool, state, ask, behind)
+        if len(state.line):
+            with self._lock:
+                behind = state.line.ahead(ask, now)
+            if behind is not None:
+                return self._wait(pool, state, ask, behind)
         estimate = self.estimator.estimate(ask.model, ask.body_size)
         if itpm is not None:
             estimate = min(estimate, itpm)
         costs = (1, estimate, ask.max_tokens)
-        return pool, costs, self._effective(pool, configured, ask.priority)
+        return pool, costs, self._effective(pool, configured, ask.priority, state)
 
     def _conclude(
         self, pool: str, costs: Costs, ask: AdmissionAsk, reservation: Reservation, backend: Any
@@ -231,7 +247,8 @@ class QuotaGovernor:
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
             return self._wait(pool, state, ask, wait)
         with self._lock:
-            state.line.leave(ask)
+            if len(state.line):
+                state.line.leave(ask)
             state.in_flight += 1
         return Verdict(
             grant=Grant(pool, reservation.slot, costs, ask.model, ask.body_size, backend)
@@ -303,15 +320,16 @@ class QuotaGovernor:
             return None
         grant.settled = True
         state = self._pool_state(grant.pool)
-        configured = self.limits_for(grant.pool) or PoolLimits()
+        learned = state.learned
         with self._lock:
             state.in_flight -= 1
             if outcome.status == 429:
                 state.rate_limited += 1
                 if self.learn:
-                    state.learned.on_rate_limited(self._clock(), outcome.retry_after, self.window_s)
-            elif outcome.status is None and outcome.reached and self.learn:
-                state.learned.on_success(configured.rpm)
+                    learned.on_rate_limited(self._clock(), outcome.retry_after, self.window_s)
+            elif learned.factor < 1.0 and outcome.status is None and outcome.reached and self.learn:
+                configured = self.limits_for(grant.pool) or PoolLimits()
+                learned.on_success(configured.rpm)
         _, charged_input, reserved_output = grant.costs
         input_delta = output_delta = 0
         if outcome.input_tokens is not None:
