@@ -59,12 +59,13 @@ def test_waits_until_the_oldest_charge_ages_out() -> None:
     clock.advance(10)
     second = governor.reserve(ask())
     governor.settle(second.grant, Outcome(input_tokens=10, output_tokens=1))
-    refused = governor.reserve(ask())
+    third = ask()
+    refused = governor.reserve(third)
     assert refused.grant is None
     # The first charge counts for the window plus the margin for the trip to the service.
     assert refused.wait == pytest.approx(governor.shape.hold_s - 10)
     clock.advance(refused.wait)
-    assert governor.reserve(ask()).grant is not None
+    assert governor.reserve(third).grant is not None  # the same call, asking again
 
 
 def test_a_wait_past_max_wait_raises_and_sends_nothing() -> None:
@@ -84,11 +85,12 @@ def test_a_waiting_call_asks_again_soon_while_requests_are_in_flight() -> None:
     clock = FakeClock()
     governor = make(clock, output_tpm=100)
     held = governor.reserve(ask(max_tokens=100))
-    refused = governor.reserve(ask(max_tokens=100))
+    waiting = ask(max_tokens=95)
+    refused = governor.reserve(waiting)
     assert refused.grant is None
     assert refused.wait <= WINDOW * 0.01  # the refund of the first may come any moment
     governor.settle(held.grant, Outcome(input_tokens=20, output_tokens=5))
-    assert governor.reserve(ask(max_tokens=95)).grant is not None
+    assert governor.reserve(waiting).grant is not None
 
 
 def test_max_tokens_over_the_whole_limit_can_never_fit() -> None:
@@ -147,11 +149,12 @@ def test_a_429_cuts_the_learned_limit_pauses_and_success_grows_it_back() -> None
     assert paused.wait == pytest.approx(3.0)
     clock.advance(3.0)
     for _ in range(100):  # a window of traffic at the limit wins back 10 %
-        g = governor.reserve(ask()).grant
-        if g is None:
-            clock.advance(WINDOW + 1)
-            g = governor.reserve(ask()).grant
-        governor.settle(g, Outcome(input_tokens=1, output_tokens=1))
+        call = ask()
+        verdict = governor.reserve(call)
+        while verdict.grant is None:
+            clock.advance(verdict.wait)
+            verdict = governor.reserve(call)
+        governor.settle(verdict.grant, Outcome(input_tokens=1, output_tokens=1))
     assert governor.status()[0].learned_factor == pytest.approx(0.8)
 
 
@@ -205,6 +208,31 @@ def test_settling_observed_input_teaches_the_estimator() -> None:
     grant = governor.reserve(ask(body=2000)).grant
     assert isinstance(grant, Grant)
     assert 400 <= grant.costs[1] <= 420
+
+
+def test_waiting_callers_go_in_order_interactive_first() -> None:
+    clock = FakeClock()
+    governor = make(clock, rpm=1)
+    governor.settle(governor.reserve(ask()).grant, Outcome(input_tokens=1, output_tokens=1))
+    early_background = ask(priority="background")
+    early, late = ask(), ask()
+    for call in (early_background, early, late):
+        assert governor.reserve(call).grant is None
+    clock.advance(WINDOW + 1)
+    # The late interactive call asks first but waits behind the early one; background last.
+    assert governor.reserve(late).grant is None
+    assert governor.reserve(early_background).grant is None
+    assert governor.reserve(early).grant is not None
+
+
+def test_a_caller_that_stops_asking_leaves_the_line() -> None:
+    clock = FakeClock()
+    governor = make(clock, rpm=1)
+    governor.reserve(ask())
+    gone = governor.reserve(ask())  # this caller never asks again
+    assert gone.grant is None
+    clock.advance(gone.wait + 1.5)
+    assert governor.reserve(ask()).grant is not None
 
 
 def test_bad_configuration_is_refused_with_the_key() -> None:

@@ -48,9 +48,11 @@ class AdmissionAsk:
     base_url: str = ""
     waited: float = 0.0
     """Seconds this call has already waited for admission (the flow adds each wait)."""
+    pool: str | None = None
+    """The quota pool, when the caller knows it (a router's catalogue); else the gate decides."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """``grant`` (an opaque token for :meth:`AdmissionGate.settle`) when admitted, else the
     seconds to wait before asking again."""
@@ -59,7 +61,7 @@ class Verdict:
     wait: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What an attempt cost, as far as the client knows.
 

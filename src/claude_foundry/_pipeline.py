@@ -295,6 +295,11 @@ class Pipeline:
         self.admission: AdmissionGate | None = None
         """A quota governor asked before each attempt (``AnthropicFoundry(governor=...)``)."""
         self.priority: Priority = "interactive"
+        self.pool: str | None = None
+        """The quota pool of this client's deployments, when a router's catalogue says."""
+        self.hand_over_failed_streams = True
+        """A stream that failed before its content and is not retried is handed over with its
+        events, then its error; a router sets False to get the error and fail over instead."""
 
     def url_for(self, path: str) -> httpx2.URL:
         url = self._urls.get(path)
@@ -367,7 +372,7 @@ class Pipeline:
             elif retries_taken:
                 error.add_note(f"(gave up after {retries_taken + 1} attempts)")
             if delay is None:
-                if fallback is not None:
+                if fallback is not None and self.hand_over_failed_streams:
                     return fallback
                 raise error
             log.info(
@@ -394,6 +399,7 @@ class Pipeline:
             priority=self.priority,
             base_url=self._base_url,
             waited=waited,
+            pool=self.pool,
         )
         while True:
             verdict = yield Admit(gate, ask)

@@ -34,7 +34,7 @@ class WindowShape:
     slot_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reservation:
     """``slot`` is where the charge went (for :meth:`QuotaBackend.adjust`); ``None`` when
     refused, and then ``wait`` is the seconds until the ``binding`` budget (0 requests, 1 input

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
 
 __all__ = ["InputEstimator", "model_family"]
@@ -42,7 +41,8 @@ class _Ratio:
 
 
 class InputEstimator:
-    """Thread-safe; one per governor."""
+    """One per governor. Safe to share between threads: a lost update under a race only
+    weakens one observation and breaks no invariant, so the hot path takes no lock."""
 
     def __init__(
         self,
@@ -53,10 +53,16 @@ class InputEstimator:
         self._initial = (initial_tokens_per_byte, initial_error)
         self._smoothing = smoothing
         self._ratios: dict[str, _Ratio] = {}
-        self._lock = threading.Lock()
+        self._families: dict[str, str] = {}
+
+    def _family(self, model: str) -> str:
+        family = self._families.get(model)
+        if family is None:
+            family = self._families[model] = model_family(model)
+        return family
 
     def estimate(self, model: str, body_size: int) -> int:
-        ratio = self._ratios.get(model_family(model))
+        ratio = self._ratios.get(self._family(model))
         per_byte, error = self._initial if ratio is None else (ratio.tokens_per_byte, ratio.error)
         return max(1, math.ceil(body_size * per_byte * (1.0 + 2.0 * error)))
 
@@ -64,20 +70,21 @@ class InputEstimator:
         if body_size <= 0 or uncached_input < 0:
             return
         seen = uncached_input / body_size
-        family = model_family(model)
-        with self._lock:
-            ratio = self._ratios.get(family)
-            if ratio is None:
-                per_byte, error = self._initial
-                ratio = self._ratios[family] = _Ratio(per_byte, error)
-            # Faster at first, then the steady smoothing.
-            alpha = max(self._smoothing, 1.0 / (ratio.observations + 2))
-            miss = abs(seen - ratio.tokens_per_byte) / max(ratio.tokens_per_byte, 1e-9)
-            ratio.error += alpha * (min(miss, 4.0) - ratio.error)
-            ratio.tokens_per_byte += alpha * (seen - ratio.tokens_per_byte)
-            ratio.observations += 1
+        family = self._family(model)
+        ratio = self._ratios.get(family)
+        if ratio is None:
+            per_byte, error = self._initial
+            ratio = self._ratios.setdefault(family, _Ratio(per_byte, error))
+        # Faster at first, then the steady smoothing.
+        count = ratio.observations
+        alpha = self._smoothing if count >= 8 else max(self._smoothing, 1.0 / (count + 2))
+        expected = ratio.tokens_per_byte
+        miss = abs(seen - expected) / expected if expected > 1e-9 else 4.0
+        ratio.error += alpha * ((miss if miss < 4.0 else 4.0) - ratio.error)
+        ratio.tokens_per_byte = expected + alpha * (seen - expected)
+        ratio.observations = count + 1
 
     def error(self, model: str) -> float:
         """The family's mean relative error so far (what the estimate adds twice of)."""
-        ratio = self._ratios.get(model_family(model))
+        ratio = self._ratios.get(self._family(model))
         return self._initial[1] if ratio is None else ratio.error

@@ -41,6 +41,7 @@ from .errors import QuotaBackendError, QuotaLimitError, QuotaWaitTimeout
 from .estimate import InputEstimator
 from .learning import LearnedLimit
 from .limits import PoolLimits
+from .line import WaitingLine
 from .window import Costs, Limits
 
 __all__ = ["Grant", "PoolStatus", "QuotaGovernor"]
@@ -85,8 +86,12 @@ class PoolStatus:
 @dataclass
 class _PoolState:
     learned: LearnedLimit = field(default_factory=LearnedLimit)
+    line: WaitingLine = field(default_factory=WaitingLine)
     in_flight: int = 0
     rate_limited: int = 0
+    # Effective limits per priority, recomputed when the learned factor moves (hot path).
+    limits_factor: float = -1.0
+    limits: dict[str, Limits] = field(default_factory=dict)
 
 
 class QuotaGovernor:
@@ -174,18 +179,30 @@ class QuotaGovernor:
                 state = self._state.setdefault(pool, _PoolState())
         return state
 
-    def _effective(self, pool: str, configured: PoolLimits, priority: Priority) -> Limits:
-        learned = self._pool_state(pool).learned
-        share = self.background_share if priority == "background" else 1.0
-        rpm, itpm, otpm = configured.as_tuple()
-        return (learned.scale(rpm, share), learned.scale(itpm, share), learned.scale(otpm, share))
+    def _effective(
+        self, pool: str, configured: PoolLimits, priority: Priority, state: _PoolState | None = None
+    ) -> Limits:
+        state = state or self._pool_state(pool)
+        learned = state.learned
+        if state.limits_factor != learned.factor:
+            rpm, itpm, otpm = configured.as_tuple()
+            state.limits = {
+                name: (
+                    learned.scale(rpm, share),
+                    learned.scale(itpm, share),
+                    learned.scale(otpm, share),
+                )
+                for name, share in (("interactive", 1.0), ("background", self.background_share))
+            }
+            state.limits_factor = learned.factor
+        return state.limits[priority]
 
     # --- admission (the AdmissionGate protocol) ----------------------------------------------
 
     def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits] | Verdict:
         """Everything before the store: which pool, what to charge, against which limits; or a
         verdict without asking the store (ungoverned, paused)."""
-        pool = self.pool_for(ask.model)
+        pool = ask.pool or self.pool_for(ask.model)
         configured = self.limits_for(pool)
         if configured is None:
             return Verdict(grant=_UNGOVERNED)
@@ -203,14 +220,21 @@ class QuotaGovernor:
                 "Lower max_tokens or request a quota increase.",
                 pool=pool,
             )
-        paused_for = self._pool_state(pool).learned.paused_until - self._clock()
+        state = self._pool_state(pool)
+        now = self._clock()
+        paused_for = state.learned.paused_until - now
         if paused_for > 0:
-            return self._wait(pool, ask, paused_for)
+            return self._wait(pool, state, ask, paused_for)
+        if len(state.line):
+            with self._lock:
+                behind = state.line.ahead(ask, now)
+            if behind is not None:
+                return self._wait(pool, state, ask, behind)
         estimate = self.estimator.estimate(ask.model, ask.body_size)
         if itpm is not None:
             estimate = min(estimate, itpm)
         costs = (1, estimate, ask.max_tokens)
-        return pool, costs, self._effective(pool, configured, ask.priority)
+        return pool, costs, self._effective(pool, configured, ask.priority, state)
 
     def _conclude(
         self, pool: str, costs: Costs, ask: AdmissionAsk, reservation: Reservation, backend: Any
@@ -221,25 +245,31 @@ class QuotaGovernor:
             if state.in_flight and reservation.binding != 0:
                 # Token budgets come back early when replies in flight are settled.
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
-            return self._wait(pool, ask, wait)
+            return self._wait(pool, state, ask, wait)
         with self._lock:
+            if len(state.line):
+                state.line.leave(ask)
             state.in_flight += 1
         return Verdict(
             grant=Grant(pool, reservation.slot, costs, ask.model, ask.body_size, backend)
         )
 
-    def _wait(self, pool: str, ask: AdmissionAsk, wait: float) -> Verdict:
+    def _wait(self, pool: str, state: _PoolState, ask: AdmissionAsk, wait: float) -> Verdict:
+        """Wait in line, or raise when the wait would pass the caller's patience."""
         patience = self.max_wait[ask.priority]
-        if ask.waited + wait > patience:
-            raise QuotaWaitTimeout(
-                f"Quota pool {pool!r} has no room for this {ask.priority} request within "
-                f"max_wait ({patience:g} s; it needs {wait:.1f} s more after {ask.waited:.1f} s "
-                "of waiting); nothing was sent. Raise max_wait, send less, or route to a "
-                "deployment in another pool.",
-                pool=pool,
-                wait=wait,
-            )
-        return Verdict(wait=wait)
+        with self._lock:
+            if ask.waited + wait <= patience:
+                state.line.join(ask, wait, self._clock())
+                return Verdict(wait=wait)
+            state.line.leave(ask)
+        raise QuotaWaitTimeout(
+            f"Quota pool {pool!r} has no room for this {ask.priority} request within "
+            f"max_wait ({patience:g} s; it needs {wait:.1f} s more after {ask.waited:.1f} s "
+            "of waiting); nothing was sent. Raise max_wait, send less, or route to a "
+            "deployment in another pool.",
+            pool=pool,
+            wait=wait,
+        )
 
     def reserve(self, ask: AdmissionAsk) -> Verdict:
         plan = self._plan(ask)
@@ -290,15 +320,16 @@ class QuotaGovernor:
             return None
         grant.settled = True
         state = self._pool_state(grant.pool)
-        configured = self.limits_for(grant.pool) or PoolLimits()
+        learned = state.learned
         with self._lock:
             state.in_flight -= 1
             if outcome.status == 429:
                 state.rate_limited += 1
                 if self.learn:
-                    state.learned.on_rate_limited(self._clock(), outcome.retry_after, self.window_s)
-            elif outcome.status is None and outcome.reached and self.learn:
-                state.learned.on_success(configured.rpm)
+                    learned.on_rate_limited(self._clock(), outcome.retry_after, self.window_s)
+            elif learned.factor < 1.0 and outcome.status is None and outcome.reached and self.learn:
+                configured = self.limits_for(grant.pool) or PoolLimits()
+                learned.on_success(configured.rpm)
         _, charged_input, reserved_output = grant.costs
         input_delta = output_delta = 0
         if outcome.input_tokens is not None:
@@ -355,10 +386,11 @@ class QuotaGovernor:
         priority: Priority = "interactive",
         input_tokens: int = 0,
         max_tokens: int = 1,
+        pool: str | None = None,
     ) -> int:
-        """How many more requests of this size the pool of ``model`` would admit now
-        (1,000,000 for a pool without limits)."""
-        pool = self.pool_for(model)
+        """How many more requests of this size the pool of ``model`` (or ``pool``) would
+        admit now (1,000,000 for a pool without limits)."""
+        pool = pool or self.pool_for(model)
         return self._headroom(
             pool, self.backend.usage(pool, self.shape), priority, input_tokens, max_tokens
         )
@@ -370,8 +402,9 @@ class QuotaGovernor:
         priority: Priority = "interactive",
         input_tokens: int = 0,
         max_tokens: int = 1,
+        pool: str | None = None,
     ) -> int:
-        pool = self.pool_for(model)
+        pool = pool or self.pool_for(model)
         used = await self.backend.ausage(pool, self.shape)
         return self._headroom(pool, used, priority, input_tokens, max_tokens)
 

@@ -9,7 +9,7 @@ its last charge has left the window.
 
 The driver is redis-py (sync and asyncio), imported on first use
 (``pip install 'claude-foundry[redis]'``). Connections time out after ``socket_timeout``
-(default 0.5 s) and are not retried, so an outage never hangs a call: every driver error becomes
+(default 1 s) and are not retried, so an outage never hangs a call: every driver error becomes
 a :class:`~claude_foundry.quota.QuotaBackendError` at one place (:func:`_store_errors`), and the
 governor applies its outage policy (fail open at a local share of the limits, or fail closed).
 
@@ -73,18 +73,24 @@ class RedisBackend(QuotaBackend):
         url: str = "redis://127.0.0.1:6379/0",
         *,
         prefix: str = "claude-foundry:quota:",
-        socket_timeout: float = 0.5,
+        socket_timeout: float = 1.0,
+        max_connections: int = 16,
     ) -> None:
         self._redis = _import_redis()
         self.url = url
         self.prefix = prefix
+        # Few connections, shared: a script takes microseconds, so callers queue for a
+        # connection (at most socket_timeout) rather than open one each.
         self._options: dict[str, Any] = {
             "socket_timeout": socket_timeout,
             "socket_connect_timeout": socket_timeout,
             "retry": self._redis.retry.Retry(self._redis.backoff.NoBackoff(), 0),
+            "max_connections": max_connections,
+            "timeout": socket_timeout,
         }
         with self._store_errors():
-            self._client = self._redis.Redis.from_url(url, **self._options)
+            pool = self._redis.BlockingConnectionPool.from_url(url, **self._options)
+            self._client = self._redis.Redis(connection_pool=pool)
         self._scripts = {
             name: self._client.register_script(_script(f"{name}.lua"))
             for name in ("reserve", "adjust", "usage")
@@ -93,9 +99,16 @@ class RedisBackend(QuotaBackend):
 
     @classmethod
     def from_url(
-        cls, url: str, *, prefix: str = "claude-foundry:quota:", socket_timeout: float = 0.5
+        cls,
+        url: str,
+        *,
+        prefix: str = "claude-foundry:quota:",
+        socket_timeout: float = 1.0,
+        max_connections: int = 16,
     ) -> RedisBackend:
-        return cls(url, prefix=prefix, socket_timeout=socket_timeout)
+        return cls(
+            url, prefix=prefix, socket_timeout=socket_timeout, max_connections=max_connections
+        )
 
     def __repr__(self) -> str:
         return f"RedisBackend({redact_url(self.url)!r}, prefix={self.prefix!r})"
@@ -118,7 +131,8 @@ class RedisBackend(QuotaBackend):
     def _async_scripts(self) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         if self._async is None or self._async[0] is not loop:
-            client = self._redis.asyncio.Redis.from_url(self.url, **self._options)
+            pool = self._redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._options)
+            client = self._redis.asyncio.Redis(connection_pool=pool)
             scripts = {
                 name: client.register_script(_script(f"{name}.lua"))
                 for name in ("reserve", "adjust", "usage")
@@ -192,9 +206,12 @@ class RedisBackend(QuotaBackend):
 
     def close(self) -> None:
         self._client.close()
+        self._client.connection_pool.disconnect()
 
     async def aclose(self) -> None:
-        self._client.close()
+        self.close()
         if self._async is not None:
-            await self._async[1].aclose()
+            client = self._async[1]
             self._async = None
+            await client.aclose()
+            await client.connection_pool.disconnect()

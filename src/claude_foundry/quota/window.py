@@ -81,13 +81,18 @@ class RollingWindow:
         """Charge ``costs`` and return ``(slot, 0.0, None)``, or charge nothing and return
         ``(None, wait, binding)``: the seconds until the binding budget (0 requests, 1 input,
         2 output) has room."""
-        self.prune(now)
+        slots = self._slots
+        if slots and slots[0].time + self.hold_s <= now:
+            self.prune(now)
+        totals = self.totals
         wait = -1.0
         binding = None
-        for budget in range(3):
-            used, cost, limit = self.totals[budget], costs[budget], limits[budget]
-            if fits(used, cost, limit):
+        for budget in (0, 1, 2):
+            used = totals[budget]
+            limit = limits[budget]
+            if limit is None or used == 0 or used + costs[budget] <= limit:
                 continue
+            cost = costs[budget]
             assert limit is not None
             needed = min(used, used + cost - limit)
             charges = [(slot.time, slot.counts[budget]) for slot in self._slots]
@@ -96,17 +101,22 @@ class RollingWindow:
                 wait, binding = until, budget
         if wait >= 0:
             return None, max(wait, 1e-3), binding
-        index = math.floor(now / self.slot_s)
-        slots = self._slots
+        index = int(now // self.slot_s)
         if slots and slots[-1].index >= index:
             slot = slots[-1]
-            slot.time = max(slot.time, now)
+            if now > slot.time:
+                slot.time = now
         else:
             slot = _Slot(index, now, [0, 0, 0])
             slots.append(slot)
-        for budget in range(3):
-            slot.counts[budget] += costs[budget]
-            self.totals[budget] += costs[budget]
+        counts = slot.counts
+        requests, input_tokens, output_tokens = costs
+        counts[0] += requests
+        counts[1] += input_tokens
+        counts[2] += output_tokens
+        totals[0] += requests
+        totals[1] += input_tokens
+        totals[2] += output_tokens
         return slot.index, 0.0, None
 
     def adjust(self, slot_index: int, deltas: Costs) -> None:
