@@ -313,7 +313,13 @@ def run_command(
         except ResultsFileError as exc:
             raise _SettingsError(str(exc)) from None
         try:
-            with _client(base_url, resource, _quota(quota_options)) as client:
+            # an ended batch only has results left to write: no client, no emulator
+            connection = (
+                contextlib.nullcontext(None)
+                if record.processing_status == "ended"
+                else _client(base_url, resource, _quota(quota_options))
+            )
+            with connection as client:
                 runner = BatchRunner(
                     batch_store,
                     record.id,
