@@ -242,6 +242,8 @@ class BatchRunner:
                 return Verdict(expired_result())
             if self._stopping.wait(delay):
                 return None
+            if self.clock() >= self._expires_at:
+                return Verdict(expired_result())
             if self._canceling:
                 return Verdict(canceled_result())
 
@@ -355,7 +357,7 @@ class BatchRunner:
                     last_upkeep = now
                 if finished or not claimed:
                     record = self.store.settle(self.batch_id, now)
-                    self._canceling = record.processing_status != _state.IN_PROGRESS
+                    self._canceling = record.cancel_initiated_at is not None
                     self._progress(record, started, resumed_from)
                 if record.processing_status == _state.ENDED and not self._in_flight:
                     self._export()
