@@ -264,17 +264,25 @@ class BatchRunner:
                 )
                 self.store.release(self.batch_id, owner)
 
+    def _write_results(self) -> list[str]:
+        """Append the recorded results not yet in the file (fsync); return the ids written."""
+        if self.results is None:
+            return []
+        rows = self.store.unexported(self.batch_id, limit=5000)
+        lines = [(custom_id, result_line(custom_id, result)) for custom_id, result in rows]
+        return self.results.append(lines)
+
     def _export(self) -> None:
+        """Write and mark every recorded result (at start and at the end)."""
         if self.results is None:
             return
-        while True:
-            rows = self.store.unexported(self.batch_id, limit=2000)
-            if not rows:
-                return
-            lines = [(custom_id, result_line(custom_id, result)) for custom_id, result in rows]
-            self.store.mark_exported(self.batch_id, self.results.append(lines))
+        while written := self._write_results():
+            self.store.mark_exported(self.batch_id, written)
 
-    def _record(self, finished: list[tuple[str, Verdict | None]]) -> None:
+    def _outcomes(
+        self, finished: list[tuple[str, Verdict | None]]
+    ) -> tuple[list[tuple[str, str, dict[str, Any]]], list[str]]:
+        """Split what the senders returned into results to record and requests to give back."""
         outcomes: list[tuple[str, str, dict[str, Any]]] = []
         give_back: list[str] = []
         for custom_id, verdict in finished:
@@ -285,6 +293,10 @@ class BatchRunner:
             outcomes.append((custom_id, verdict.result["type"], verdict.result))
             self._input_tokens += verdict.input_tokens
             self._output_tokens += verdict.output_tokens
+        return outcomes, give_back
+
+    def _record(self, finished: list[tuple[str, Verdict | None]]) -> None:
+        outcomes, give_back = self._outcomes(finished)
         self._done_this_run += self.store.finish(
             self.batch_id, self.worker_id, outcomes, now=self.clock()
         )
@@ -330,40 +342,55 @@ class BatchRunner:
         )
         self._upkeep(started)
         self._export()
-        last_upkeep = started
+        last_upkeep = last_settle = started
         sample: dict[str, Any] | None = None
+        claimed: list[Claimed] = []
+        written: list[str] = []  # in the file; marked in the store with the next commit
         try:
             while not self._stopping.is_set():
+                finished = self._collect(block=not claimed and bool(self._in_flight))
+                outcomes, give_back = self._outcomes(finished)
                 now = self.clock()
-                claimed: list[Claimed] = []
+                room = 0
                 if record.processing_status == _state.IN_PROGRESS and now < record.expires_at:
                     room = self.admission.capacity(len(self._in_flight), sample)
                     room = min(room, self.max_concurrency) - len(self._in_flight)
-                    if room > 0:
-                        claimed = self.store.claim(
-                            self.batch_id, self.worker_id, limit=room, lease=self.lease, now=now
-                        )
-                        self._ensure_senders(len(self._in_flight) + len(claimed))
-                        for job in claimed:
-                            sample = job.params
-                            self._in_flight.add(job.custom_id)
-                            self._jobs.put(job)
-                finished = self._collect(block=not claimed)
-                if finished:
-                    self._record(finished)
-                    self._export()
+                # one durable commit: results recorded, lines marked written, new claims
+                recorded, claimed = self.store.exchange(
+                    self.batch_id,
+                    self.worker_id,
+                    outcomes,
+                    exported=written,
+                    limit=room,
+                    lease=self.lease,
+                    now=now,
+                )
+                self._done_this_run += recorded
+                written = []
+                if give_back:
+                    self.store.release(self.batch_id, self.worker_id, give_back)
+                self._ensure_senders(len(self._in_flight) + len(claimed))
+                for job in claimed:
+                    sample = job.params
+                    self._in_flight.add(job.custom_id)
+                    self._jobs.put(job)
+                if recorded:
+                    written = self._write_results()
                 if now - last_upkeep >= self.lease / 3:
                     self._upkeep(now)
                     last_upkeep = now
-                if finished or not claimed:
+                idle = not claimed and not self._in_flight
+                if idle or now - last_settle >= 0.5:
                     record = self.store.settle(self.batch_id, now)
+                    last_settle = now
                     self._canceling = record.cancel_initiated_at is not None
                     self._progress(record, started, resumed_from)
                 if record.processing_status == _state.ENDED and not self._in_flight:
                     self._export()
-                    record = self.store.settle(self.batch_id, self.clock())
-                    if not self.store.unexported(self.batch_id, limit=1) or self.results is None:
-                        break
+                    break
+                if idle and record.processing_status != _state.ENDED:
+                    # others hold the rest (or it waits for a lease to run out): poll gently
+                    self._stopping.wait(0.2)
         finally:
             self._shut_down()
         self._progress(record, started, resumed_from)

@@ -334,17 +334,44 @@ class BatchStore(ABC):
         if limit <= 0:
             return []
         with self._transaction():
-            rows = self._run(
-                "claim",
-                {
-                    "batch_id": batch_id,
-                    "worker": worker,
-                    "until": now + lease,
-                    "now": now,
-                    "limit": limit,
-                },
-            ).fetchall()
+            return self._claim(batch_id, worker, limit, lease, now)
+
+    def _claim(
+        self, batch_id: str, worker: str, limit: int, lease: float, now: float
+    ) -> list[Claimed]:
+        params = {
+            "batch_id": batch_id,
+            "worker": worker,
+            "until": now + lease,
+            "now": now,
+            "limit": limit,
+        }
+        rows = self._run("claim", params).fetchall()
         return [Claimed(custom_id, _DECODE(params)) for custom_id, params in rows]
+
+    def exchange(
+        self,
+        batch_id: str,
+        worker: str,
+        outcomes: Sequence[tuple[str, str, dict[str, Any]]],
+        *,
+        exported: Sequence[str] = (),
+        limit: int,
+        lease: float,
+        now: float,
+    ) -> tuple[int, list[Claimed]]:
+        """:meth:`finish`, :meth:`mark_exported` and :meth:`claim` in one transaction (one
+        durable commit instead of three): how many were recorded, and the new claims."""
+        if not outcomes and not exported and limit <= 0:
+            return 0, []
+        with self._transaction():
+            recorded = self._finish(batch_id, worker, outcomes, now)
+            if exported:
+                self._run_many(
+                    "mark_exported", [{"batch_id": batch_id, "custom_id": c} for c in exported]
+                )
+            claimed = self._claim(batch_id, worker, limit, lease, now) if limit > 0 else []
+        return recorded, claimed
 
     def renew(self, batch_id: str, worker: str, custom_ids: Iterable[str], *, until: float) -> None:
         rows = [
@@ -367,22 +394,31 @@ class BatchStore(ABC):
         were recorded (a request whose lease another worker took over is not)."""
         if not outcomes:
             return 0
-        recorded = 0
         with self._transaction():
-            for custom_id, state, result in outcomes:
-                _state.next_request_state(_state.IN_FLIGHT, _finish_event(state))
-                cursor = self._run(
-                    "finish",
-                    {
-                        "batch_id": batch_id,
-                        "worker": worker,
-                        "custom_id": custom_id,
-                        "state": state,
-                        "result": _ENCODE(result).decode(),
-                        "now": now,
-                    },
-                )
-                recorded += cursor.rowcount
+            return self._finish(batch_id, worker, outcomes, now)
+
+    def _finish(
+        self,
+        batch_id: str,
+        worker: str,
+        outcomes: Sequence[tuple[str, str, dict[str, Any]]],
+        now: float,
+    ) -> int:
+        recorded = 0
+        for custom_id, state, result in outcomes:
+            _state.next_request_state(_state.IN_FLIGHT, _finish_event(state))
+            cursor = self._run(
+                "finish",
+                {
+                    "batch_id": batch_id,
+                    "worker": worker,
+                    "custom_id": custom_id,
+                    "state": state,
+                    "result": _ENCODE(result).decode(),
+                    "now": now,
+                },
+            )
+            recorded += cursor.rowcount
         return recorded
 
     def release(self, batch_id: str, worker: str, custom_ids: Iterable[str] | None = None) -> None:
