@@ -11,6 +11,8 @@ minute), so going over it would show as 429s.
   the row reports that bound over the time taken (1.0 = the whole quota used).
 * **interactive**: one interactive call every 100 ms, its median latency on an idle pool and
   while a batch fills its background share (0.8) of the same governor.
+* **kill-9**: ``claude-foundry batch run`` killed with SIGKILL at 20 random moments, then run
+  again to the end: result lines, duplicates and missing ids.
 """
 
 from __future__ import annotations
@@ -124,21 +126,65 @@ def interactive(base_url: str, rpm: int, count: int, workdir: Path) -> dict[str,
     }
 
 
+def kill_9(base_url: str, rpm: int, count: int, workdir: Path) -> dict[str, float]:
+    import random
+    import signal
+
+    requests, output = workdir / "requests.jsonl", workdir / "results.jsonl"
+    with requests.open("w") as file:
+        for i in range(count):
+            file.write(json.dumps({"custom_id": f"r{i}", "params": PARAMS}) + "\n")
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin",
+           "ANTHROPIC_FOUNDRY_API_KEY": KEY, "ANTHROPIC_FOUNDRY_BASE_URL": base_url}  # fmt: skip
+    command = [sys.executable, "-c", "from claude_foundry.cli import main; main()", "batch",
+               "run", str(requests), "-o", str(output), "--progress", "off"]  # fmt: skip
+    rng = random.Random(9)
+    kills = mid_run = 0
+    lines_before = 0
+    for _ in range(20):
+        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+        lines = len(output.read_bytes().splitlines()) if output.exists() else 0
+        mid_run += lines > lines_before
+        lines_before = lines
+    final = subprocess.run(command, env=env, stderr=subprocess.DEVNULL)
+    ids = [json.loads(line)["custom_id"] for line in output.read_text().splitlines()]
+    return {
+        "requests": count,
+        "kills": kills,
+        "kills_while_writing": mid_run,
+        "final_exit": final.returncode,
+        "lines": len(ids),
+        "duplicates": len(ids) - len(set(ids)),
+        "missing": count - len(set(ids)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--rpm", type=int, default=3_000)
     parser.add_argument("--smoke", action="store_true", help="tiny counts; no figures kept")
+    parser.add_argument("--only", action="append", choices=["throughput", "interactive", "kill-9"])
     options = parser.parse_args()
     count, rpm = (300, 100_000) if options.smoke else (options.requests, options.rpm)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         # the quota applies per emulator: a fresh one for each row
-        for name, row in (("throughput", throughput), ("interactive", interactive)):
-            emulator, base_url = start_emulator(rpm, workdir)
+        rows = (("throughput", throughput), ("interactive", interactive), ("kill-9", kill_9))
+        for name, row in rows:
+            if options.only and name not in options.only:
+                continue
+            quota = 10**7 if name == "kill-9" else rpm  # kill-9 runs unthrottled
+            emulator, base_url = start_emulator(quota, workdir)
             try:
-                figures = row(base_url, rpm, count if name == "throughput" else count // 2,
-                              workdir)  # fmt: skip
+                size = count // 2 if name == "interactive" else count
+                figures = row(base_url, quota, size, workdir)
             finally:
                 emulator.terminate()
                 emulator.wait()
