@@ -63,13 +63,13 @@ class _RawLines(ProgressSink):
     def __init__(self, stream: TextIO, interval: float) -> None:
         self.stream = stream
         self.interval = interval
-        self._last = 0.0
+        self._last: float | None = None  # the first update always prints
         self._latest: BatchProgress | None = None
 
     def update(self, progress: BatchProgress) -> None:
         self._latest = progress
         now = time.monotonic()
-        if now - self._last >= self.interval:
+        if self._last is None or now - self._last >= self.interval:
             self._last = now
             self.stream.write(describe(progress) + "\n")
             self.stream.flush()
