@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from claude_foundry.batches import BatchProgress
 from claude_foundry.cli._batch_progress import describe, make_progress
 
@@ -48,7 +50,8 @@ def test_auto_on_a_pipe_prints_rate_limited_lines_and_the_last_state() -> None:
     assert lines[1].startswith("20/100 done")
 
 
-def test_on_draws_a_bar_that_starts_at_the_resumed_count() -> None:
+def test_on_draws_a_bar_that_starts_at_the_resumed_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     stream = io.StringIO()
     with make_progress("on", stream) as sink:
         sink.update(progress(55, resumed_from=50))

@@ -87,8 +87,8 @@ class _Live(ProgressSink):
 
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
+            BarColumn(bar_width=24),
             TextColumn("{task.fields[detail]}"),
             console=Console(file=stream),
             transient=False,
