@@ -9,8 +9,9 @@ minute), so going over it would show as 429s.
 * **throughput**: a batch through the governed runner (background share 1.0). Under a rolling
   window of ``rpm`` requests, ``N`` requests cannot finish before ``floor((N-1)/rpm)`` minutes;
   the row reports that bound over the time taken (1.0 = the whole quota used).
-* **interactive**: one interactive call every 100 ms, its median latency on an idle pool and
-  while a batch fills its background share (0.8) of the same governor.
+* **interactive**: one interactive call every 250 ms, its median latency on an idle pool and
+  while a batch (``claude-foundry batch run`` in another process, sharing the quota through
+  Redis) fills its background share (0.8).
 * **kill-9**: ``claude-foundry batch run`` killed with SIGKILL at 20 random moments, then run
   again to the end: result lines, duplicates and missing ids.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,6 +39,10 @@ from claude_foundry.quota import PoolLimits, QuotaGovernor  # noqa: E402
 
 MODEL = "claude-sonnet-4-5"
 KEY = "bench-key"
+CLI = [sys.executable, "-c", "from claude_foundry.cli import main; main()"]
+REDIS_URL = os.environ.get("CLAUDE_FOUNDRY_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+#: a light interactive load: one call every quarter second (240 a minute)
+INTERACTIVE_EVERY_S = 0.25
 PARAMS = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "Hello"}]}
 
 
@@ -47,8 +53,7 @@ def start_emulator(rpm: int, workdir: Path) -> tuple[subprocess.Popen[str], str]
         f"quotas = {{ rpm = {rpm} }}\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", "from claude_foundry.cli import main; main()", "emulator",
-         "--config", str(config)],
+        [*CLI, "emulator", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
@@ -96,33 +101,71 @@ def interactive_latency(
         started = time.perf_counter()
         client.messages.create(**PARAMS)
         samples.append(time.perf_counter() - started)
-        stop.wait(0.1)
+        stop.wait(INTERACTIVE_EVERY_S)
+
+
+def write_requests(path: Path, count: int) -> None:
+    with path.open("w") as file:
+        for i in range(count):
+            file.write(json.dumps({"custom_id": f"r{i}", "params": PARAMS}) + "\n")
+
+
+def cli_env(base_url: str) -> dict[str, str]:
+    return {
+        "PYTHONPATH": str(REPO / "src"),
+        "PATH": "/usr/bin:/bin",
+        "ANTHROPIC_FOUNDRY_API_KEY": KEY,
+        "ANTHROPIC_FOUNDRY_BASE_URL": base_url,
+    }
 
 
 def interactive(base_url: str, rpm: int, count: int, workdir: Path) -> dict[str, float]:
-    governor = QuotaGovernor(default_limits=PoolLimits(rpm=rpm), background_share=0.8)
+    """The interactive app and the batch are separate processes sharing one quota through
+    Redis, as they would be in production."""
+    from claude_foundry.quota import RedisBackend
+
+    prefix = f"cfbench:batches:{time.time_ns()}:"
+    backend = RedisBackend.from_url(REDIS_URL, prefix=prefix)
+    governor = QuotaGovernor(default_limits=PoolLimits(rpm=rpm), backend=backend)
     client = AnthropicFoundry(api_key=KEY, base_url=base_url, governor=governor)
     idle: list[float] = []
     stop = threading.Event()
     thread = threading.Thread(target=interactive_latency, args=(client, stop, idle))
     thread.start()
-    time.sleep(5)
+    time.sleep(10)
     stop.set()
     thread.join()
+    requests = workdir / "interactive-requests.jsonl"
+    write_requests(requests, count)
     busy: list[float] = []
     stop = threading.Event()
     thread = threading.Thread(target=interactive_latency, args=(client, stop, busy))
     thread.start()
-    run_batch(base_url, governor, count, workdir)
+    started = time.monotonic()
+    subprocess.run(
+        [*CLI, "batch", "run", str(requests), "-o", str(workdir / "interactive-results.jsonl"),
+         "--progress", "off", "--rpm", str(rpm), "--quota-redis", REDIS_URL,
+         "--quota-prefix", prefix, "--background-share", "0.8"],
+        env=cli_env(base_url), check=True, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    batch_seconds = time.monotonic() - started
     stop.set()
     thread.join()
     client.close()
+    import redis
+
+    shared = redis.Redis.from_url(REDIS_URL)
+    for key in shared.scan_iter(match=prefix + "*"):
+        shared.delete(key)
     idle_ms, busy_ms = statistics.median(idle) * 1000, statistics.median(busy) * 1000
     return {
+        "interactive_every_s": INTERACTIVE_EVERY_S,
         "idle_median_ms": round(idle_ms, 2),
         "beside_batch_median_ms": round(busy_ms, 2),
         "ratio": round(busy_ms / idle_ms, 3),
         "samples": len(busy),
+        "batch_requests": count,
+        "batch_seconds": round(batch_seconds, 1),
     }
 
 
@@ -131,13 +174,9 @@ def kill_9(base_url: str, rpm: int, count: int, workdir: Path) -> dict[str, floa
     import signal
 
     requests, output = workdir / "requests.jsonl", workdir / "results.jsonl"
-    with requests.open("w") as file:
-        for i in range(count):
-            file.write(json.dumps({"custom_id": f"r{i}", "params": PARAMS}) + "\n")
-    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin",
-           "ANTHROPIC_FOUNDRY_API_KEY": KEY, "ANTHROPIC_FOUNDRY_BASE_URL": base_url}  # fmt: skip
-    command = [sys.executable, "-c", "from claude_foundry.cli import main; main()", "batch",
-               "run", str(requests), "-o", str(output), "--progress", "off"]  # fmt: skip
+    write_requests(requests, count)
+    env = cli_env(base_url)
+    command = [*CLI, "batch", "run", str(requests), "-o", str(output), "--progress", "off"]
     rng = random.Random(9)
     kills = mid_run = 0
     lines_before = 0
