@@ -60,12 +60,11 @@ def start_emulator(scale: QuotaScale) -> Any:
 def governor_for(scale: QuotaScale, backend: Any = None) -> Any:
     from claude_foundry.quota import PoolLimits, QuotaGovernor
 
-    # The margin a real minute gets by default (0.3 s of 60) in proportion to the short window.
     return QuotaGovernor(
         {MODEL: PoolLimits(**LIMITS)},
         window_s=scale.window,
-        window_margin_s=scale.window * 0.005 + 0.05,
         backend=backend,
+        max_wait=10 * scale.window,  # callers that would rather wait than fail
     )
 
 
@@ -84,6 +83,8 @@ async def drive(client: Any, seconds: float, workers: int) -> dict[str, int]:
                     counts["surfaced_429"] += 1
                 else:
                     counts["other_errors"] += 1
+                    if os.environ.get("QUOTA_BENCH_DEBUG"):
+                        print(f"{type(exc).__name__}: {exc}"[:300], file=sys.stderr)
 
     tasks = [asyncio.create_task(worker()) for _ in range(workers)]
     await asyncio.sleep(seconds)
@@ -136,14 +137,14 @@ def run_processes(emulator: Any, scale: QuotaScale) -> dict[str, Any]:
     emulator.configure(quotas={MODEL: LIMITS})
     prefix = f"cfbench:quota:{uuid.uuid4().hex}:"
     since = time.time()
-    command = [sys.executable, __file__, "--worker", emulator.base_url, prefix]
-    command += ["--smoke"] if scale is SMOKE else []
+    shape = json.dumps([scale.window, scale.windows, scale.workers])
+    command = [sys.executable, __file__, "--worker", emulator.base_url, prefix, shape]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     workers = [
         subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         for _ in range(scale.processes)
     ]
-    totals = {"ok": 0, "surfaced_429": 0, "other_errors": 0}
+    totals = {"ok": 0, "surfaced_429": 0, "other_errors": 0, "store_outages": 0}
     for process in workers:
         out, _ = process.communicate(timeout=seconds + 120)
         for key, value in json.loads(out.strip().splitlines()[-1]).items():
@@ -160,7 +161,7 @@ def worker_main(base_url: str, prefix: str, scale: QuotaScale) -> None:
     governor = governor_for(scale, RedisBackend(REDIS_URL, prefix=prefix))
     client = AsyncAnthropicFoundry(api_key=KEY, base_url=base_url, governor=governor)
     counts = asyncio.run(drive(client, scale.window * scale.windows, scale.workers // 2 or 1))
-    print(json.dumps(counts))
+    print(json.dumps({**counts, "store_outages": governor.outages}))
 
 
 def overhead(scale: QuotaScale, backend: Any = None) -> float:
@@ -232,11 +233,13 @@ def measure(scale: QuotaScale) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--worker", nargs=2, metavar=("BASE_URL", "PREFIX"))
+    parser.add_argument("--worker", nargs=3, metavar=("BASE_URL", "PREFIX", "SCALE"))
     options = parser.parse_args(argv)
     scale = SMOKE if options.smoke else FULL
     if options.worker:
-        worker_main(*options.worker, scale)
+        base_url, prefix, shape = options.worker
+        window, windows, workers = json.loads(shape)
+        worker_main(base_url, prefix, QuotaScale(window, windows, workers, 1, 0))
         return 0
     print(json.dumps(measure(scale), indent=2))
     return 0

@@ -119,16 +119,52 @@ class RollingWindow:
         totals[2] += output_tokens
         return slot.index, 0.0, None
 
-    def adjust(self, slot_index: int, deltas: Costs) -> None:
-        """Add ``deltas`` to the slot a charge went into; nothing if it already aged out."""
-        for slot in reversed(self._slots):
-            if slot.index == slot_index:
-                for budget in range(3):
-                    slot.counts[budget] += deltas[budget]
-                    self.totals[budget] += deltas[budget]
-                return
+    def adjust(
+        self, slot_index: int, deltas: Costs, shift: float = 0.0, charge: Costs = (0, 0, 0)
+    ) -> None:
+        """Add ``deltas`` to the slot a charge went into; then move ``charge`` (the charge as
+        corrected) ``shift`` seconds later. Nothing if the slot already aged out.
+
+        The move exists because the service counts a request when it arrives, which may be
+        well after admission (a queue at the service, a slow client): holding the charge from
+        the time the reply came back (at most ``shift`` later) keeps the two windows aligned."""
+        slots = self._slots
+        for position in range(len(slots) - 1, -1, -1):
+            slot = slots[position]
             if slot.index < slot_index:
                 return
+            if slot.index != slot_index:
+                continue
+            for budget in (0, 1, 2):
+                slot.counts[budget] += deltas[budget]
+                self.totals[budget] += deltas[budget]
+            if shift > 0 and any(charge):
+                self._move(position, shift, charge)
+            return
+
+    def _move(self, position: int, shift: float, charge: Costs) -> None:
+        slots = self._slots
+        source = slots[position]
+        when = source.time + shift
+        index = int(when // self.slot_s)
+        if index <= source.index:
+            return
+        for budget in (0, 1, 2):
+            source.counts[budget] -= charge[budget]
+        target = None
+        at = position + 1
+        while at < len(slots) and slots[at].index <= index:
+            if slots[at].index == index:
+                target = slots[at]
+                break
+            at += 1
+        if target is None:
+            target = _Slot(index, when, [0, 0, 0])
+            slots.insert(at, target)
+        elif when > target.time:
+            target.time = when
+        for budget in (0, 1, 2):
+            target.counts[budget] += charge[budget]
 
     @property
     def empty(self) -> bool:
