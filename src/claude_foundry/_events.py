@@ -9,6 +9,8 @@ JSON → :class:`APIResponseValidationError`; an end before ``message_stop`` →
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx2
 import msgspec
 
@@ -20,6 +22,9 @@ from ._errors import (
     make_status_error,
 )
 from ._sse import SSEDecoder
+
+if TYPE_CHECKING:
+    from ._deadline import StreamLimits
 from .types import ErrorEvent, MessageStopEvent, PingEvent, StreamEvent, decode_stream_event
 
 __all__ = ["EventDecoder", "transport_error"]
@@ -137,10 +142,20 @@ def _request_of(response: httpx2.Response | None) -> httpx2.Request | None:
         return None
 
 
-def transport_error(exc: Exception, decoder: EventDecoder) -> APIConnectionError:
+def transport_error(
+    exc: Exception, decoder: EventDecoder, limits: StreamLimits | None = None
+) -> APIConnectionError:
     received = decoder.events_received
     request = _request_of(decoder.response)
     ids = decoder.ids_suffix()
+    expired = limits.expired() if limits is not None else None
+    if expired is not None:
+        return APITimeoutError(
+            f"The stream was stopped after {received} event(s): {expired}. Retry the request; "
+            "raise `timeout` if the model needs longer between events, or pass "
+            f"claude_foundry.Timeout(..., stream_total=...) for a longer stream.{ids}",
+            request,
+        )
     if isinstance(exc, httpx2.TimeoutException):
         return APITimeoutError(
             f"The stream stalled: no data arrived within the read timeout after {received} "

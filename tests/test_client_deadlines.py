@@ -1,0 +1,195 @@
+"""A call's timeout bounds the whole call, against a loopback server that trickles its answer.
+
+The server sends one byte a second: every single read finishes well within the timeout, so only
+a limit on the whole attempt (or, for a stream, on the time between events) ends the call. Each
+test carries a pytest timeout as a hang guard; timing itself is measured in benchmarks/.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx2
+import pytest
+from tests.hostile_server import hostile_server
+from tests.stream_fixtures import block_start, delta, message_start, sse
+
+from claude_foundry import AnthropicFoundry, APITimeoutError, AsyncAnthropicFoundry, Timeout
+from claude_foundry._deadline import StreamLimits, attempt_limit
+
+pytestmark = pytest.mark.timeout(20)
+
+REQUEST = {"model": "d", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]}
+MESSAGE = json.dumps(
+    {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "d",
+        "content": [{"type": "text", "text": "Hi"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+).encode()
+SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+STARTED = (
+    message_start()
+    + block_start(0, {"type": "text", "text": ""})
+    + delta(0, type="text_delta", text="Hel")
+)
+
+
+def json_head(length: int) -> bytes:
+    return (
+        f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+    ).encode()
+
+
+# What each server trickles: the status line and headers; a body; an SSE event that never ends,
+# before any event and after the stream was handed over.
+TRICKLES = {
+    "headers": (b"", b"HTTP/1.1 200 OK\r\n" + b"x-padding: " + b"a" * 200),
+    "body": (json_head(len(MESSAGE)), MESSAGE),
+}
+
+
+@pytest.mark.parametrize("where", sorted(TRICKLES))
+def test_a_trickle_ends_a_sync_call_at_its_timeout(where: str) -> None:
+    prefix, drip = TRICKLES[where]
+    with hostile_server(prefix, drip) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, timeout=3, max_retries=0)
+        with client, pytest.raises(APITimeoutError, match="within the timeout of 3 s"):
+            client.messages.create(**REQUEST)
+
+
+@pytest.mark.parametrize("where", sorted(TRICKLES))
+async def test_a_trickle_ends_an_async_call_at_its_timeout(where: str) -> None:
+    prefix, drip = TRICKLES[where]
+    with hostile_server(prefix, drip) as server:
+        client = AsyncAnthropicFoundry(
+            api_key="k", base_url=server.base_url, timeout=3, max_retries=0
+        )
+        async with client:
+            with pytest.raises(APITimeoutError, match="within the timeout of 3 s"):
+                await client.messages.create(**REQUEST)
+
+
+def test_a_per_call_timeout_bounds_the_call_too() -> None:
+    prefix, drip = TRICKLES["body"]
+    with hostile_server(prefix, drip, interval=0.25) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, max_retries=0)
+        with client, pytest.raises(APITimeoutError, match="within the timeout of 1 s"):
+            client.messages.create(**REQUEST, timeout=1)
+
+
+def test_a_trickling_call_is_retried_like_any_timeout() -> None:
+    prefix, drip = TRICKLES["body"]
+    with hostile_server(prefix, drip, interval=0.25) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, timeout=0.6, max_retries=1)
+        with client, pytest.raises(APITimeoutError) as caught:
+            client.messages.create(**REQUEST)
+    assert len(server.received) == 2
+    assert "gave up after 2 attempts" in str(caught.value.__notes__)
+
+
+# A stream that trickles one SSE line that never ends: before any event, and after handover.
+STREAM_TRICKLES = {
+    "before-any-event": SSE_HEAD,
+    "after-handover": SSE_HEAD + STARTED,
+}
+NEVER_ENDING_LINE = b"data: " + b"x" * 500
+
+
+@pytest.mark.parametrize("where", sorted(STREAM_TRICKLES))
+def test_a_trickling_stream_ends_when_no_event_arrives_in_time(where: str) -> None:
+    with hostile_server(STREAM_TRICKLES[where], NEVER_ENDING_LINE, interval=0.25) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, timeout=1, max_retries=0)
+        with client, pytest.raises(APITimeoutError, match="no event arrived within"):
+            for _ in client.messages.create(**REQUEST, stream=True):
+                pass
+
+
+@pytest.mark.parametrize("where", sorted(STREAM_TRICKLES))
+async def test_a_trickling_async_stream_ends_when_no_event_arrives_in_time(where: str) -> None:
+    with hostile_server(STREAM_TRICKLES[where], NEVER_ENDING_LINE, interval=0.25) as server:
+        client = AsyncAnthropicFoundry(
+            api_key="k", base_url=server.base_url, timeout=1, max_retries=0
+        )
+        async with client:
+            with pytest.raises(APITimeoutError, match="no event arrived within"):
+                async for _ in await client.messages.create(**REQUEST, stream=True):
+                    pass
+
+
+PINGS = sse("ping", {"type": "ping"}) * 1000
+
+
+def test_a_stream_with_steady_events_outlives_its_read_timeout() -> None:
+    """The read timeout limits the wait between events, not the stream: pings every 0.01 s (one
+    byte at a time) keep a stream with `timeout=1` going until the total limit stops it."""
+    with hostile_server(SSE_HEAD + STARTED, PINGS, interval=0.0005) as server:
+        client = AnthropicFoundry(
+            api_key="k",
+            base_url=server.base_url,
+            timeout=Timeout(1.0, stream_total=2.5),
+            max_retries=0,
+        )
+        events: list[object] = []
+        with client, pytest.raises(APITimeoutError, match=r"stream_total of 2\.5 s"):
+            events.extend(client.messages.create(**REQUEST, stream=True))
+    assert len(events) == 3  # the pings are not handed over, but they kept the stream alive
+
+
+async def test_an_async_stream_total_is_per_call() -> None:
+    with hostile_server(SSE_HEAD + STARTED, PINGS, interval=0.0005) as server:
+        client = AsyncAnthropicFoundry(api_key="k", base_url=server.base_url, max_retries=0)
+        async with client:
+            stream = await client.messages.create(
+                **REQUEST, stream=True, timeout=Timeout(1.0, stream_total=1.5)
+            )
+            with pytest.raises(APITimeoutError, match=r"stream_total of 1\.5 s"):
+                async for _ in stream:
+                    pass
+
+
+def test_the_attempt_limit_is_the_largest_phase_and_none_without_a_read_limit() -> None:
+    assert attempt_limit(httpx2.Timeout(3)) == 3
+    assert attempt_limit(httpx2.Timeout(600.0, connect=5.0)) == 600
+    assert attempt_limit(httpx2.Timeout(5.0, read=60.0)) == 60
+    assert attempt_limit(httpx2.Timeout(None, connect=5.0)) is None
+    assert attempt_limit(Timeout(3, stream_total=9)) == 3
+
+
+def test_timeout_keeps_httpx2_semantics_and_adds_a_stream_total() -> None:
+    timeout = Timeout(60.0, connect=5.0, stream_total=900)
+    assert isinstance(timeout, httpx2.Timeout)
+    assert timeout.as_dict() == {"connect": 5.0, "read": 60.0, "write": 60.0, "pool": 60.0}
+    assert Timeout(timeout) == timeout
+    assert Timeout(60.0, connect=5.0) != timeout
+    assert "stream_total=900" in repr(timeout)
+    with pytest.raises(ValueError, match="stream_total must be a number of seconds > 0"):
+        Timeout(5, stream_total=0)
+
+
+def test_stream_limits_restart_on_events_and_name_what_ran_out() -> None:
+    now = [100.0]
+    limits = StreamLimits(idle=2.0, total=5.0, started=99.0, clock=lambda: now[0])
+    assert limits.deadline == 102.0
+    now[0] = 101.5
+    limits.saw(1)
+    assert limits.deadline == 103.5
+    limits.saw(1)  # no new event: unchanged
+    assert limits.deadline == 103.5
+    now[0] = 103.0
+    limits.saw(2)
+    assert limits.deadline == 104.0  # the total caps the idle limit
+    assert limits.expired() is None
+    now[0] = 104.0
+    assert limits.expired() == "the stream ran past its stream_total of 5 s"
+    idle_only = StreamLimits(idle=2.0, total=None, started=0.0, clock=lambda: now[0])
+    now[0] = 106.5
+    assert idle_only.expired() == "no event arrived within the read timeout of 2 s"
+    unlimited = StreamLimits(idle=None, total=None, started=0.0, clock=lambda: now[0])
+    assert unlimited.deadline is None
+    assert unlimited.expired() is None
