@@ -3,8 +3,9 @@
 :class:`EventDecoder` frames the bytes with :class:`~claude_foundry._sse.SSEDecoder`, decodes each
 event's data straight into the struct its name stands for, and turns what goes wrong into the
 error a user would catch: ``event: error`` → the class of its ``error.type``; data that is not
-JSON → :class:`APIResponseValidationError`; an end before ``message_stop`` →
-:class:`APIConnectionError`. :func:`transport_error` words a failed read the same way.
+JSON, or an event past the size limit → :class:`APIResponseValidationError`; an end before
+``message_stop`` → :class:`APIConnectionError`. :func:`transport_error` words a failed read the
+same way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ._errors import (
     ids_suffix,
     make_status_error,
 )
-from ._sse import SSEDecoder
+from ._sse import EventTooLargeError, SSEDecoder
 
 if TYPE_CHECKING:
     from ._deadline import StreamLimits
@@ -64,10 +65,18 @@ class EventDecoder:
         self.message_stopped = False
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        return self._convert(self._sse.feed_raw(chunk))
+        try:
+            raw_events = self._sse.feed_raw(chunk)
+        except EventTooLargeError as exc:
+            raise self._too_large(exc) from None
+        return self._convert(raw_events)
 
     def end(self) -> list[StreamEvent]:
-        events = self._convert(self._sse.end_raw())
+        try:
+            raw_events = self._sse.end_raw()
+        except EventTooLargeError as exc:
+            raise self._too_large(exc) from None
+        events = self._convert(raw_events)
         if not self.message_stopped:
             raise APIConnectionError(
                 f"The stream ended before message_stop, after {self.events_received} event(s): "
@@ -127,6 +136,12 @@ class EventDecoder:
             f"if it persists, give both request ids to support.{self.ids_suffix()}",
             self.response,
             body=data.decode("utf-8", "replace"),
+        )
+
+    def _too_large(self, exc: EventTooLargeError) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            f"{exc} Events received before it: {self.events_received}.{self.ids_suffix()}",
+            self.response,
         )
 
     def ids_suffix(self) -> str:

@@ -1,8 +1,9 @@
-"""A call's timeout bounds the whole call, against a loopback server that trickles its answer.
+"""The client against a hostile loopback server: one that trickles, floods, redirects or echoes.
 
-The server sends one byte a second: every single read finishes well within the timeout, so only
-a limit on the whole attempt (or, for a stream, on the time between events) ends the call. Each
-test carries a pytest timeout as a hang guard; timing itself is measured in benchmarks/.
+A trickling server sends one byte a second: every single read finishes well within the timeout,
+so only a limit on the whole attempt (or, for a stream, on the time between events) ends the
+call. Each test carries a pytest timeout as a hang guard; timing itself is measured in
+benchmarks/.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import pytest
 from tests.hostile_server import hostile_server
 from tests.stream_fixtures import block_start, delta, message_start, sse
 
-from claude_foundry import AnthropicFoundry, APITimeoutError, AsyncAnthropicFoundry, Timeout
+from claude_foundry import (
+    AnthropicFoundry,
+    APIResponseValidationError,
+    APITimeoutError,
+    AsyncAnthropicFoundry,
+    Timeout,
+)
 from claude_foundry._deadline import StreamLimits, attempt_limit
 
 pytestmark = pytest.mark.timeout(20)
@@ -193,3 +200,16 @@ def test_stream_limits_restart_on_events_and_name_what_ran_out() -> None:
     unlimited = StreamLimits(idle=None, total=None, started=0.0, clock=lambda: now[0])
     assert unlimited.deadline is None
     assert unlimited.expired() is None
+
+
+# --- a flood: an event that never ends ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", sorted(STREAM_TRICKLES))
+def test_an_endless_event_is_a_typed_error_not_unbounded_memory(where: str) -> None:
+    flood = STREAM_TRICKLES[where] + b"data: " + b"x" * (17 * 1024 * 1024)
+    with hostile_server(flood) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, max_retries=0)
+        with client, pytest.raises(APIResponseValidationError, match="went on past 16777216 bytes"):
+            for _ in client.messages.create(**REQUEST, stream=True):
+                pass
