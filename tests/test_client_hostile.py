@@ -18,8 +18,10 @@ from tests.stream_fixtures import block_start, delta, message_start, sse
 from claude_foundry import (
     AnthropicFoundry,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     AsyncAnthropicFoundry,
+    AuthenticationError,
     Timeout,
 )
 from claude_foundry._deadline import StreamLimits, attempt_limit
@@ -213,3 +215,104 @@ def test_an_endless_event_is_a_typed_error_not_unbounded_memory(where: str) -> N
         with client, pytest.raises(APIResponseValidationError, match="went on past 16777216 bytes"):
             for _ in client.messages.create(**REQUEST, stream=True):
                 pass
+
+
+# --- a redirect to another host -----------------------------------------------------------------
+
+
+def redirect_to(url: str) -> bytes:
+    return (
+        f"HTTP/1.1 307 Temporary Redirect\r\nlocation: {url}\r\ncontent-length: 0\r\n\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_credentials_never_follow_a_redirect_even_when_the_http_client_would(follow: bool) -> None:
+    with (
+        hostile_server(json_head(len(MESSAGE)) + MESSAGE) as elsewhere,
+        hostile_server(redirect_to(elsewhere.base_url + "v1/messages")) as server,
+    ):
+        http = httpx2.Client(follow_redirects=follow)
+        client = AnthropicFoundry(
+            api_key="key-that-stays-home", base_url=server.base_url, http_client=http
+        )
+        with http, pytest.raises(APIStatusError, match="redirected to") as caught:
+            client.messages.create(**REQUEST)
+    assert caught.value.status_code == 307
+    assert server.received[0].headers["x-api-key"] == "key-that-stays-home"
+    assert elsewhere.received == []
+
+
+async def test_credentials_never_follow_a_redirect_with_an_async_http_client() -> None:
+    with (
+        hostile_server(json_head(len(MESSAGE)) + MESSAGE) as elsewhere,
+        hostile_server(redirect_to(elsewhere.base_url + "v1/messages")) as server,
+    ):
+        http = httpx2.AsyncClient(follow_redirects=True)
+        client = AsyncAnthropicFoundry(
+            base_url=server.base_url, azure_ad_token_provider=lambda: "token-that-stays-home"
+        )
+        client = client.copy(http_client=http)
+        async with http:
+            with pytest.raises(APIStatusError, match="redirected to"):
+                await client.messages.create(**REQUEST, stream=True)
+    assert elsewhere.received == []
+
+
+# --- a server that echoes the caller's secrets --------------------------------------------------
+
+KEY = "sk-foundry-0123456789abcdef"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
+CALLER_TOKEN = "caller-own-token-42424242"
+
+
+def echo_response(status: int, *secrets: str) -> bytes:
+    text = "rejected credentials: " + " and ".join(secrets)
+    body = json.dumps({"error": {"type": "authentication_error", "message": text}}).encode()
+    return (
+        f"HTTP/1.1 {status} Unauthorized\r\ncontent-type: application/json\r\n"
+        f"request-id: req_echo\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def assert_no_secret(error: BaseException, *secrets: str) -> None:
+    assert isinstance(error, APIStatusError)
+    shown = [str(error), repr(error), error.message, json.dumps(error.body), str(error.api_message)]
+    for secret in secrets:
+        for text in shown:
+            assert secret not in text
+    assert "[redacted]" in str(error)
+    assert error.request_id == "req_echo"  # the rest of the message is kept
+
+
+def test_a_key_echoed_in_an_error_body_is_redacted() -> None:
+    with hostile_server(echo_response(401, KEY, f"?api-key={KEY}")) as server:
+        client = AnthropicFoundry(api_key=KEY, base_url=server.base_url, max_retries=0)
+        with client, pytest.raises(AuthenticationError) as caught:
+            client.messages.create(**REQUEST)
+    assert_no_secret(caught.value, KEY)
+
+
+async def test_a_token_and_a_callers_own_header_echoed_are_redacted() -> None:
+    reply = echo_response(401, f"Bearer {TOKEN}", TOKEN, CALLER_TOKEN)
+    with hostile_server(reply) as server:
+        client = AsyncAnthropicFoundry(
+            base_url=server.base_url, azure_ad_token_provider=lambda: TOKEN, max_retries=0
+        )
+        own = {"ocp-apim-subscription-key": CALLER_TOKEN}
+        async with client:
+            with pytest.raises(AuthenticationError) as caught:
+                await client.messages.create(**REQUEST, stream=True, extra_headers=own)
+    assert_no_secret(caught.value, TOKEN, CALLER_TOKEN)
+
+
+def test_a_key_echoed_in_an_in_stream_error_is_redacted() -> None:
+    error = {"type": "invalid_request_error", "message": KEY}
+    event = sse("error", {"type": "error", "error": error})
+    head = SSE_HEAD.replace(b"\r\n\r\n", b"\r\nrequest-id: req_echo\r\n\r\n")
+    with hostile_server(head + STARTED + event) as server:
+        client = AnthropicFoundry(api_key=KEY, base_url=server.base_url, max_retries=0)
+        with client, pytest.raises(APIStatusError) as caught:
+            for _ in client.messages.create(**REQUEST, stream=True):
+                pass
+    assert_no_secret(caught.value, KEY)

@@ -35,8 +35,9 @@ import httpx2
 
 from ._config import SENTINEL_TYPE_NAMES
 from ._deadline import StreamLimits, attempt_limit, stream_total
-from ._errors import APIConnectionError, APIStatusError
+from ._errors import APIConnectionError, APIError, APIStatusError
 from ._events import transport_error as stream_transport_error
+from ._redact import redact_error
 from ._responses import (
     event_decoder,
     invalid_response,
@@ -270,7 +271,17 @@ class Pipeline:
         )
 
     def request_flow(self, call: Call) -> Generator[Step, Any, Any]:
-        """Send ``call`` with retries; return the parsed result or a :class:`StreamStart`."""
+        """Send ``call`` with retries; return the parsed result or a :class:`StreamStart`.
+
+        An error leaves without the caller's secrets, even if the server echoed them.
+        """
+        try:
+            return (yield from self._retrying_flow(call))
+        except APIError as exc:
+            redact_error(exc)
+            raise
+
+    def _retrying_flow(self, call: Call) -> Generator[Step, Any, Any]:
         max_retries = self.max_retries if call.max_retries is None else call.max_retries
         keep = (
             frozenset(name.lower() for name in call.extra_headers)

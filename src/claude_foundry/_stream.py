@@ -46,7 +46,9 @@ from ._accumulate import (
     ToolInputJSONError,
 )
 from ._deadline import READ_DEADLINE, StreamLimits
+from ._errors import APIError
 from ._events import EventDecoder, transport_error
+from ._redact import redact_error
 from .types import (
     ContentBlockDeltaEvent,
     Message,
@@ -119,6 +121,9 @@ def _iterate_events(
                 yield from events
         if not closing.requested:
             yield from decoder.end()
+    except APIError as exc:
+        redact_error(exc)  # the server may have echoed a key or token
+        raise
     finally:
         response.close()
 
@@ -161,6 +166,9 @@ async def _aiterate_events(
         if not closing.requested:
             for event in decoder.end():
                 yield event
+    except APIError as exc:
+        redact_error(exc)  # the server may have echoed a key or token
+        raise
     finally:
         await response.aclose()
 
