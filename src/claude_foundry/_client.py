@@ -385,7 +385,11 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
-        return httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        from ._transport import close_when_collected
+
+        http = httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> Messages:
@@ -487,10 +491,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        from ._transport import FoundryAsyncClient
+        from ._transport import FoundryAsyncClient, close_when_collected
 
         # The same limits, shared out over a few pools (see _transport for why).
-        return FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        http = FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> AsyncMessages:
