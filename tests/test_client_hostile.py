@@ -24,7 +24,8 @@ from claude_foundry import (
     AuthenticationError,
     Timeout,
 )
-from claude_foundry._deadline import StreamLimits, attempt_limit
+from claude_foundry._deadline import READ_DEADLINE, StreamLimits, attempt_limit
+from claude_foundry._redact import redact_error, request_secrets
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -316,3 +317,41 @@ def test_a_key_echoed_in_an_in_stream_error_is_redacted() -> None:
             for _ in client.messages.create(**REQUEST, stream=True):
                 pass
     assert_no_secret(caught.value, KEY)
+
+
+def test_the_timeout_bounds_a_call_through_an_http_client_passed_in() -> None:
+    prefix, drip = TRICKLES["body"]
+    with hostile_server(prefix, drip, interval=0.25) as server, httpx2.Client() as http:
+        client = AnthropicFoundry(
+            api_key="k", base_url=server.base_url, http_client=http, timeout=1, max_retries=0
+        )
+        with pytest.raises(APITimeoutError, match="within the timeout of 1 s"):
+            client.messages.create(**REQUEST)
+    # Outside the client's calls the HTTP client keeps its own limits: no deadline is left set.
+    assert READ_DEADLINE.get() is None
+
+
+def test_request_secrets_are_found_by_name_and_short_values_are_left_alone() -> None:
+    request = httpx2.Request(
+        "POST",
+        "https://user:pass-word-1@x.invalid/anthropic/v1/messages?api-key=query-secret-1&n=12345678",
+        headers={
+            "x-api-key": "header-secret-1",
+            "authorization": "Bearer bearer-secret-1",
+            "x-custom-token": "short",
+            "user-agent": "not-a-secret-at-all",
+        },
+    )
+    assert set(request_secrets(request)) == {
+        "header-secret-1",
+        "Bearer bearer-secret-1",
+        "bearer-secret-1",
+        "query-secret-1",
+        "pass-word-1",
+    }
+    error = APIStatusError(
+        "echo: header-secret-1 query-secret-1", status_code=400, body={"m": ["bearer-secret-1"]}
+    )
+    error.request = request
+    redact_error(error)
+    assert "secret" not in error.message + str(error.args) + json.dumps(error.body)
