@@ -51,6 +51,8 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorConfigError",
     "catalog",
+    "check_api_key",
+    "check_header_value",
 ]
 
 DEFAULT_API_KEY = "emulator-key"
@@ -253,6 +255,10 @@ class EmulatorConfig:
     """Sent as ``x-ms-region``; ``None`` leaves the header out."""
     seed: int | None = None
     journal_size: int = 1000
+    journal_max_bytes: int = 32 * 1024 * 1024
+    allowed_hosts: frozenset[str] = frozenset()
+    """Host names besides loopback ones that an emulator on loopback answers to (lower case)."""
+    """Request-body bytes the journal keeps in all; older bodies give way to a note."""
     deployments: dict[str, DeploymentConfig] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
     scripts: list[Path] = field(default_factory=list)
@@ -292,7 +298,7 @@ class EmulatorConfig:
         if "api_key" in data and "api_keys" in data:
             raise EmulatorConfigError("emulator config: give api_key or api_keys, not both")
         if "api_key" in data:
-            config.api_keys = [_require_str(data, "api_key", "emulator config")]
+            config.api_keys = [check_api_key(data["api_key"], "emulator config api_key")]
         elif "api_keys" in data:
             config.api_keys = _api_keys(data["api_keys"], "emulator config")
         config.apply_settings(
@@ -300,6 +306,13 @@ class EmulatorConfig:
         )
         config.seed = _optional_int(data, "seed", "emulator config")
         config.journal_size = _limit(data.get("journal_size", 1000), "journal_size") or 1000
+        if "allowed_hosts" in data:
+            config.allowed_hosts = _host_names(data["allowed_hosts"])
+        if "journal_max_bytes" in data:
+            journal_bytes = _limit(data["journal_max_bytes"], "journal_max_bytes")
+            config.journal_max_bytes = (
+                config.journal_max_bytes if journal_bytes is None else journal_bytes
+            )
 
         if data.get("default_deployments", True) is not False:
             for entry in catalog().models:
@@ -372,6 +385,8 @@ class EmulatorConfig:
             region = data["region"]
             if region is not None and not isinstance(region, str):
                 raise EmulatorConfigError(f"{where}: region must be a string, not {region!r}")
+            if region:
+                check_header_value(region, f"{where}: region")
             self.region = region or None
 
     def apply_quota_preset(self, preset: object, *, only_unset: bool = False) -> None:
@@ -456,6 +471,8 @@ class EmulatorConfig:
             "region": self.region,
             "seed": self.seed,
             "journal_size": self.journal_size,
+            "journal_max_bytes": self.journal_max_bytes,
+            "allowed_hosts": sorted(self.allowed_hosts),
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
@@ -477,6 +494,8 @@ _TOP_KEYS = frozenset(
         *_SETTING_KEYS,
         "seed",
         "journal_size",
+        "journal_max_bytes",
+        "allowed_hosts",
         "default_deployments",
         "deployments",
         "quota_preset",
@@ -490,16 +509,55 @@ _PATCH_KEYS = frozenset(
 )
 
 
+def check_header_value(value: str, where: str) -> None:
+    """Refuse a value that cannot travel in an HTTP header as it is.
+
+    Header values are visible ASCII, spaces and tabs (RFC 9110): a CR or LF would end the header
+    early and let the rest of the value forge headers or a body in every reply that carries it.
+    """
+    bad = next((char for char in value if not _is_header_char(char)), None)
+    if bad is not None:
+        raise EmulatorConfigError(
+            f"{where} must be printable ASCII (it is sent in an HTTP header); it contains "
+            f"{bad!r} at position {value.index(bad)}"
+        )
+
+
+def _is_header_char(char: str) -> bool:
+    return char == "\t" or " " <= char <= "~"
+
+
+def check_api_key(key: object, where: str) -> str:
+    """An API key as configured, or :class:`EmulatorConfigError` saying why it can never match."""
+    if not isinstance(key, str) or not key:
+        raise EmulatorConfigError(f"{where}: an API key must be a non-empty string")
+    if not key.isascii() or not key.isprintable() or key != key.strip():
+        raise EmulatorConfigError(
+            f"{where}: an API key must be printable ASCII without surrounding spaces: clients "
+            "send it in the api-key / x-api-key header, which carries nothing else, so this key "
+            "could never match"
+        )
+    return key
+
+
 def _api_keys(value: object, where: str) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(key, str) and key for key in value)
-    ):
+    if not isinstance(value, list) or not value:
         raise EmulatorConfigError(
             f"{where}: api_keys must be a non-empty list of non-empty strings"
         )
-    return list(value)
+    return [check_api_key(key, where) for key in value]
+
+
+def _host_names(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(host, str) and host and all(c.isalnum() or c in "-._" for c in host)
+        for host in value
+    ):
+        raise EmulatorConfigError(
+            "emulator config: allowed_hosts must be a list of host names such as "
+            f'["emulator.test"] (no ports or schemes), not {value!r}'
+        )
+    return frozenset(host.lower() for host in value)
 
 
 def _catalog_entry(model: str) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ import uvicorn
 
 from .app import EmulatorApp
 from .auth import Authenticator, TokenVerifier
-from .config import EmulatorConfig, EmulatorConfigError
+from .config import EmulatorConfig, EmulatorConfigError, check_api_key
 from .faults import FaultSpec
 from .journal import JournalEntry
 from .state import EmulatorState
@@ -74,9 +74,7 @@ class Emulator:
         else:
             config = copy.deepcopy(config)  # the caller's object stays as given
         if api_key is not None:
-            if not isinstance(api_key, str) or not api_key:
-                raise EmulatorConfigError("api_key must be a non-empty string")
-            config.api_keys = [api_key]
+            config.api_keys = [check_api_key(api_key, "api_key")]
         if not is_loopback(host) and not allow_remote:
             raise EmulatorConfigError(
                 f"host {host!r} is not a loopback address; the emulator accepts a well-known key "
