@@ -42,10 +42,12 @@ from .tokens import count_input_tokens
 from .validation import (
     COUNT_FIELDS,
     CREATE_FIELDS,
+    NESTED_TOO_DEEPLY,
     InvalidRequest,
     blocked_feature,
     check_count,
     check_create,
+    check_max_tokens,
     feature_message,
     parse_body,
     unknown_header_values,
@@ -183,6 +185,14 @@ class EmulatorApp:
             await self._respond(exchange, send, refusal.status, refusal.body, refusal.headers)
         except _Stopping:
             await _drop_connection_soon(send)
+        except RecursionError:
+            # Deeply nested JSON that decoded can still be too deep for a later step: it is the
+            # request's fault, so it gets a 400, never a 500.
+            if exchange.status == 0:
+                body = _error_body("invalid_request_error", NESTED_TOO_DEEPLY, exchange.request_id)
+                await self._respond(exchange, send, 400, body)
+            else:
+                _drop_connection(send)
         except Exception:
             logger.exception("unexpected error while serving %s %s", scope["method"], path)
             if exchange.status == 0:
@@ -308,6 +318,10 @@ class EmulatorApp:
         send: Send,
     ) -> None:
         state = self.state
+        try:
+            check_max_tokens(request, limit=deployment.max_output_tokens, model=deployment.model)
+        except InvalidRequest as exc:
+            raise ex.refuse(400, "invalid_request_error", exc.message) from None
         try:
             check_request(request, context_window=deployment.context_window)
         except InvalidRequestError as exc:

@@ -43,6 +43,7 @@ from typing import Any, Literal, cast
 
 from .._errors import ConfigurationError
 from .entra_config import EntraConfigError, EntraSettings
+from .files import UnreadableFile, read_regular_file
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -108,6 +109,8 @@ class DeploymentConfig:
     echo_model: EchoModel = "deployment"
     """What replies carry as ``model``: the deployment name or the model id."""
     context_window: int | None = None
+    max_output_tokens: int | None = None
+    """The largest ``max_tokens`` accepted (the catalog's value for the model); None: no limit."""
     unavailable_features: tuple[str, ...] | None = None
     """Features answered with 400; ``None`` means the hosting option's list from the catalog."""
     quota_pool: str | None = None
@@ -136,6 +139,7 @@ class DeploymentConfig:
             "quotas": {key: getattr(self, key) for key in _QUOTA_KEYS},
             "echo_model": self.echo_model,
             "context_window": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
             "unavailable_features": list(self.blocked_features),
             "quota_pool": self.quota_pool,
         }
@@ -160,6 +164,7 @@ class DeploymentConfig:
             model=model,
             hosting=cast(Hosting, hosting),
             context_window=entry["context_window"] if entry else None,
+            max_output_tokens=entry.get("max_output_tokens") if entry else None,
         )
         deployment.update(
             {key: value for key, value in data.items() if key not in ("name", "model", "hosting")},
@@ -211,6 +216,8 @@ class DeploymentConfig:
             self.quota_pool = pool
         if "context_window" in data:
             self.context_window = _limit(data["context_window"], f"{where} context_window")
+        if "max_output_tokens" in data:
+            self.max_output_tokens = _limit(data["max_output_tokens"], f"{where} max_output_tokens")
         if "unavailable_features" in data:
             features = data["unavailable_features"]
             if features is None:
@@ -236,6 +243,7 @@ _DEPLOYMENT_KEYS = frozenset(
         "quota_pool",
         "echo_model",
         "context_window",
+        "max_output_tokens",
         "unavailable_features",
     }
 )
@@ -274,11 +282,9 @@ class EmulatorConfig:
         """Read a TOML file; relative script paths are resolved against its folder."""
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise EmulatorConfigError(
-                f"emulator config file {str(path)!r} does not exist"
-            ) from None
+            data = tomllib.loads(read_regular_file(path, what="emulator config file").decode())
+        except UnreadableFile as exc:
+            raise EmulatorConfigError(str(exc)) from None
         except UnicodeDecodeError:
             raise EmulatorConfigError(
                 f"emulator config file {str(path)!r} is not UTF-8 text; save it as UTF-8 TOML"
