@@ -264,6 +264,10 @@ class EmulatorConfig:
     seed: int | None = None
     journal_size: int = 1000
     journal_max_bytes: int = 32 * 1024 * 1024
+    header_timeout_s: float = 10.0
+    """A connection must deliver a request's headers within this time, or it is closed."""
+    keep_alive_s: float = 5.0
+    """An idle connection between requests is closed after this time."""
     allowed_hosts: frozenset[str] = frozenset()
     """Host names besides loopback ones that an emulator on loopback answers to (lower case)."""
     """Request-body bytes the journal keeps in all; older bodies give way to a note."""
@@ -312,6 +316,9 @@ class EmulatorConfig:
         )
         config.seed = _optional_int(data, "seed", "emulator config")
         config.journal_size = _limit(data.get("journal_size", 1000), "journal_size") or 1000
+        for key in ("header_timeout_s", "keep_alive_s"):
+            if key in data:
+                setattr(config, key, _seconds(data[key], f"emulator config: {key}"))
         if "allowed_hosts" in data:
             config.allowed_hosts = _host_names(data["allowed_hosts"])
         if "journal_max_bytes" in data:
@@ -479,6 +486,8 @@ class EmulatorConfig:
             "journal_size": self.journal_size,
             "journal_max_bytes": self.journal_max_bytes,
             "allowed_hosts": sorted(self.allowed_hosts),
+            "header_timeout_s": self.header_timeout_s,
+            "keep_alive_s": self.keep_alive_s,
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
@@ -502,6 +511,8 @@ _TOP_KEYS = frozenset(
         "journal_size",
         "journal_max_bytes",
         "allowed_hosts",
+        "header_timeout_s",
+        "keep_alive_s",
         "default_deployments",
         "deployments",
         "quota_preset",
@@ -552,6 +563,19 @@ def _api_keys(value: object, where: str) -> list[str]:
             f"{where}: api_keys must be a non-empty list of non-empty strings"
         )
     return [check_api_key(key, where) for key in value]
+
+
+def _seconds(value: object, where: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= 3600
+    ):
+        raise EmulatorConfigError(
+            f"{where} must be a number of seconds in (0, 3600], not {value!r}"
+        )
+    return float(value)
 
 
 def _host_names(value: object) -> frozenset[str]:
