@@ -11,8 +11,8 @@ then logs a traceback for every failed ``accept`` (thousands a second). Here:
   the connection is closed;
 * a connection idle between requests is closed after ``keep_alive_s`` (uvicorn's timer);
 * when ``accept`` fails for want of descriptors, the condition is logged once (with what to do)
-  rather than per attempt, and connections waiting for a request are closed at once, so that the
-  next attempt (asyncio retries after a second) lets a real client in.
+  rather than per attempt, and connections that have waited a while for a request are closed
+  at once, so that the next attempt (asyncio retries after a second) lets a real client in.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = ["ConnectionGuard"]
 logger = logging.getLogger("claude_foundry.emulator")
 
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_SPARED_S = 0.5  # a connection this fresh is not shed: its request may be on the way
 
 
 class ConnectionGuard:
@@ -45,6 +46,8 @@ class ConnectionGuard:
         self.header_timeout_s = header_timeout_s
         self.keep_alive_s = keep_alive_s
         self.out_of_resources = False
+        self.refused_accepts = 0
+        """Accepts that failed for want of descriptors (reported once, counted here)."""
         self._connections: weakref.WeakSet[_GuardedH11Protocol] = weakref.WeakSet()
         guard = self
 
@@ -55,16 +58,22 @@ class ConnectionGuard:
 
     def opened(self, connection: _GuardedH11Protocol) -> None:
         self._connections.add(connection)
-        if self.out_of_resources:
-            self.out_of_resources = False
-            logger.warning("the emulator accepts connections again")
 
     def closed(self, connection: _GuardedH11Protocol) -> None:
         self._connections.discard(connection)
 
-    def shed_idle(self) -> int:
-        """Close every connection that is waiting for a request; returns how many."""
-        idle = [connection for connection in self._connections if connection.waiting_for_request]
+    def shed_idle(self, loop: asyncio.AbstractEventLoop) -> int:
+        """Close the connections that have waited a while for a request; returns how many.
+
+        One that opened (or spoke) in the last moment is spared: it may be a real client whose
+        request has not been read yet.
+        """
+        quiet_since = loop.time() - _SPARED_S
+        idle = [
+            connection
+            for connection in self._connections
+            if connection.waiting_for_request and connection.last_activity <= quiet_since
+        ]
         for connection in idle:
             connection.close_idle()
         return len(idle)
@@ -72,19 +81,25 @@ class ConnectionGuard:
     def handle_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         if isinstance(exc, OSError) and exc.errno in _OUT_OF_RESOURCES:
-            # asyncio reports this once per accept attempt, many times a second.
-            shed = self.shed_idle()
+            # asyncio reports this once per accept attempt, thousands of times a second.
+            self.refused_accepts += 1
+            shed = self.shed_idle(loop)
             if not self.out_of_resources:
                 self.out_of_resources = True
                 logger.error(
-                    "the emulator cannot accept connections: %s. It closed %d idle connection(s) "
-                    "and accepts again as descriptors free up; idle connections are closed after "
-                    "%g s. If this recurs, open fewer connections at once or raise the limit of "
-                    "open files (ulimit -n). (Logged once until connections are accepted again.)",
+                    "the emulator ran out of file descriptors (%s) and could not accept a "
+                    "connection. It closes idle connections to make room (%d now) and after "
+                    "%g s without a request; it keeps serving. If this recurs, open fewer "
+                    "connections at once or raise the open-files limit (ulimit -n). Logged once.",
                     exc.strerror or exc,
                     shed,
                     self.header_timeout_s,
                 )
+            return
+        handle = context.get("handle")
+        callback = getattr(getattr(handle, "_callback", None), "__name__", "")
+        if callback == "_start_serving" and isinstance(exc, ValueError):
+            # asyncio's retries of a failed accept, firing after the server has closed.
             return
         loop.default_exception_handler(context)
 
@@ -98,6 +113,7 @@ class _GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.timeout_keep_alive = self._guard.keep_alive_s  # type: ignore[assignment]
         self._header_timer: asyncio.TimerHandle | None = None
+        self.last_activity = self.loop.time()
 
     @property
     def waiting_for_request(self) -> bool:
@@ -107,10 +123,12 @@ class _GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.last_activity = self.loop.time()
         self._guard.opened(self)
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
+        self.last_activity = self.loop.time()
         super().data_received(data)
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             self._cancel_header_timer()  # the headers are in (or the connection is done)

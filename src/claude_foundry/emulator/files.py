@@ -37,8 +37,8 @@ def read_regular_file(path: str | Path, *, what: str, limit: int = MAX_FILE_BYTE
         raise UnreadableFile(f"cannot read {what} {name!r}: it does not exist") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read {what} {name!r}: {exc.strerror}") from None
-    with os.fdopen(descriptor, "rb") as file:
-        info = os.fstat(file.fileno())
+    try:
+        info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile(
                 f"{what} {name!r} is not a regular file (a directory, FIFO or device cannot be "
@@ -46,6 +46,10 @@ def read_regular_file(path: str | Path, *, what: str, limit: int = MAX_FILE_BYTE
             )
         if info.st_size > limit:
             raise UnreadableFile(_too_large(what, name, limit))
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with os.fdopen(descriptor, "rb") as file:
         data = file.read(limit + 1)  # the file may have grown since fstat
     if len(data) > limit:
         raise UnreadableFile(_too_large(what, name, limit))
