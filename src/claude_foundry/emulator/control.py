@@ -54,7 +54,7 @@ logger = logging.getLogger("claude_foundry.emulator")
 
 _T = TypeVar("_T")
 _PREFIX = "/_emulator/"
-_STREAM_BATCH = 32  # journal entries encoded per hop to the worker thread
+_STREAM_CHUNK_BYTES = 256 * 1024  # journal bytes encoded per hop to the worker thread
 
 
 class ControlError(Exception):
@@ -92,6 +92,7 @@ def _health(call: _Call) -> tuple[int, object]:
         "deployments": len(state.config.deployments),
         "faults": len(state.faults),
         "journal": len(state.journal),
+        "journal_bytes": state.journal.body_bytes,
         "scripts": len(state.scripts),
     }
 
@@ -223,25 +224,35 @@ class _Streamed(Generic[_T]):
     """A JSON array answered in pieces, each made off the event loop.
 
     Serialising a journal of many large bodies takes time and memory in proportion; done on the
-    event loop in one piece it would stall every other request. Here each batch of items is
-    encoded in a worker thread and sent before the next is made.
+    event loop in one piece it would stall every other request, and built whole it would hold a
+    second copy of every body. Here items are encoded in a worker thread, a chunk of about
+    ``_STREAM_CHUNK_BYTES`` at a time, and each chunk is sent before the next is made.
     """
 
     def __init__(self, items: Sequence[_T], encode_item: Callable[[_T], bytes]) -> None:
         self._items = items
         self._encode_item = encode_item
 
-    def _encode_batch(self, start: int) -> bytes:
-        batch = self._items[start : start + _STREAM_BATCH]
-        pieces = [b"," + self._encode_item(item) for item in batch]
-        if start == 0 and pieces:
-            pieces[0] = pieces[0][1:]
-        return b"".join(pieces)
+    def _encode_chunk(self, start: int) -> tuple[bytes, int]:
+        """The items from ``start`` that fill one chunk, and the index after them."""
+        pieces: list[bytes] = []
+        size = 0
+        index = start
+        while index < len(self._items) and size < _STREAM_CHUNK_BYTES:
+            if index:
+                pieces.append(b",")
+            piece = self._encode_item(self._items[index])
+            pieces.append(piece)
+            size += len(piece)
+            index += 1
+        return b"".join(pieces), index
 
     async def chunks(self) -> AsyncIterator[bytes]:
         yield b"["
-        for start in range(0, len(self._items), _STREAM_BATCH):
-            yield await asyncio.to_thread(self._encode_batch, start)
+        index = 0
+        while index < len(self._items):
+            chunk, index = await asyncio.to_thread(self._encode_chunk, index)
+            yield chunk
         yield b"]"
 
 
