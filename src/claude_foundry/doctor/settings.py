@@ -1,30 +1,10 @@
-"""A preflight check of a Claude-in-Foundry setup: settings, endpoint, credential, network, access.
-
-:func:`run_doctor` reads the same settings as the client (``ANTHROPIC_FOUNDRY_API_KEY``,
-``ANTHROPIC_FOUNDRY_RESOURCE``, ``ANTHROPIC_FOUNDRY_BASE_URL`` and the options that override them)
-and runs the checks in order, each one a :class:`CheckResult` with a status, what was found and
-how to fix it. A check that needs an earlier one that failed is skipped and says why.
-
-    >>> results = run_doctor(DoctorOptions(base_url="http://127.0.0.1:8000/anthropic/"))
-    ... # doctest: +SKIP
-    >>> [(r.name, r.status) for r in results]  # doctest: +SKIP
-    [('environment', 'ok'), ('resource', 'skip'), ('base_url', 'ok'), ('credential', 'ok'), ...]
-
-Secrets stay secret: a key is reported as "set, 32 chars", a token only by the claims that explain
-a refusal (audience, tenant, expiry, roles, object id), read from the JWT payload without
-verifying it. Every text is passed through :func:`~claude_foundry._token_cache.redact_secrets`
-with the key and token before it is returned.
-"""
+"""The doctor's settings checks: the environment, the resource name and the base URL."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import httpx2
 
-from ._config import (
+from .._config import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_CUSTOM_HEADERS,
@@ -34,59 +14,14 @@ from ._config import (
     is_loopback_host,
     normalise_base_url,
 )
-from ._doctor_core import (
-    DEFAULT_DEPLOYMENT,
-    CheckResult,
-    DoctorContext,
-    DoctorOptions,
-    Finding,
-    Status,
-    merge_findings,
-    resolve_context,
-)
-from ._doctor_credential import check_credential
-from ._doctor_probes import (
-    check_connect,
-    check_dns,
-    check_tls,
-    display_proxy,
-    probe_auth,
-    probe_deployment,
-    proxy_for,
-)
-from ._errors import ConfigurationError
-from ._token_cache import redact_secrets
+from .._errors import ConfigurationError
+from .context import DoctorContext
+from .network import display_proxy
+from .results import CheckResult, Finding, Status, merge_findings
 
-__all__ = [
-    "CHECK_NAMES",
-    "DEFAULT_DEPLOYMENT",
-    "CheckResult",
-    "DoctorOptions",
-    "Status",
-    "exit_code",
-    "run_doctor",
-]
+__all__ = ["check_base_url", "check_environment", "check_resource"]
 
-CHECK_NAMES = (
-    "environment",
-    "resource",
-    "base_url",
-    "credential",
-    "dns",
-    "connect",
-    "tls",
-    "auth",
-    "deployment",
-)
 _TRUE = frozenset({"1", "true", "yes", "on"})
-
-
-def exit_code(results: list[CheckResult]) -> int:
-    """1 when any check failed, else 0 (warnings do not fail a run)."""
-    return 1 if any(result.status == "fail" for result in results) else 0
-
-
-# --- settings -------------------------------------------------------------------------------------
 
 
 def check_environment(ctx: DoctorContext) -> CheckResult:
@@ -341,102 +276,3 @@ def _host_notes(ctx: DoctorContext, url: httpx2.URL) -> list[Finding]:
     else:
         notes.append(("ok", f"{host} is not a Foundry host (a gateway or proxy?)", ""))
     return notes
-
-
-# --- the run --------------------------------------------------------------------------------------
-
-_REQUIRES: dict[str, tuple[str, ...]] = {
-    "base_url": ("resource",),
-    "credential": ("environment",),
-    "dns": ("resource",),
-    "connect": ("dns",),
-    "tls": ("connect",),
-    "auth": ("base_url", "credential", "tls"),
-    "deployment": ("auth",),
-}
-
-
-def run_doctor(
-    options: DoctorOptions | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    token_provider: Callable[[], Any] | None = None,
-    credential: Any = None,
-    http_client: httpx2.Client | None = None,
-) -> list[CheckResult]:
-    """Run every check in order and return one :class:`CheckResult` per entry of CHECK_NAMES.
-
-    ``token_provider`` (a callable returning a token) or ``credential`` (an azure-identity
-    credential) check Microsoft Entra ID as the client would use it.
-    """
-    ctx = DoctorContext(
-        options=options or DoctorOptions(),
-        environ=os.environ if environ is None else environ,
-        token_provider=token_provider,
-        credential=credential,
-    )
-    resolve_context(ctx)
-    target = ctx.base_url_raw or (
-        f"https://{ctx.resource.strip()}.services.ai.azure.com/" if ctx.resource else None
-    )
-    ctx.proxy = proxy_for(target, ctx.environ) if target else None
-    checks: list[tuple[str, Callable[[DoctorContext], CheckResult]]] = [
-        ("environment", check_environment),
-        ("resource", check_resource),
-        ("base_url", check_base_url),
-        ("credential", check_credential),
-        ("dns", lambda c: check_dns(_url(c), c.proxy, c.options.timeout)),
-        ("connect", lambda c: check_connect(_url(c), c.proxy, c.options.timeout)),
-        ("tls", lambda c: check_tls(_url(c), c.proxy, c.options.timeout)),
-        ("auth", probe_auth),
-        ("deployment", probe_deployment),
-    ]
-    results: list[CheckResult] = []
-    by_name: dict[str, CheckResult] = {}
-    owns_http = http_client is None
-    ctx.http = http_client or httpx2.Client(
-        timeout=ctx.options.timeout,
-        proxy=ctx.proxy,
-        verify=httpx2.create_ssl_context(),  # honours SSL_CERT_FILE, as the client does
-        trust_env=False,  # proxies come from `environ`, already resolved
-        follow_redirects=False,
-    )
-    try:
-        for name, check in checks:
-            result = _skip_if_blocked(ctx, name, by_name)
-            if result is None:
-                if name in ("dns", "connect", "tls") and ctx.url is None:
-                    ctx.blocked.add(name)
-                    result = CheckResult(name, "skip", "no endpoint to reach")
-                else:
-                    result = check(ctx)
-            if result.status == "fail":
-                ctx.blocked.add(name)
-            results.append(result)
-            by_name[name] = result
-    finally:
-        if owns_http:
-            ctx.http.close()
-    secrets = tuple(s for s in (ctx.key, ctx.token) if s)
-    return [
-        CheckResult(
-            r.name, r.status, redact_secrets(r.detail, *secrets), redact_secrets(r.fix, *secrets)
-        )
-        for r in results
-    ]
-
-
-def _url(ctx: DoctorContext) -> httpx2.URL:
-    assert ctx.url is not None
-    return ctx.url
-
-
-def _skip_if_blocked(
-    ctx: DoctorContext, name: str, done: Mapping[str, CheckResult]
-) -> CheckResult | None:
-    for needed in _REQUIRES.get(name, ()):
-        if needed in ctx.blocked:
-            ctx.blocked.add(name)
-            why = "failed" if done[needed].status == "fail" else "was skipped"
-            return CheckResult(name, "skip", f"skipped: the {needed} check {why}")
-    return None
