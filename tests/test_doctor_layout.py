@@ -12,7 +12,7 @@ PACKAGE_DIR = Path(doctor_package.__file__).parent
 
 
 def _imports_within_package(path: Path) -> set[str]:
-    """The sibling modules a doctor module imports (``from .x import ...`` or ``from . import x``)."""
+    """The sibling modules a doctor module imports (``from .x import y``, ``from . import x``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):

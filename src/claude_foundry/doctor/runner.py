@@ -14,7 +14,13 @@ from .credential import check_credential
 from .http_probes import probe_auth, probe_deployment
 from .network import check_connect, check_dns, check_tls, proxy_for
 from .results import CheckResult
-from .settings import check_base_url, check_environment, check_resource
+from .settings import (
+    check_base_url,
+    check_environment,
+    check_resource,
+    endpoint_for_resource,
+    url_secrets,
+)
 
 __all__ = ["CHECK_NAMES", "run_doctor"]
 
@@ -61,7 +67,7 @@ def run_doctor(
     )
     resolve_context(ctx)
     target = ctx.base_url_raw or (
-        f"https://{ctx.resource.strip()}.services.ai.azure.com/" if ctx.resource else None
+        endpoint_for_resource(ctx.resource, ctx.environ) if ctx.resource else None
     )
     ctx.proxy = proxy_for(target, ctx.environ) if target else None
     checks: list[tuple[str, Callable[[DoctorContext], CheckResult]]] = [
@@ -101,7 +107,10 @@ def run_doctor(
     finally:
         if owns_http:
             ctx.http.close()
-    secrets = tuple(s for s in (ctx.key, ctx.token) if s)
+    secrets = (
+        *(s for s in (ctx.key, ctx.token) if s),
+        *url_secrets(ctx.base_url_raw, ctx.proxy, ctx.env("ANTHROPIC_BASE_URL")),
+    )
     return [
         CheckResult(
             r.name, r.status, redact_secrets(r.detail, *secrets), redact_secrets(r.fix, *secrets)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx2
 
 from .._config import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_CUSTOM_HEADERS,
+    ENV_ENDPOINT_TEMPLATE,
     ENV_RESOURCE,
     _check_resource,
     _suggest_base_url,
+    _url_for_resource,
     is_loopback_host,
     normalise_base_url,
 )
@@ -19,7 +23,15 @@ from .context import DoctorContext
 from .network import display_proxy
 from .results import CheckResult, Finding, Status, merge_findings
 
-__all__ = ["check_base_url", "check_environment", "check_resource"]
+__all__ = [
+    "check_base_url",
+    "check_environment",
+    "check_resource",
+    "endpoint_for_resource",
+    "url_secrets",
+]
+
+_EXAMPLE_BASE_URL = "https://<resource>.services.ai.azure.com/anthropic/"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -106,7 +118,8 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
         fix = "Unset ANTHROPIC_BASE_URL unless another tool needs it."
         looks_foundry = ".azure.com" in generic_url or "/anthropic" in generic_url
         if ctx.base_url_raw is None and ctx.resource is None and looks_foundry:
-            fix = f"Set {ENV_BASE_URL}={generic_url} instead (Foundry clients read only that)."
+            suggestion = _suggested_base_url(generic_url, refused=False)
+            fix = f"Set {ENV_BASE_URL}={suggestion} instead (Foundry clients read only that)."
         findings.append(("warn", "$ANTHROPIC_BASE_URL is set, but Foundry clients ignore it", fix))
     if ctx.env("ANTHROPIC_AUTH_TOKEN") is not None:
         findings.append(
@@ -182,7 +195,7 @@ def _resource_fix(resource: str) -> str:
     text = resource.strip()
     if not any(ch in text for ch in "./:"):
         return "Use the resource name exactly as in the Azure portal (letters, digits, hyphens)."
-    suggestion = _suggest_base_url(text if "://" in text else "https://" + text)
+    suggestion = _suggested_base_url(text)
     host = httpx2.URL(suggestion).host if "<" not in suggestion else ""
     if host.endswith((".services.ai.azure.com", ".cognitiveservices.azure.com")):
         return f"Use --resource {host.split('.', 1)[0]} (or --base-url {suggestion})."
@@ -196,10 +209,22 @@ def check_base_url(ctx: DoctorContext) -> CheckResult:
         return CheckResult("base_url", "skip", "ambiguous: a resource and a base URL are both set")
     if ctx.base_url_raw is None:
         assert ctx.resource is not None
-        name = ctx.resource.strip()
-        ctx.base_url = f"https://{name}.services.ai.azure.com/anthropic/"
+        template = ctx.env(ENV_ENDPOINT_TEMPLATE)
+        try:
+            ctx.base_url = _url_for_resource(ctx.resource.strip(), ctx.environ)
+        except ConfigurationError as exc:
+            return CheckResult(
+                "base_url",
+                "fail",
+                str(exc),
+                f"Fix or unset {ENV_ENDPOINT_TEMPLATE}; a resource name otherwise becomes "
+                "https://{resource}.services.ai.azure.com/anthropic/.",
+            )
         ctx.url = httpx2.URL(ctx.base_url)
-        return CheckResult("base_url", "ok", f"{ctx.base_url} (built from the resource)")
+        if template is None:
+            return CheckResult("base_url", "ok", f"{ctx.base_url} (built from the resource)")
+        built = f"{ctx.base_url} (built from the resource with ${ENV_ENDPOINT_TEMPLATE})"
+        return merge_findings("base_url", [("ok", built, ""), *_host_notes(ctx, ctx.url)])
     raw = ctx.base_url_raw
     try:
         base_url, target_uri_warning = normalise_base_url(raw)
@@ -210,12 +235,11 @@ def check_base_url(ctx: DoctorContext) -> CheckResult:
                 ctx.url = url  # the network checks can still tell whether the host answers
         except httpx2.InvalidURL:
             pass
-        guess = raw.strip() if "://" in raw else "https://" + raw.strip()
         return CheckResult(
             "base_url",
             "fail",
             f"{ctx.base_url_source}: {exc}",
-            f"Set {ctx.base_url_source.lstrip('$')} to {_suggest_base_url(guess)}",
+            f"Set {ctx.base_url_source.lstrip('$')} to {_suggested_base_url(raw)}",
         )
     ctx.base_url = base_url
     ctx.url = httpx2.URL(base_url)
@@ -276,3 +300,47 @@ def _host_notes(ctx: DoctorContext, url: httpx2.URL) -> list[Finding]:
     else:
         notes.append(("ok", f"{host} is not a Foundry host (a gateway or proxy?)", ""))
     return notes
+
+
+def endpoint_for_resource(resource: str, environ: Mapping[str, str]) -> str | None:
+    """The base URL the client builds for ``resource`` (honouring the endpoint template), or
+    None when it cannot build one; the base_url check reports why."""
+    try:
+        return _url_for_resource(resource.strip(), environ)
+    except ConfigurationError:
+        return None
+
+
+def url_secrets(*urls: str | None) -> tuple[str, ...]:
+    """The passwords that URLs carry, so the report can redact them wherever they appear."""
+    found: list[str] = []
+    for raw in urls:
+        if not raw or "@" not in raw:
+            continue
+        try:
+            url = httpx2.URL(raw.strip() if "://" in raw else "https://" + raw.strip())
+        except httpx2.InvalidURL:
+            continue
+        if url.password:
+            found.append(url.password)
+    return tuple(found)
+
+
+def _suggested_base_url(raw: str, *, refused: bool = True) -> str:
+    """The base URL to suggest in place of a rejected one: without credentials, over https when
+    the scheme is not http(s), and never the ``refused`` text itself."""
+    text = raw.strip()
+    try:
+        url = httpx2.URL(text if "://" in text else "https://" + text)
+        if url.userinfo:
+            url = url.copy_with(userinfo=b"")
+        if url.scheme not in ("http", "https"):
+            url = url.copy_with(scheme="https")
+    except httpx2.InvalidURL:
+        return _EXAMPLE_BASE_URL
+    if not url.host:
+        return _EXAMPLE_BASE_URL
+    suggestion = _suggest_base_url(str(url))
+    if refused and suggestion.rstrip("/") == text.rstrip("/"):
+        return _EXAMPLE_BASE_URL
+    return suggestion

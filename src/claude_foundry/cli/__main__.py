@@ -1,0 +1,5 @@
+"""``python -m claude_foundry.cli``: the same as the ``claude-foundry`` command."""
+
+from . import main
+
+main()
