@@ -10,12 +10,13 @@ import httpx2
 
 from .._config import ENV_API_KEY, ENV_BASE_URL, ENV_RESOURCE
 from .._errors import APIStatusError
+from .._models import DEFAULT_MODEL
 from .._token_cache import DEFAULT_TOKEN_SCOPE
 from .tokens import TokenFacts
 
 __all__ = ["DEFAULT_DEPLOYMENT", "Answer", "DoctorContext", "DoctorOptions", "resolve_context"]
 
-DEFAULT_DEPLOYMENT = "claude-sonnet-4-5"
+DEFAULT_DEPLOYMENT = DEFAULT_MODEL
 
 
 @dataclass(frozen=True, slots=True)
