@@ -5,6 +5,7 @@ Each check returns a :class:`~claude_foundry.doctor.CheckResult`; none sends an 
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import socket
 import ssl
@@ -18,7 +19,14 @@ import httpx2
 from .._config import is_loopback_host
 from .results import CheckResult, Status
 
-__all__ = ["check_connect", "check_dns", "check_tls", "display_proxy", "proxy_for"]
+__all__ = [
+    "check_connect",
+    "check_dns",
+    "check_tls",
+    "display_proxy",
+    "proxy_for",
+    "proxy_problem",
+]
 
 
 def _result(name: str, status: Status, detail: str, fix: str = "") -> CheckResult:
@@ -43,6 +51,17 @@ def proxy_for(url: str, environ: Mapping[str, str]) -> str | None:
         ):
             return None
     return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def proxy_problem(proxy: str) -> str | None:
+    """Why the HTTP client could not use ``proxy``, or None when it can."""
+    try:
+        parsed = httpx2.Proxy(proxy)
+    except (ValueError, httpx2.InvalidURL) as exc:
+        return f"the proxy {display_proxy(proxy)} is not usable: {exc}"
+    if parsed.url.scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+        return f"the proxy {display_proxy(proxy)} needs the socksio package, which is not installed"
+    return None
 
 
 def display_proxy(proxy: str) -> str:

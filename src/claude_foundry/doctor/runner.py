@@ -12,7 +12,7 @@ from .._token_cache import redact_secrets
 from .context import DoctorContext, DoctorOptions, resolve_context
 from .credential import check_credential
 from .http_probes import probe_auth, probe_deployment
-from .network import check_connect, check_dns, check_tls, proxy_for
+from .network import check_connect, check_dns, check_tls, proxy_for, proxy_problem
 from .results import CheckResult
 from .settings import (
     check_base_url,
@@ -86,7 +86,8 @@ def run_doctor(
     owns_http = http_client is None
     ctx.http = http_client or httpx2.Client(
         timeout=ctx.options.timeout,
-        proxy=ctx.proxy,
+        # An unusable proxy fails the environment check, which the HTTP probes depend on.
+        proxy=ctx.proxy if ctx.proxy is None or proxy_problem(ctx.proxy) is None else None,
         verify=httpx2.create_ssl_context(),  # honours SSL_CERT_FILE, as the client does
         trust_env=False,  # proxies come from `environ`, already resolved
         follow_redirects=False,

@@ -20,7 +20,7 @@ from .._config import (
 )
 from .._errors import ConfigurationError
 from .context import DoctorContext
-from .network import display_proxy
+from .network import display_proxy, proxy_problem
 from .results import CheckResult, Finding, Status, merge_findings
 
 __all__ = [
@@ -162,7 +162,18 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
         else:
             findings.append(("ok", f"${ENV_CUSTOM_HEADERS} adds {', '.join(names)}", ""))
     if ctx.proxy is not None:
-        findings.append(("ok", f"requests go through the proxy {display_proxy(ctx.proxy)}", ""))
+        problem = proxy_problem(ctx.proxy)
+        if problem is None:
+            findings.append(("ok", f"requests go through the proxy {display_proxy(ctx.proxy)}", ""))
+        else:
+            findings.append(
+                (
+                    "fail",
+                    problem,
+                    "Fix or unset HTTPS_PROXY / HTTP_PROXY / ALL_PROXY: a proxy URL looks like "
+                    "http://host:port (http://, https://, or socks5:// with pip install socksio).",
+                )
+            )
     if not findings:
         return CheckResult("environment", "ok", "no conflicting or ignored variables")
     return merge_findings("environment", findings)
