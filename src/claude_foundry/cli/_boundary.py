@@ -73,7 +73,9 @@ def describe_user_error(exc: BaseException) -> UserError | None:
         return SetupError(f"{redact(str(exc)).rstrip('.')}. Install it: {fix}.")
     if isinstance(exc, ValueError):
         text = redact(str(exc)) or type(exc).__name__
-        if "proxy" in text.lower():
+        if "streaming is required" in text.lower():
+            text += " Add --stream."
+        elif "proxy" in text.lower():
             named = [
                 name
                 for name in _PROXY_VARIABLES
