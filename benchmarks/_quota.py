@@ -226,7 +226,7 @@ def measure(scale: QuotaScale) -> dict[str, Any]:
 
         results["litellm"] = "installed but not wired into this benchmark"
     except ImportError:
-        results["litellm"] = "not installed here (measured separately: operations-facts.md G)"
+        results["litellm"] = "not installed here"
     return results
 
 
