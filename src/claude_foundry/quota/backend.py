@@ -112,8 +112,12 @@ class MemoryBackend(QuotaBackend):
 
     def _window(self, pool: str, shape: WindowShape) -> RollingWindow:
         window = self._windows.get(pool)
-        if window is None or window.hold_s != shape.hold_s or window.slot_s != shape.slot_s:
+        if window is None or window.shape is not shape:
+            if window is not None and window.shape == shape:
+                window.shape = shape
+                return window
             window = self._windows[pool] = RollingWindow(shape.hold_s, shape.slot_s)
+            window.shape = shape
         return window
 
     def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:

@@ -205,11 +205,11 @@ class QuotaGovernor:
     def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits] | Verdict:
         """Everything before the store: which pool, what to charge, against which limits; or a
         verdict without asking the store (ungoverned, paused)."""
-        pool = ask.pool or self.pool_for(ask.model)
-        configured = self.limits_for(pool)
+        pool = ask.pool or self.deployments.get(ask.model, ask.model)
+        configured = self.pools.get(pool, self.default_limits)
         if configured is None:
             return Verdict(grant=_UNGOVERNED)
-        rpm, itpm, otpm = configured.as_tuple()
+        rpm, itpm, otpm = configured.rpm, configured.input_tpm, configured.output_tpm
         if rpm == 0 or itpm == 0 or otpm == 0:
             raise QuotaLimitError(
                 f"Quota pool {pool!r} allows no requests (a limit of 0). Request a quota for this "
@@ -223,12 +223,12 @@ class QuotaGovernor:
                 "Lower max_tokens or request a quota increase.",
                 pool=pool,
             )
-        state = self._pool_state(pool)
+        state = self._state.get(pool) or self._pool_state(pool)
         now = self._clock()
         paused_for = state.learned.paused_until - now
         if paused_for > 0:
             return self._wait(pool, state, ask, paused_for)
-        if len(state.line):
+        if state.line.entries:
             with self._lock:
                 behind = state.line.ahead(ask, now)
             if behind is not None:
@@ -250,7 +250,7 @@ class QuotaGovernor:
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
             return self._wait(pool, state, ask, wait)
         with self._lock:
-            if len(state.line):
+            if state.line.entries:
                 state.line.leave(ask)
             state.in_flight += 1
         return Verdict(

@@ -58,7 +58,7 @@ def wait_for(needed: int, charges: list[tuple[float, int]], hold_s: float, now: 
 class RollingWindow:
     """One pool's charges. Not locked: the memory backend holds a lock around each call."""
 
-    __slots__ = ("_slots", "hold_s", "slot_s", "totals")
+    __slots__ = ("_slots", "hold_s", "shape", "slot_s", "totals")
 
     def __init__(self, hold_s: float, slot_s: float) -> None:
         if not (math.isfinite(hold_s) and hold_s > 0 and 0 < slot_s <= hold_s):
@@ -67,6 +67,8 @@ class RollingWindow:
         self.slot_s = slot_s
         self._slots: deque[_Slot] = deque()
         self.totals = [0, 0, 0]
+        self.shape: object = None
+        """The backend's note of the shape this window was made for."""
 
     def prune(self, now: float) -> None:
         slots, totals = self._slots, self.totals
