@@ -338,7 +338,7 @@ def test_one_pool_across_two_resources_and_a_region_outage(
             [Route("haiku", ("a", "b"), "weighted")],
             {"haiku": PoolLimits(rpm=10)},
         )
-        governor = QuotaGovernor(catalogue.pools, window_s=window, window_margin_s=0.5)
+        governor = QuotaGovernor(catalogue.pools, window_s=window, window_margin_s=1.0)
         client = RoutedFoundry(
             catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}
         )
