@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _quota
 import _servers
 from _harness import (
     MEGABYTES,
@@ -548,6 +549,7 @@ BENCHMARKS: dict[str, Callable[[Scale], list[Row]]] = {
     "async": bench_async,
     "emulator-rps": bench_emulator_rps,
     "emulator-streams": bench_emulator_streams,
+    "quota": lambda scale: _quota.rows(smoke=scale is SMOKE),
 }
 
 

@@ -150,3 +150,16 @@ def test_outage_fail_open_admits_a_local_share() -> None:
     verdicts = [governor.reserve(ask) for _ in range(3)]
     assert [v.grant is not None for v in verdicts] == [True, True, False]  # 25 % of 8
     governor.settle(verdicts[0].grant, Outcome(output_tokens=0))  # the refund cannot fail
+
+
+def test_adjust_moves_a_charge_later_and_it_is_held_longer(backend: QuotaBackend) -> None:
+    limits = (1, None, None)
+    first = backend.reserve("p", (1, 10, 10), limits, SHAPE)
+    assert first.slot is not None
+    backend.adjust("p", first.slot, (0, -5, 0), SHAPE, shift=30.0, charge=(1, 5, 10))
+    assert backend.usage("p", SHAPE) == (1, 5, 10)  # moved, not added
+    refused = backend.reserve("p", (1, 0, 0), limits, SHAPE)
+    assert refused.slot is None
+    assert SHAPE.hold_s + 25 < refused.wait <= SHAPE.hold_s + 31
+    backend.adjust("p", first.slot, (0, 0, -10), SHAPE)  # the old slot still takes corrections
+    assert backend.usage("p", SHAPE) == (1, 5, 0)

@@ -271,18 +271,22 @@ def test_admitted_usage_in_any_window_never_exceeds_the_limits(plan: list) -> No
     governor = make(clock, **LIMITS)
     charged: list[tuple[float, list[int]]] = []  # admission time, final charge
     unsettled: list[tuple[Grant, list[int], int, int]] = []
+    waiting: AdmissionAsk | None = None
     for gap, max_tokens, body, priority, out_share, in_share, at_once in plan:
         clock.advance(gap)
         for grant, record, inp, out in unsettled:
             governor.settle(grant, Outcome(input_tokens=inp, output_tokens=out))
             record[1], record[2] = inp, out
         unsettled.clear()
-        verdict: Verdict = governor.reserve(
-            ask(max_tokens=max_tokens, body=body, priority=priority)
-        )
+        # A refused caller asks again at its next turn, as the client does after its wait.
+        call = waiting or ask(max_tokens=max_tokens, body=body, priority=priority)
+        verdict: Verdict = governor.reserve(call)
         if verdict.grant is None:
             assert verdict.wait > 0
+            waiting = call
             continue
+        waiting = None
+        max_tokens = call.max_tokens
         grant = verdict.grant
         assert isinstance(grant, Grant)
         record = list(grant.costs)

@@ -313,3 +313,49 @@ async def test_async_routed_client_fails_over(two: tuple[Emulator, Emulator]) ->
     count = await client.messages.count_tokens(model="haiku", messages=MESSAGES)
     assert count.input_tokens > 0
     await client.close()
+
+
+def test_one_pool_across_two_resources_and_a_region_outage(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from claude_foundry.emulator.quota import QuotaBook
+    from claude_foundry.emulator.subscription import bring_up, share_quota, take_down
+    from claude_foundry.quota import PoolLimits, QuotaGovernor
+
+    a, b = two
+    window = 2.0
+    share_quota(a, b, window_s=window)
+    try:
+        for emulator in two:
+            emulator.configure(quotas={"claude-haiku-4-5": {"rpm": 10}})
+        catalogue = Catalogue.of(
+            [
+                Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="haiku"),
+                Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="haiku"),
+            ],
+            [Route("haiku", ("a", "b"), "weighted")],
+            {"haiku": PoolLimits(rpm=10)},
+        )
+        governor = QuotaGovernor(catalogue.pools, window_s=window, window_margin_s=1.0)
+        client = RoutedFoundry(
+            catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}
+        )
+
+        def call(index: int) -> str:
+            if index == 10:
+                take_down(a)
+            message = client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+            return str(message.deployment)
+
+        with ThreadPoolExecutor(4) as pool:
+            answered = list(pool.map(call, range(25)))
+        assert len(answered) == 25  # no call failed, though region a went down
+        journal = a.journal() + b.journal()
+        assert not [e for e in journal if e.status == 429]  # one pool, counted once
+        bring_up(a)
+        assert not a.faults()
+    finally:
+        for emulator in two:
+            emulator.state.quota = QuotaBook()

@@ -36,21 +36,20 @@ from ._config import (
     redact_url,
     resolve_settings,
 )
+from ._deadline import enforce_deadlines, within
 from ._errors import ConfigurationError
-from ._pipeline import (
+from ._pipeline import Call, Pipeline, StreamStart
+from ._steps import (
     Admit,
-    Call,
     Close,
     FetchToken,
     NextChunk,
     OpenChunks,
-    Pipeline,
     ReadBody,
     Send,
     Settle,
     Sleep,
     Step,
-    StreamStart,
 )
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
@@ -185,6 +184,7 @@ class _FoundryClient(Generic[_HttpT]):
         self._uses_default_timeout = settings.timeout == DEFAULT_TIMEOUT
         self._http = http_client if http_client is not None else self._make_http(settings)
         self._owns_http = owns_http
+        enforce_deadlines(self._http)
 
     def _set_admission(self, governor: AdmissionGate | None, priority: Priority) -> None:
         if priority not in PRIORITIES:
@@ -428,7 +428,11 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
-        return httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        from ._transport import close_when_collected
+
+        http = httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> Messages:
@@ -446,6 +450,7 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                limits=result.limits,
             )
             if result.admission is not None:
                 stream._events = settling_events(stream._events, *result.admission)
@@ -466,11 +471,17 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        value = http.send(step.request, stream=step.stream)
+                        # Redirects are never followed, whoever built the HTTP client: the
+                        # credentials would go to a host nobody configured.
+                        with within(step.deadline):
+                            value = http.send(
+                                step.request, stream=step.stream, follow_redirects=False
+                            )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
-                        value = next(step.chunks, None)
+                        with within(step.deadline):
+                            value = next(step.chunks, None)
                     elif isinstance(step, FetchToken):
                         value = step.provider()
                     elif isinstance(step, Sleep):
@@ -478,7 +489,8 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                     elif isinstance(step, OpenChunks):
                         value = step.response.iter_bytes()
                     elif isinstance(step, ReadBody):
-                        step.response.read()
+                        with within(step.deadline):
+                            step.response.read()
                     elif isinstance(step, Close):
                         step.response.close()
                     elif isinstance(step, Admit):
@@ -529,10 +541,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        from ._transport import FoundryAsyncClient
+        from ._transport import FoundryAsyncClient, close_when_collected
 
         # The same limits, shared out over a few pools (see _transport for why).
-        return FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        http = FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> AsyncMessages:
@@ -550,6 +564,7 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                limits=result.limits,
             )
             if result.admission is not None:
                 stream._events = asettling_events(stream._events, *result.admission)
@@ -570,11 +585,15 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        value = await http.send(step.request, stream=step.stream)
+                        with within(step.deadline):
+                            value = await http.send(
+                                step.request, stream=step.stream, follow_redirects=False
+                            )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
-                        value = await anext(step.chunks, None)
+                        with within(step.deadline):
+                            value = await anext(step.chunks, None)
                     elif isinstance(step, FetchToken):
                         value = step.provider()
                         if inspect.isawaitable(value):
@@ -584,7 +603,8 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                     elif isinstance(step, OpenChunks):
                         value = step.response.aiter_bytes()
                     elif isinstance(step, ReadBody):
-                        await step.response.aread()
+                        with within(step.deadline):
+                            await step.response.aread()
                     elif isinstance(step, Close):
                         await step.response.aclose()
                     elif isinstance(step, Admit):

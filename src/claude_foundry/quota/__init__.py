@@ -34,11 +34,11 @@ if TYPE_CHECKING:
     from .redis_backend import RedisBackend
 
 __all__ = [
-    "OFFERS",
     "Grant",
     "InputEstimator",
     "LearnedLimit",
     "MemoryBackend",
+    "OFFERS",
     "PoolLimits",
     "PoolStatus",
     "QuotaBackend",

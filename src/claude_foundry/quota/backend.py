@@ -8,6 +8,7 @@ backend gives, which the shared test body checks:
   respect to every other caller of the same store (threads, tasks, processes), under the rules of
   :mod:`claude_foundry.quota.window`; when it refuses it says how long until there is room.
 - :meth:`QuotaBackend.adjust` adds a correction to the slot a charge went into, once per call,
+  then moves the corrected charge up to ``shift`` seconds later (to when the reply came back),
   and does nothing when that slot has already left the window.
 - Neither blocks longer than the backend's own timeout; a store that fails raises
   :class:`~claude_foundry.quota.QuotaBackendError` (the governor applies the outage policy).
@@ -56,8 +57,17 @@ class QuotaBackend(ABC):
         """Charge ``costs`` to ``pool`` if every budget fits ``limits``; else charge nothing."""
 
     @abstractmethod
-    def adjust(self, pool: str, slot: int, deltas: Costs, shape: WindowShape) -> None:
-        """Correct a charge made into ``slot`` by ``deltas`` (negative refunds)."""
+    def adjust(
+        self,
+        pool: str,
+        slot: int,
+        deltas: Costs,
+        shape: WindowShape,
+        shift: float = 0.0,
+        charge: Costs = (0, 0, 0),
+    ) -> None:
+        """Correct a charge made into ``slot`` by ``deltas`` (negative refunds), then hold the
+        corrected ``charge`` from ``shift`` seconds later than its slot's time."""
 
     @abstractmethod
     def usage(self, pool: str, shape: WindowShape) -> Costs:
@@ -68,8 +78,16 @@ class QuotaBackend(ABC):
     ) -> Reservation:
         return self.reserve(pool, costs, limits, shape)
 
-    async def aadjust(self, pool: str, slot: int, deltas: Costs, shape: WindowShape) -> None:
-        self.adjust(pool, slot, deltas, shape)
+    async def aadjust(
+        self,
+        pool: str,
+        slot: int,
+        deltas: Costs,
+        shape: WindowShape,
+        shift: float = 0.0,
+        charge: Costs = (0, 0, 0),
+    ) -> None:
+        self.adjust(pool, slot, deltas, shape, shift, charge)
 
     async def ausage(self, pool: str, shape: WindowShape) -> Costs:
         return self.usage(pool, shape)
@@ -94,8 +112,12 @@ class MemoryBackend(QuotaBackend):
 
     def _window(self, pool: str, shape: WindowShape) -> RollingWindow:
         window = self._windows.get(pool)
-        if window is None or window.hold_s != shape.hold_s or window.slot_s != shape.slot_s:
+        if window is None or window.shape is not shape:
+            if window is not None and window.shape == shape:
+                window.shape = shape
+                return window
             window = self._windows[pool] = RollingWindow(shape.hold_s, shape.slot_s)
+            window.shape = shape
         return window
 
     def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:
@@ -103,11 +125,19 @@ class MemoryBackend(QuotaBackend):
             slot, wait, binding = self._window(pool, shape).reserve(costs, limits, self._clock())
         return Reservation(slot, wait, binding)
 
-    def adjust(self, pool: str, slot: int, deltas: Costs, shape: WindowShape) -> None:
+    def adjust(
+        self,
+        pool: str,
+        slot: int,
+        deltas: Costs,
+        shape: WindowShape,
+        shift: float = 0.0,
+        charge: Costs = (0, 0, 0),
+    ) -> None:
         with self._lock:
             window = self._windows.get(pool)
             if window is not None:
-                window.adjust(slot, deltas)
+                window.adjust(slot, deltas, shift, charge)
 
     def usage(self, pool: str, shape: WindowShape) -> Costs:
         with self._lock:

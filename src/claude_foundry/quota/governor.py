@@ -62,6 +62,7 @@ class Grant:
     model: str
     body_size: int
     backend: QuotaBackend | None
+    admitted_at: float = 0.0
     settled: bool = False
 
 
@@ -159,6 +160,8 @@ class QuotaGovernor:
         self._state: dict[str, _PoolState] = {}
         self._lock = threading.Lock()
         self._fallback: MemoryBackend | None = None
+        self.outages = 0
+        """Reservations the shared store failed to answer (then served by the outage policy)."""
 
     def __repr__(self) -> str:
         return f"QuotaGovernor(pools={sorted(self.pools)}, backend={self.backend.name!r})"
@@ -202,11 +205,11 @@ class QuotaGovernor:
     def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits] | Verdict:
         """Everything before the store: which pool, what to charge, against which limits; or a
         verdict without asking the store (ungoverned, paused)."""
-        pool = ask.pool or self.pool_for(ask.model)
-        configured = self.limits_for(pool)
+        pool = ask.pool or self.deployments.get(ask.model, ask.model)
+        configured = self.pools.get(pool, self.default_limits)
         if configured is None:
             return Verdict(grant=_UNGOVERNED)
-        rpm, itpm, otpm = configured.as_tuple()
+        rpm, itpm, otpm = configured.rpm, configured.input_tpm, configured.output_tpm
         if rpm == 0 or itpm == 0 or otpm == 0:
             raise QuotaLimitError(
                 f"Quota pool {pool!r} allows no requests (a limit of 0). Request a quota for this "
@@ -220,12 +223,12 @@ class QuotaGovernor:
                 "Lower max_tokens or request a quota increase.",
                 pool=pool,
             )
-        state = self._pool_state(pool)
+        state = self._state.get(pool) or self._pool_state(pool)
         now = self._clock()
         paused_for = state.learned.paused_until - now
         if paused_for > 0:
             return self._wait(pool, state, ask, paused_for)
-        if len(state.line):
+        if state.line.entries:
             with self._lock:
                 behind = state.line.ahead(ask, now)
             if behind is not None:
@@ -247,11 +250,13 @@ class QuotaGovernor:
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
             return self._wait(pool, state, ask, wait)
         with self._lock:
-            if len(state.line):
+            if state.line.entries:
                 state.line.leave(ask)
             state.in_flight += 1
         return Verdict(
-            grant=Grant(pool, reservation.slot, costs, ask.model, ask.body_size, backend)
+            grant=Grant(
+                pool, reservation.slot, costs, ask.model, ask.body_size, backend, self._clock()
+            )
         )
 
     def _wait(self, pool: str, state: _PoolState, ask: AdmissionAsk, wait: float) -> Verdict:
@@ -300,6 +305,7 @@ class QuotaGovernor:
     def _outage_backend(self, error: QuotaBackendError) -> MemoryBackend:
         """The shared store failed: fail closed (raise) or admit from a local window at
         ``outage_share`` of the limits (this process's share of the pool, as configured)."""
+        self.outages += 1
         if self.on_outage == "fail-closed":
             raise error
         if self._fallback is None:
@@ -314,8 +320,11 @@ class QuotaGovernor:
 
     # --- reconciliation ---------------------------------------------------------------------
 
-    def _reconcile(self, grant: object, outcome: Outcome) -> tuple[Grant, Costs] | None:
-        """Learn from the outcome; the corrections to send to the store, if any."""
+    def _reconcile(
+        self, grant: object, outcome: Outcome
+    ) -> tuple[Grant, Costs, float, Costs] | None:
+        """Learn from the outcome; the correction for the store: deltas, and how much later to
+        hold the corrected charge (the reply's delay, at most a tenth of the window)."""
         if not isinstance(grant, Grant) or grant.settled:
             return None
         grant.settled = True
@@ -330,37 +339,39 @@ class QuotaGovernor:
             elif learned.factor < 1.0 and outcome.status is None and outcome.reached and self.learn:
                 configured = self.limits_for(grant.pool) or PoolLimits()
                 learned.on_success(configured.rpm)
-        _, charged_input, reserved_output = grant.costs
+        requests, charged_input, reserved_output = grant.costs
         input_delta = output_delta = 0
         if outcome.input_tokens is not None:
             input_delta = outcome.input_tokens - charged_input
             self.estimator.observe(grant.model, grant.body_size, outcome.input_tokens)
         if outcome.output_tokens is not None:
             output_delta = outcome.output_tokens - reserved_output
-        if grant.slot is None or (input_delta == 0 and output_delta == 0):
+        if grant.slot is None:
             return None
-        return grant, (0, input_delta, output_delta)
+        charge = (requests, charged_input + input_delta, reserved_output + output_delta)
+        shift = min(self._clock() - grant.admitted_at, self.window_s / 10)
+        return grant, (0, input_delta, output_delta), shift, charge
 
     def settle(self, grant: object, outcome: Outcome) -> None:
         correction = self._reconcile(grant, outcome)
         if correction is None:
             return
-        done, deltas = correction
+        done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
         # A store that fails keeps the charge as reserved: conservative, and its key expires.
         with contextlib.suppress(QuotaBackendError):
-            done.backend.adjust(done.pool, done.slot, deltas, self.shape)
+            done.backend.adjust(done.pool, done.slot, deltas, self.shape, shift, charge)
 
     async def asettle(self, grant: object, outcome: Outcome) -> None:
         correction = self._reconcile(grant, outcome)
         if correction is None:
             return
-        done, deltas = correction
+        done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
         with contextlib.suppress(QuotaBackendError):
-            await done.backend.aadjust(done.pool, done.slot, deltas, self.shape)
+            await done.backend.aadjust(done.pool, done.slot, deltas, self.shape, shift, charge)
 
     # --- questions ----------------------------------------------------------------------------
 

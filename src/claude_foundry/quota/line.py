@@ -32,23 +32,23 @@ class _Entry:
 class WaitingLine:
     """Not locked: the governor holds its lock around each call."""
 
-    __slots__ = ("_entries", "_orders", "grace")
+    __slots__ = ("_orders", "entries", "grace")
 
     def __init__(self, grace: float = 1.0) -> None:
-        self._entries: dict[int, _Entry] = {}
+        self.entries: dict[int, _Entry] = {}
         self._orders = itertools.count()
         self.grace = grace
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def ahead(self, ask: AdmissionAsk, now: float) -> float | None:
         """The wait to suggest when someone waits ahead of ``ask``; ``None`` when it may try."""
-        for key in [k for k, e in self._entries.items() if e.due + self.grace < now]:
-            del self._entries[key]
-        mine = self._entries.get(id(ask))
+        for key in [k for k, e in self.entries.items() if e.due + self.grace < now]:
+            del self.entries[key]
+        mine = self.entries.get(id(ask))
         rank = _rank(ask)
-        for key, entry in self._entries.items():
+        for key, entry in self.entries.items():
             if key == id(ask):
                 continue
             if entry.rank < rank or (
@@ -58,14 +58,14 @@ class WaitingLine:
         return None
 
     def join(self, ask: AdmissionAsk, wait: float, now: float) -> None:
-        entry = self._entries.get(id(ask))
+        entry = self.entries.get(id(ask))
         if entry is None:
-            self._entries[id(ask)] = _Entry(ask, _rank(ask), next(self._orders), now + wait)
+            self.entries[id(ask)] = _Entry(ask, _rank(ask), next(self._orders), now + wait)
         else:
             entry.due = now + wait
 
     def leave(self, ask: AdmissionAsk) -> None:
-        self._entries.pop(id(ask), None)
+        self.entries.pop(id(ask), None)
 
 
 def _rank(ask: AdmissionAsk) -> int:

@@ -174,16 +174,38 @@ class RedisBackend(QuotaBackend):
             )
         return self._reservation(reply)
 
-    def adjust(self, pool: str, slot: int, deltas: Costs, shape: WindowShape) -> None:
+    @staticmethod
+    def _adjust_args(
+        shape: WindowShape, slot: int, deltas: Costs, shift: float, charge: Costs
+    ) -> list[Any]:
+        return [*RedisBackend._window_args(shape), slot, *deltas, shift * 1000.0, *charge]
+
+    def adjust(
+        self,
+        pool: str,
+        slot: int,
+        deltas: Costs,
+        shape: WindowShape,
+        shift: float = 0.0,
+        charge: Costs = (0, 0, 0),
+    ) -> None:
         with self._store_errors():
             self._scripts["adjust"](
-                keys=[self.key(pool)], args=[*self._window_args(shape), slot, *deltas]
+                keys=[self.key(pool)], args=self._adjust_args(shape, slot, deltas, shift, charge)
             )
 
-    async def aadjust(self, pool: str, slot: int, deltas: Costs, shape: WindowShape) -> None:
+    async def aadjust(
+        self,
+        pool: str,
+        slot: int,
+        deltas: Costs,
+        shape: WindowShape,
+        shift: float = 0.0,
+        charge: Costs = (0, 0, 0),
+    ) -> None:
         with self._store_errors():
             await self._async_scripts()["adjust"](
-                keys=[self.key(pool)], args=[*self._window_args(shape), slot, *deltas]
+                keys=[self.key(pool)], args=self._adjust_args(shape, slot, deltas, shift, charge)
             )
 
     def usage(self, pool: str, shape: WindowShape) -> Costs:

@@ -14,7 +14,9 @@ for b = 1, 3 do
     local freed = 0
     local until_free = hold
     local n = lo or current
-    while n <= current do
+    -- Charges moved by adjust.lua may sit in slots up to a window ahead of now.
+    local last = current + math.ceil(hold / slot_ms)
+    while n <= last do
       local latest = redis.call('HGET', key, 't' .. n)
       if latest then
         freed = freed + (tonumber(redis.call('HGET', key, fields[b] .. n)) or 0)

@@ -58,7 +58,7 @@ def wait_for(needed: int, charges: list[tuple[float, int]], hold_s: float, now: 
 class RollingWindow:
     """One pool's charges. Not locked: the memory backend holds a lock around each call."""
 
-    __slots__ = ("_slots", "hold_s", "slot_s", "totals")
+    __slots__ = ("_slots", "hold_s", "shape", "slot_s", "totals")
 
     def __init__(self, hold_s: float, slot_s: float) -> None:
         if not (math.isfinite(hold_s) and hold_s > 0 and 0 < slot_s <= hold_s):
@@ -67,6 +67,8 @@ class RollingWindow:
         self.slot_s = slot_s
         self._slots: deque[_Slot] = deque()
         self.totals = [0, 0, 0]
+        self.shape: object = None
+        """The backend's note of the shape this window was made for."""
 
     def prune(self, now: float) -> None:
         slots, totals = self._slots, self.totals
@@ -119,16 +121,52 @@ class RollingWindow:
         totals[2] += output_tokens
         return slot.index, 0.0, None
 
-    def adjust(self, slot_index: int, deltas: Costs) -> None:
-        """Add ``deltas`` to the slot a charge went into; nothing if it already aged out."""
-        for slot in reversed(self._slots):
-            if slot.index == slot_index:
-                for budget in range(3):
-                    slot.counts[budget] += deltas[budget]
-                    self.totals[budget] += deltas[budget]
-                return
+    def adjust(
+        self, slot_index: int, deltas: Costs, shift: float = 0.0, charge: Costs = (0, 0, 0)
+    ) -> None:
+        """Add ``deltas`` to the slot a charge went into; then move ``charge`` (the charge as
+        corrected) ``shift`` seconds later. Nothing if the slot already aged out.
+
+        The move exists because the service counts a request when it arrives, which may be
+        well after admission (a queue at the service, a slow client): holding the charge from
+        the time the reply came back (at most ``shift`` later) keeps the two windows aligned."""
+        slots = self._slots
+        for position in range(len(slots) - 1, -1, -1):
+            slot = slots[position]
             if slot.index < slot_index:
                 return
+            if slot.index != slot_index:
+                continue
+            for budget in (0, 1, 2):
+                slot.counts[budget] += deltas[budget]
+                self.totals[budget] += deltas[budget]
+            if shift > 0 and any(charge):
+                self._move(position, shift, charge)
+            return
+
+    def _move(self, position: int, shift: float, charge: Costs) -> None:
+        slots = self._slots
+        source = slots[position]
+        when = source.time + shift
+        index = int(when // self.slot_s)
+        if index <= source.index:
+            return
+        for budget in (0, 1, 2):
+            source.counts[budget] -= charge[budget]
+        target = None
+        at = position + 1
+        while at < len(slots) and slots[at].index <= index:
+            if slots[at].index == index:
+                target = slots[at]
+                break
+            at += 1
+        if target is None:
+            target = _Slot(index, when, [0, 0, 0])
+            slots.insert(at, target)
+        elif when > target.time:
+            target.time = when
+        for budget in (0, 1, 2):
+            target.counts[budget] += charge[budget]
 
     @property
     def empty(self) -> bool:

@@ -23,7 +23,6 @@ from .features import features_used
 from .router import Attempts, NoDeploymentAvailable, Router, classify
 
 __all__ = [
-    "TRANSITIONS",
     "AsyncRoutedFoundry",
     "Attempts",
     "BreakerEvent",
@@ -36,6 +35,7 @@ __all__ = [
     "Route",
     "RoutedFoundry",
     "Router",
+    "TRANSITIONS",
     "classify",
     "features_used",
     "load_catalogue",
