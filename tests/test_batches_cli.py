@@ -187,3 +187,34 @@ def test_ctrl_c_gives_the_requests_back_and_a_rerun_finishes(
     finished = run_cli(emulator, *args)
     assert finished.returncode == 0, finished.stderr
     assert sorted(line["custom_id"] for line in result_lines(output)) == sorted(ids)
+
+
+def test_cancel_from_the_command_line_ends_the_run_with_canceled_lines(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    ids = write_requests(requests, 40)
+    emulator.add_fault(kind="latency", delay_ms=100, count=None)
+    store = str(tmp_path / "results.jsonl.batch.sqlite")
+    process = subprocess.Popen(
+        [*CLI, "batch", "run", str(requests), "-o", str(output), "--max-concurrency", "1"],
+        env=cli_env(emulator), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    batch_id = ""
+    for line in process.stderr:
+        if line.startswith("batch msgbatch_"):
+            batch_id = line.split()[1].rstrip(":")
+            break
+    canceled = run_cli(emulator, "batch", "cancel", batch_id, "--store", store)
+    assert canceled.returncode == 0, canceled.stderr
+    assert f"{batch_id}  canceling" in canceled.stdout or f"{batch_id}  ended" in canceled.stdout
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    lines = result_lines(output)
+    assert sorted(line["custom_id"] for line in lines) == sorted(ids)
+    kinds = [line["result"]["type"] for line in lines]  # type: ignore[index]
+    assert kinds.count("canceled") >= 30
+    again = run_cli(emulator, "batch", "cancel", batch_id, "--store", store)
+    assert again.returncode == 1
+    assert "cannot cancel a batch that is ended" in again.stderr

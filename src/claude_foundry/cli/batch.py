@@ -419,6 +419,11 @@ def cancel_command(batch_id: str, store: str) -> None:
 @click.option("--store", required=True, help="The batch store to work from (postgresql://...).")
 @click.option("--batch-id", "batch_ids", multiple=True, help="Work on this batch (repeatable).")
 @click.option(
+    "--wait",
+    is_flag=True,
+    help="When no batch is left, wait for new ones instead of exiting (a standing worker).",
+)
+@click.option(
     "--progress",
     "progress_mode",
     type=click.Choice(["auto", "on", "off", "raw"]),
@@ -429,6 +434,7 @@ def cancel_command(batch_id: str, store: str) -> None:
 def worker_command(
     store: str,
     batch_ids: tuple[str, ...],
+    wait: bool,
     progress_mode: ProgressMode,
     base_url: str | None,
     resource: str | None,
@@ -454,7 +460,10 @@ def worker_command(
                     if batch_store.settle(one, time.time()).processing_status != "ended"
                 ]
                 if not todo:
-                    break
+                    if not wait:
+                        break
+                    time.sleep(2.0)
+                    continue
                 for one in todo:
                     runner = BatchRunner(
                         batch_store,
