@@ -37,7 +37,7 @@ from claude_foundry.batches import BatchRunner, SQLiteBatchStore  # noqa: E402
 from claude_foundry.batches._format import BatchRequest  # noqa: E402
 from claude_foundry.quota import PoolLimits, QuotaGovernor  # noqa: E402
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5"
 KEY = "bench-key"
 CLI = [sys.executable, "-c", "from claude_foundry.cli import main; main()"]
 REDIS_URL = os.environ.get("CLAUDE_FOUNDRY_BENCH_REDIS", "redis://127.0.0.1:6379/0")

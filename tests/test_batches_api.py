@@ -20,7 +20,7 @@ from claude_foundry.batches import (
 from claude_foundry.emulator import Emulator
 
 
-def request(custom_id: str, text: str = "hi", model: str = "claude-sonnet-4-5") -> dict[str, Any]:
+def request(custom_id: str, text: str = "hi", model: str = "claude-sonnet-5") -> dict[str, Any]:
     return {
         "custom_id": custom_id,
         "params": {
@@ -188,3 +188,19 @@ async def test_async_client(emulator: Emulator, tmp_path: Path) -> None:
     assert sorted(ids) == ["a1", "a2"]
     assert (await client.messages.batches.retrieve(batch.id)).processing_status == "ended"
     await client.close()
+
+
+def test_list_pages_newest_first_and_iterating_goes_through_every_page(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    client = make_client(emulator, tmp_path)
+    made = [client.messages.batches.create(requests=[request(f"p{i}")]).id for i in range(3)]
+    page = client.messages.batches.list(limit=2)
+    assert len(page.data) == 2
+    assert page.has_more
+    assert page.has_next_page()
+    assert sorted(batch.id for batch in page) == sorted(made)
+    second = page.get_next_page()
+    assert [b.id for b in second.data] == [made[0]]  # the oldest
+    assert not second.has_more
+    client.close()

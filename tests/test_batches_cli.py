@@ -26,7 +26,7 @@ def write_requests(path: Path, count: int, *, tag: str = "") -> set[str]:
             custom_id = f"req-{i}"
             ids.add(custom_id)
             params = {
-                "model": "claude-sonnet-4-5",
+                "model": "claude-sonnet-5",
                 "max_tokens": 16,
                 "messages": [{"role": "user", "content": f"question {i}{tag}"}],
             }

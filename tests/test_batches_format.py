@@ -17,7 +17,7 @@ from claude_foundry.batches._types import (
 )
 
 PARAMS = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5",
     "max_tokens": 16,
     "messages": [{"role": "user", "content": "hi"}],
 }

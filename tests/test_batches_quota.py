@@ -12,7 +12,7 @@ from claude_foundry.batches._format import BatchRequest
 from claude_foundry.emulator import Emulator
 from claude_foundry.quota import PoolLimits, QuotaGovernor
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5"
 
 
 def test_a_governed_batch_runs_at_background_priority_and_leaves_interactive_room(

@@ -6,7 +6,7 @@ Code written for Anthropic's Batches API runs with only the client construction 
 
     client = AnthropicFoundry(resource="my-resource", api_key=..., batch_store="batches.sqlite")
     batch = client.messages.batches.create(requests=[
-        {"custom_id": "q1", "params": {"model": "claude-sonnet-4-5", "max_tokens": 256,
+        {"custom_id": "q1", "params": {"model": "claude-sonnet-5", "max_tokens": 256,
                                        "messages": [{"role": "user", "content": "Hi"}]}},
     ])
     while client.messages.batches.retrieve(batch.id).processing_status != "ended":

@@ -69,15 +69,28 @@ class DeletedMessageBatch:
 
 @dataclass(frozen=True, slots=True)
 class BatchPage:
-    """A page of ``list()``, iterable like the SDK's ``SyncPage``."""
+    """A page of ``list()``. Iterating it goes on through the following pages, as iterating the
+    SDK's ``SyncPage`` does; ``data`` is this page alone."""
 
     data: list[MessageBatch]
     has_more: bool
     first_id: str | None
     last_id: str | None
+    _next_page: Callable[[str], BatchPage] | None = None
+
+    def has_next_page(self) -> bool:
+        return self.has_more and self.last_id is not None
+
+    def get_next_page(self) -> BatchPage:
+        if not self.has_next_page() or self._next_page is None or self.last_id is None:
+            raise StopIteration("no next page")
+        return self._next_page(self.last_id)
 
     def __iter__(self) -> Iterator[MessageBatch]:
-        return iter(self.data)
+        page: BatchPage | None = self
+        while page is not None:
+            yield from page.data
+            page = page.get_next_page() if page.has_next_page() else None
 
 
 class BatchService:
@@ -165,7 +178,13 @@ class BatchService:
             ids = ids[: ids.index(before_id)][-limit:]
         page, more = ids[:limit], len(ids) > limit
         batches = [self.retrieve(batch_id) for batch_id in page]
-        return BatchPage(batches, more, page[0] if page else None, page[-1] if page else None)
+        return BatchPage(
+            batches,
+            more,
+            page[0] if page else None,
+            page[-1] if page else None,
+            lambda last: self.list(limit=limit, after_id=last),
+        )
 
     def cancel(self, batch_id: str) -> MessageBatch:
         record = self._call(lambda store: store.cancel(batch_id, time.time()))
