@@ -218,3 +218,34 @@ def test_cancel_from_the_command_line_ends_the_run_with_canceled_lines(
     again = run_cli(emulator, "batch", "cancel", batch_id, "--store", store)
     assert again.returncode == 1
     assert "cannot cancel a batch that is ended" in again.stderr
+
+
+def test_a_batch_created_through_the_api_is_processed_by_a_worker_process(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from claude_foundry.batches import AnthropicFoundry
+
+    store = tmp_path / "shared.sqlite"
+    client = AnthropicFoundry(
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        batch_store=store,
+        batch_processing="workers",
+    )
+    params = {
+        "model": "claude-sonnet-5",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    batch = client.messages.batches.create(
+        requests=[{"custom_id": f"w{i}", "params": params} for i in range(10)]
+    )
+    assert client.messages.batches.retrieve(batch.id).request_counts.processing == 10
+    worker = run_cli(emulator, "batch", "worker", "--store", str(store), "--progress", "off")
+    assert worker.returncode == 0, worker.stderr
+    assert "this worker recorded 10" in worker.stderr
+    final = client.messages.batches.retrieve(batch.id)
+    assert final.processing_status == "ended"
+    assert final.request_counts.succeeded == 10
+    assert len(list(client.messages.batches.results(batch.id))) == 10
+    client.close()
