@@ -173,3 +173,17 @@ def test_a_store_from_a_newer_release_is_refused(store_location: str) -> None:
         opened._run("set_schema_version", {"version": 99})
     with pytest.raises(BatchStoreError, match="table layout 99, newer than this release's 1"):
         open_store(store_location)
+
+
+def test_heartbeats_and_pruning_silent_workers(store: BatchStore) -> None:
+    make(store, 1)
+    store.heartbeat("w1", "msgbatch_t", host="h", pid=1, now=T0)
+    store.heartbeat("w2", "msgbatch_t", host="h", pid=2, now=T0)
+    store.heartbeat("w2", "msgbatch_t", host="h", pid=2, now=T0 + 50)
+    assert [(w, beat) for w, _, _, beat in store.workers("msgbatch_t")] == [
+        ("w1", T0), ("w2", T0 + 50),
+    ]  # fmt: skip
+    store.prune_workers("msgbatch_t", before=T0 + 10)
+    assert [w for w, *_ in store.workers("msgbatch_t")] == ["w2"]
+    store.forget_worker("w2")
+    assert store.workers("msgbatch_t") == []

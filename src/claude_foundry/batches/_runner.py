@@ -53,6 +53,8 @@ def new_worker_id() -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would end the process there: trust the lease instead
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -341,6 +343,8 @@ class BatchRunner:
             extra={"action": "worker_start", "batch_id": self.batch_id},
         )
         self._upkeep(started)
+        # workers silent for ten leases are gone: their rows only clutter `batch status`
+        self.store.prune_workers(self.batch_id, before=started - 10 * self.lease)
         self._export()
         last_upkeep = last_settle = started
         sample: dict[str, Any] | None = None

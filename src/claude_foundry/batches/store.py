@@ -466,6 +466,11 @@ class BatchStore(ABC):
                 {"id": worker, "batch_id": batch_id, "host": host, "pid": pid, "now": now},
             )
 
+    def prune_workers(self, batch_id: str, *, before: float) -> None:
+        """Forget workers of the batch not heard from since ``before`` (they died)."""
+        with self._transaction():
+            self._run("prune_workers", {"batch_id": batch_id, "before": before})
+
     def forget_worker(self, worker: str) -> None:
         with self._transaction():
             self._run("forget_worker", {"id": worker})

@@ -162,3 +162,6 @@ SELECT max(version) FROM cf_batch_schema;
 
 -- name: set_schema_version
 INSERT INTO cf_batch_schema (version) VALUES (%(version)s);
+
+-- name: prune_workers
+DELETE FROM cf_batch_workers WHERE batch_id = %(batch_id)s AND heartbeat_at < %(before)s;

@@ -159,3 +159,6 @@ SELECT max(version) FROM cf_batch_schema;
 
 -- name: set_schema_version
 INSERT INTO cf_batch_schema (version) VALUES (:version);
+
+-- name: prune_workers
+DELETE FROM cf_batch_workers WHERE batch_id = :batch_id AND heartbeat_at < :before;
