@@ -13,6 +13,7 @@ from ._format import BatchInputError, BatchRequest, read_requests, validate_requ
 from ._output import ResultsFile, ResultsFileError
 from ._runner import BatchProgress, BatchRunner
 from ._service import BatchPage, BatchResultsNotReadyError, BatchService, DeletedMessageBatch
+from ._sqlite import SQLiteBatchStore
 from ._state import BatchStateError
 from ._types import (
     MessageBatch,
@@ -29,7 +30,6 @@ from .store import (
     BatchRecord,
     BatchStore,
     BatchStoreError,
-    SQLiteBatchStore,
     open_store,
 )
 
