@@ -146,23 +146,6 @@ def test_existing_results_from_elsewhere_are_not_overwritten(
     assert "already holds results" in result.stderr
 
 
-@pytest.mark.parametrize("torn", [b'{"custom_id": "req-1", "resu', b"garbage"])
-def test_a_torn_last_line_is_repaired_on_open(tmp_path: Path, torn: bytes) -> None:
-    from claude_foundry.batches import ResultsFile
-
-    path = tmp_path / "results.jsonl"
-    path.write_bytes(b'{"custom_id":"req-0","result":{"type":"expired"}}\n' + torn)
-    results = ResultsFile(path)
-    assert results.present == {"req-0"}
-    written = results.append([("req-0", b"dup\n"), ("req-1", b'{"custom_id":"req-1"}\n')])
-    results.close()
-    assert written == ["req-0", "req-1"]
-    assert path.read_bytes().splitlines() == [
-        b'{"custom_id":"req-0","result":{"type":"expired"}}',
-        b'{"custom_id":"req-1"}',
-    ]
-
-
 def test_ctrl_c_gives_the_requests_back_and_a_rerun_finishes(
     emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -249,3 +232,17 @@ def test_a_batch_created_through_the_api_is_processed_by_a_worker_process(
     assert final.request_counts.succeeded == 10
     assert len(list(client.messages.batches.results(batch.id))) == 10
     client.close()
+
+
+def test_without_foundry_settings_the_embedded_emulator_answers(tmp_path: Path) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    ids = write_requests(requests, 3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_FOUNDRY_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run(
+        [*CLI, "batch", "run", str(requests), "-o", str(output)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "using the embedded emulator" in done.stderr
+    assert {line["custom_id"] for line in result_lines(output)} == ids
