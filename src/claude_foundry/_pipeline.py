@@ -328,6 +328,10 @@ class Pipeline:
             fallback: StreamStart | None = None
             try:
                 result = yield from self._attempt(call, request, keep)
+            except GeneratorExit:
+                if gate is not None:
+                    gate.release(grant)
+                raise
             except _StreamFailedEarly as early:
                 fallback = early.start
                 error, retryable, headers = _retry_decision(early.error, request)

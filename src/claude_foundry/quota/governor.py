@@ -352,6 +352,15 @@ class QuotaGovernor:
         shift = min(self._clock() - grant.admitted_at, self.window_s / 10)
         return grant, (0, input_delta, output_delta), shift, charge
 
+    def release(self, grant: object) -> None:
+        """An abandoned attempt: no longer in flight; its charge stays as reserved (the service
+        may have received it) and ages out with the window."""
+        if isinstance(grant, Grant) and not grant.settled:
+            grant.settled = True
+            state = self._pool_state(grant.pool)
+            with self._lock:
+                state.in_flight -= 1
+
     def settle(self, grant: object, outcome: Outcome) -> None:
         correction = self._reconcile(grant, outcome)
         if correction is None:
