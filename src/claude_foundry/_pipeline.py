@@ -16,6 +16,10 @@ type maps to a retryable status) is retried like any request. The stream is hand
 first ``content_block_delta`` (or any other event, or after :data:`MAX_PRELUDE_EVENTS`); from
 then on errors reach the caller and nothing is sent twice. A stream that is not retried (an error
 of a client type, no retries left) is handed over with the events that arrived, then its error.
+
+Time limits (:mod:`claude_foundry._deadline`): each attempt gets a deadline from its timeout,
+carried by the steps it yields; a stream's reads get one from :class:`StreamLimits`, renewed by
+every event.
 """
 
 from __future__ import annotations
