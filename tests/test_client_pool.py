@@ -148,6 +148,7 @@ async def test_proxy_variables_are_honoured(
 
 
 def test_a_sync_client_never_closed_leaves_no_socket_open(emulator: Emulator) -> None:
+    gc.collect()  # garbage left by earlier tests must not be blamed on this client
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         client = AnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url)
@@ -166,6 +167,7 @@ def test_an_async_client_never_closed_leaves_no_socket_open(emulator: Emulator) 
         client = AsyncAnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url)
         await client.messages.create(model=MODEL, max_tokens=16, messages=HI)
 
+    gc.collect()  # garbage left by earlier tests must not be blamed on this client
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         asyncio.run(forget_to_close())

@@ -3,7 +3,7 @@
 >>> from claude_foundry import AnthropicFoundry
 >>> client = AnthropicFoundry(api_key="...", resource="example-resource")  # doctest: +SKIP
 >>> message = client.messages.create(  # doctest: +SKIP
-...     model="claude-sonnet-4-5", max_tokens=1024,
+...     model="claude-sonnet-5", max_tokens=1024,
 ...     messages=[{"role": "user", "content": "Hello!"}])
 """
 

@@ -15,6 +15,7 @@ from typing import Any, Literal, Required, TypedDict, TypeVar, Unpack, overload
 import httpx2
 
 from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven
+from .._models import warn_if_deprecated
 from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import AsyncRequester, Call, SyncRequester, parse_message, parse_token_count
 from .._stream import (
@@ -196,6 +197,7 @@ class _MessagesCore:
         for name in required:
             if name not in params:
                 raise TypeError(f"{method}() missing required keyword argument: {name!r}")
+        warn_if_deprecated(params["model"])
         for value in params.values():
             if type(value).__name__ in SENTINEL_TYPE_NAMES:
                 params = {
