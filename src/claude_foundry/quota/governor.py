@@ -350,6 +350,8 @@ class QuotaGovernor:
             return None
         charge = (requests, charged_input + input_delta, reserved_output + output_delta)
         shift = min(self._clock() - grant.admitted_at, self.window_s / 10)
+        if shift < self.shape.slot_s:
+            shift = 0.0  # too little to move the charge out of its slot
         return grant, (0, input_delta, output_delta), shift, charge
 
     def release(self, grant: object) -> None:
