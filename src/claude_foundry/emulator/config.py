@@ -268,6 +268,8 @@ class EmulatorConfig:
     """A connection must deliver a request's headers within this time, or it is closed."""
     keep_alive_s: float = 5.0
     """An idle connection between requests is closed after this time."""
+    body_timeout_s: float = 60.0
+    """A request body must arrive in full within this time, or the request gets 408."""
     allowed_hosts: frozenset[str] = frozenset()
     """Host names besides loopback ones that an emulator on loopback answers to (lower case)."""
     """Request-body bytes the journal keeps in all; older bodies give way to a note."""
@@ -316,7 +318,7 @@ class EmulatorConfig:
         )
         config.seed = _optional_int(data, "seed", "emulator config")
         config.journal_size = _limit(data.get("journal_size", 1000), "journal_size") or 1000
-        for key in ("header_timeout_s", "keep_alive_s"):
+        for key in ("header_timeout_s", "keep_alive_s", "body_timeout_s"):
             if key in data:
                 setattr(config, key, _seconds(data[key], f"emulator config: {key}"))
         if "allowed_hosts" in data:
@@ -488,6 +490,7 @@ class EmulatorConfig:
             "allowed_hosts": sorted(self.allowed_hosts),
             "header_timeout_s": self.header_timeout_s,
             "keep_alive_s": self.keep_alive_s,
+            "body_timeout_s": self.body_timeout_s,
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
@@ -513,6 +516,7 @@ _TOP_KEYS = frozenset(
         "allowed_hosts",
         "header_timeout_s",
         "keep_alive_s",
+        "body_timeout_s",
         "default_deployments",
         "deployments",
         "quota_preset",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import ipaddress
 import socket
 import threading
 import time
@@ -28,6 +27,7 @@ from .auth import Authenticator, TokenVerifier
 from .config import EmulatorConfig, EmulatorConfigError, check_api_key
 from .connections import ConnectionGuard
 from .faults import FaultSpec
+from .guard import is_loopback_host
 from .journal import JournalEntry
 from .state import EmulatorState
 
@@ -37,12 +37,8 @@ _START_TIMEOUT_S = 10.0
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """True for a loopback name or address (see :func:`.guard.is_loopback_host`)."""
+    return is_loopback_host(host)
 
 
 class Emulator:
