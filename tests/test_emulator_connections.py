@@ -3,6 +3,7 @@ clients out for long nor floods the log."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,6 +79,16 @@ def test_idle_sockets_do_not_keep_real_clients_out(quick: Emulator) -> None:
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_headers_that_never_end_are_not_buffered_without_bound(quick: Emulator) -> None:
+    head = b"GET /_emulator/health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: " + b"a" * 100_000
+    with socket.create_connection(("127.0.0.1", quick.port)) as sock:
+        # The server may answer and close before all of it is sent.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head)
+        sock.settimeout(WAIT_S)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400")
 
 
 @pytest.mark.parametrize(

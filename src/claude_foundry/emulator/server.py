@@ -34,6 +34,8 @@ from .state import EmulatorState
 __all__ = ["Emulator", "is_loopback"]
 
 _START_TIMEOUT_S = 10.0
+_MAX_HEADER_BYTES = 64 * 1024
+"""The request line and headers together; more is answered 400 (room for large Entra tokens)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -140,7 +142,8 @@ class Emulator:
             access_log=False,
             log_config=None,
             log_level="warning",
-            http=self._guard.protocol,
+            http=self._guard.protocol,  # header and keep-alive timeouts (see .connections)
+            h11_max_incomplete_event_size=_MAX_HEADER_BYTES,
             ws="none",
             interface="asgi3",
             timeout_graceful_shutdown=1,
