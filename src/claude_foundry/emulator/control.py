@@ -206,8 +206,9 @@ _ROUTES: dict[str, dict[str, Handler]] = {
     "scripts": {"GET": _list_scripts, "POST": _add_scripts, "DELETE": _clear_scripts},
     "scripts/*": {"DELETE": _delete_script},
 }
-_OFF_LOOP = frozenset({_add_scripts})
-"""Handlers that may touch the file system, so they run in a worker thread."""
+_OFF_LOOP = frozenset({_add_scripts, _reset})
+"""Handlers that may read files (scripts; a reset loads the configuration's again), so they run
+in a worker thread."""
 
 
 def _resolve(path: str) -> tuple[dict[str, Handler] | None, str | None]:
