@@ -150,3 +150,23 @@ async def test_async_client_is_governed_by_the_same_rules(emulator: Emulator) ->
     assert governor.in_flight(MODEL) == 0
     assert server_429s(emulator) == 0
     await client.close()
+
+
+async def test_a_cancelled_call_is_no_longer_in_flight(emulator: Emulator) -> None:
+    emulator.add_fault(kind="latency", delay_ms=5_000, count=1)
+    governor = QuotaGovernor({MODEL: PoolLimits(rpm=50)})
+    client = AsyncAnthropicFoundry(api_key=KEY, base_url=emulator.base_url, governor=governor)
+    task = asyncio.create_task(
+        client.messages.create(model=MODEL, max_tokens=16, messages=MESSAGES)
+    )
+    for _ in range(1000):  # until the request is on its way (the reply is held 5 s)
+        if governor.in_flight(MODEL):
+            break
+        await asyncio.sleep(0.01)
+    assert governor.in_flight(MODEL) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert governor.in_flight(MODEL) == 0
+    assert governor.backend.usage(MODEL, governor.shape)[0] == 1  # still counted
+    await client.close()

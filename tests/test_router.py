@@ -229,6 +229,8 @@ def test_a_resource_going_down_fails_no_call_and_comes_back(two: tuple[Emulator,
         for _ in range(5)
     ]
     assert answered == ["b"] * 5
+    moved = client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert (moved.route, moved.deployment) == ("haiku", "b")
     assert client.router.breakers["a"].state is BreakerState.OPEN
     # While open, nothing is sent to it.
     sent_to_a = len(a.journal())

@@ -94,6 +94,11 @@ class AdmissionGate(Protocol):
 
     async def asettle(self, grant: object, outcome: Outcome) -> None: ...
 
+    def release(self, grant: object) -> None:
+        """The attempt was abandoned (the caller was cancelled or interrupted) before it could
+        be settled: forget it in local bookkeeping, without I/O, leaving its charge as
+        reserved."""
+
 
 def usage_outcome(usage: Any) -> Outcome:
     """The outcome of a reply whose ``usage`` is known (a Message's, or a stream's)."""

@@ -170,7 +170,12 @@ def command(
     timeout: float,
     as_json: bool,
 ) -> None:
-    """What can I call, where, and with which features: the deployment catalogue."""
+    """List deployments, routes and quota pools.
+
+    What can I call, where, and with which features: each deployment of the catalogue with its
+    model, endpoint, hosting, pool and the features its hosting refuses, probed with the
+    doctor's checks; the routes; each pool's limits and current use.
+    """
     from ..router import load_catalogue
 
     if not catalogue_path:

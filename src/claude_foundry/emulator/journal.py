@@ -166,8 +166,9 @@ class JournalEntry:
     @property
     def body(self) -> Any:
         """The request body, decoded afresh on each access (so callers may change it)."""
-        if self.raw_body is not None:
-            return msgspec.json.decode(self.raw_body)
+        raw = self.raw_body  # read once: the journal may drop it from another thread
+        if raw is not None:
+            return msgspec.json.decode(raw)
         if self.body_note is not None:
             return {"_omitted": self.body_note}
         return None
@@ -211,7 +212,8 @@ class JournalEntry:
         The kept body was accepted by a strict JSON decoder, so it is valid JSON (and UTF-8).
         """
         head = msgspec.json.encode(self._fields())
-        body = self.raw_body if self.raw_body is not None else msgspec.json.encode(self.body)
+        raw = self.raw_body  # read once: the journal may drop it from another thread
+        body = raw if raw is not None else msgspec.json.encode(self.body)
         return b"".join((head[:-1], b',"body":', body, b"}"))
 
     def header(self, name: str) -> str | None:

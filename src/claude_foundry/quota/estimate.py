@@ -62,7 +62,8 @@ class InputEstimator:
         return family
 
     def estimate(self, model: str, body_size: int) -> int:
-        ratio = self._ratios.get(self._family(model))
+        family = self._families.get(model) or self._family(model)
+        ratio = self._ratios.get(family)
         per_byte, error = self._initial if ratio is None else (ratio.tokens_per_byte, ratio.error)
         return max(1, math.ceil(body_size * per_byte * (1.0 + 2.0 * error)))
 
@@ -70,7 +71,7 @@ class InputEstimator:
         if body_size <= 0 or uncached_input < 0:
             return
         seen = uncached_input / body_size
-        family = self._family(model)
+        family = self._families.get(model) or self._family(model)
         ratio = self._ratios.get(family)
         if ratio is None:
             per_byte, error = self._initial

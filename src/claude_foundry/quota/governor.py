@@ -350,7 +350,18 @@ class QuotaGovernor:
             return None
         charge = (requests, charged_input + input_delta, reserved_output + output_delta)
         shift = min(self._clock() - grant.admitted_at, self.window_s / 10)
+        if shift < self.shape.slot_s:
+            shift = 0.0  # too little to move the charge out of its slot
         return grant, (0, input_delta, output_delta), shift, charge
+
+    def release(self, grant: object) -> None:
+        """An abandoned attempt: no longer in flight; its charge stays as reserved (the service
+        may have received it) and ages out with the window."""
+        if isinstance(grant, Grant) and not grant.settled:
+            grant.settled = True
+            state = self._pool_state(grant.pool)
+            with self._lock:
+                state.in_flight -= 1
 
     def settle(self, grant: object, outcome: Outcome) -> None:
         correction = self._reconcile(grant, outcome)

@@ -105,10 +105,14 @@ class _RoutedBase(Generic[_ClientT]):
         return attempts, params
 
 
-def _tag(result: Any, deployment: Deployment) -> Any:
-    """Let the reply say which deployment answered (messages carry a ``deployment``)."""
+def _tag(result: Any, attempts: Attempts) -> Any:
+    """Let the reply say how it was routed: ``deployment`` (the catalogue name of the one that
+    answered), ``route`` and ``failovers`` (how often the call moved on) on messages."""
+    assert attempts.deployment is not None
     with contextlib.suppress(AttributeError, TypeError):
-        result.__dict__["deployment"] = deployment.name
+        result.__dict__["deployment"] = attempts.deployment.name
+        result.__dict__["route"] = attempts.route
+        result.__dict__["failovers"] = attempts.failovers
     return result
 
 
@@ -139,7 +143,7 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
                 self.router.abandoned(attempts)
                 raise
             self.router.succeeded(attempts)
-            return _tag(result, deployment)
+            return _tag(result, attempts)
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -210,7 +214,7 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
                 self.router.abandoned(attempts)
                 raise
             self.router.succeeded(attempts)
-            return _tag(result, deployment)
+            return _tag(result, attempts)
 
     async def close(self) -> None:
         for client in self._clients.values():
