@@ -204,3 +204,12 @@ def test_list_pages_newest_first_and_iterating_goes_through_every_page(
     assert [b.id for b in second.data] == [made[0]]  # the oldest
     assert not second.has_more
     client.close()
+
+
+def test_closing_a_copy_leaves_the_batches_running(emulator: Emulator, tmp_path: Path) -> None:
+    client = make_client(emulator, tmp_path)
+    with client.with_options(timeout=30) as copy:
+        batch = copy.messages.batches.create(requests=[request("k1"), request("k2")])
+    final = wait_ended(client, batch.id)
+    assert final.request_counts.succeeded == 2
+    client.close()

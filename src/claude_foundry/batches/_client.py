@@ -172,6 +172,7 @@ class AnthropicFoundry(_client.AnthropicFoundry):
         client_kwargs, options = _split(kwargs)
         super().__init__(**client_kwargs)
         self._batch_service = _service(lambda: self, **options)
+        self._owns_batch_service = True
 
     @cached_property
     def messages(self) -> _BatchMessages:
@@ -179,13 +180,15 @@ class AnthropicFoundry(_client.AnthropicFoundry):
 
     def copy(self, **changes: Any) -> AnthropicFoundry:
         clone = super().copy(**changes)
-        clone._batch_service = self._batch_service
+        clone._batch_service = self._batch_service  # a copy shares the batches; its close
+        clone._owns_batch_service = False  # leaves them to the original
         return clone
 
     with_options = copy
 
     def close(self) -> None:
-        self._batch_service.close()
+        if self._owns_batch_service:
+            self._batch_service.close()
         super().close()
 
 
@@ -199,8 +202,17 @@ class AsyncAnthropicFoundry(_client.AsyncAnthropicFoundry):
     def __init__(self, **kwargs: Any) -> None:
         client_kwargs, options = _split(kwargs)
         super().__init__(**client_kwargs)
-        sync_kwargs = {k: v for k, v in client_kwargs.items() if k != "http_client"}
-        self._batch_service = _service(lambda: _client.AnthropicFoundry(**sync_kwargs), **options)
+        self._sync_kwargs = {k: v for k, v in client_kwargs.items() if k != "http_client"}
+        self._sync_twin: _client.AnthropicFoundry | None = None
+        self._batch_service = _service(self._twin, **options)
+        self._owns_batch_service = True
+
+    def _twin(self) -> _client.AnthropicFoundry:
+        """The synchronous client of the same settings that worker threads send with (one,
+        shared by every batch of this client; closed with it)."""
+        if self._sync_twin is None:
+            self._sync_twin = _client.AnthropicFoundry(**self._sync_kwargs)
+        return self._sync_twin
 
     @cached_property
     def messages(self) -> _AsyncBatchMessages:
@@ -209,10 +221,16 @@ class AsyncAnthropicFoundry(_client.AsyncAnthropicFoundry):
     def copy(self, **changes: Any) -> AsyncAnthropicFoundry:
         clone = super().copy(**changes)
         clone._batch_service = self._batch_service
+        clone._owns_batch_service = False
+        clone._sync_kwargs = self._sync_kwargs
+        clone._sync_twin = None
         return clone
 
     with_options = copy
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._batch_service.close)
+        if self._owns_batch_service:
+            await asyncio.to_thread(self._batch_service.close)
+            if self._sync_twin is not None:
+                self._sync_twin.close()
         await super().close()
