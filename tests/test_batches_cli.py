@@ -133,6 +133,8 @@ def test_bad_input_names_the_line_and_sends_nothing(emulator: Emulator, tmp_path
     assert "line 3: " in result.stderr
     assert "Traceback" not in result.stderr
     assert emulator.journal() == []
+    assert not output.exists()
+    assert not (tmp_path / "results.jsonl.batch.sqlite").exists()  # nothing was created
 
 
 def test_existing_results_from_elsewhere_are_not_overwritten(

@@ -28,6 +28,7 @@ from .._errors import AnthropicError
 from ..batches import (
     BatchInputError,
     BatchRecord,
+    BatchRequest,
     BatchRunner,
     BatchStore,
     ResultsFile,
@@ -217,12 +218,12 @@ def _run_runner(runner: BatchRunner, progress_mode: ProgressMode) -> BatchRecord
 
 
 def _resume_or_create(
-    store: BatchStore, requests_path: Path, output: Path, deadline: float
+    store: BatchStore,
+    requests: list[BatchRequest],
+    requests_path: Path,
+    output: Path,
+    deadline: float,
 ) -> tuple[BatchRecord, set[str]]:
-    try:
-        requests = read_requests(requests_path)
-    except BatchInputError as exc:
-        raise _SettingsError(str(exc)) from None
     sha = file_sha256(requests_path)
     label = str(output.resolve())
     record = store.find_batch(label)
@@ -304,9 +305,14 @@ def run_command(
     again, and the output keeps one line per custom_id. Requests that were in flight when a run
     died are sent again (the service may see them twice; the output records them once).
     """
+    seconds = _duration(deadline)
+    try:  # validated before anything is created or sent
+        requests = read_requests(requests_path)
+    except BatchInputError as exc:
+        raise _SettingsError(str(exc)) from None
     with _opened_store(store or _default_store(output)) as batch_store:
         record, custom_ids = _resume_or_create(
-            batch_store, requests_path, output, _duration(deadline)
+            batch_store, requests, requests_path, output, seconds
         )
         try:
             results = ResultsFile(output)
