@@ -107,7 +107,7 @@ class BatchRunner:
         worker_id: str | None = None,
         lease: float = 60.0,
         max_attempts: int = 10,
-        max_concurrency: int = 64,
+        max_concurrency: int = 256,
         request_timeout: float = 600.0,
         tags: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,

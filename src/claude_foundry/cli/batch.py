@@ -145,7 +145,7 @@ _connection_options = [
     click.option("--resource", help="The Foundry resource name (instead of --base-url)."),
     click.option(
         "--max-concurrency",
-        default=64,
+        default=256,
         show_default=True,
         type=click.IntRange(min=1),
         help="Most requests in flight from this process (the quota may allow fewer).",
