@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from batch_stores import postgres_database
 from claude_foundry.batches import open_store
 from claude_foundry.emulator import Emulator
+from stores import require_redis
 from test_batches_cli import CLI, cli_env, result_lines, write_requests
-
-REDIS_URL = os.environ.get("CLAUDE_FOUNDRY_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def redis_or_skip() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
-    return REDIS_URL
 
 
 def test_three_workers_one_killed_finish_with_no_duplicate(
@@ -39,7 +23,7 @@ def test_three_workers_one_killed_finish_with_no_duplicate(
     emulator.add_fault(kind="latency", delay_ms=40, count=None)
     env = cli_env(emulator)
     prefix = f"cftest:batches:{uuid.uuid4().hex[:12]}:"
-    redis_url = redis_or_skip()
+    redis_url = require_redis()
     # the workers share one quota through Redis, as workers on several hosts would
     common = ["--lease", "3s", "--max-concurrency", "3", "--rpm", "100000",
               "--quota-redis", redis_url, "--quota-prefix", prefix]  # fmt: skip
