@@ -76,3 +76,22 @@ def test_a_client_without_call_tags_is_called_without_them(tmp_path: Path) -> No
     assert len(client.calls) == 3
     assert all("tags" not in call for call in client.calls)
     assert store.get_batch("msgbatch_u").counts == {"succeeded": 3}
+
+
+def test_adaptive_limit_grows_on_answers_and_shrinks_on_throttles() -> None:
+    from claude_foundry.batches import AdaptiveLimit
+
+    limit = AdaptiveLimit(initial=4, minimum=2, maximum=6)
+    for _ in range(5):  # about one step per full window of answers
+        limit.observe(throttled=False)
+    assert limit.limit == 5
+    for _ in range(100):
+        limit.observe(throttled=False)
+    assert limit.limit == 6  # never past the maximum
+    limit.observe(throttled=True)
+    assert limit.limit == 4  # 6 * 0.7
+    for _ in range(10):
+        limit.observe(throttled=True)
+    assert limit.limit == 2  # never under the minimum
+    assert limit.capacity(0, None) == 2
+    assert limit.describe() == "concurrency 2"
