@@ -248,3 +248,17 @@ def test_without_foundry_settings_the_embedded_emulator_answers(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "using the embedded emulator" in done.stderr
     assert {line["custom_id"] for line in result_lines(output)} == ids
+
+
+def test_entra_without_an_endpoint_is_a_settings_error(tmp_path: Path) -> None:
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    write_requests(requests, 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_FOUNDRY_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run(
+        [*CLI, "batch", "run", str(requests), "-o", str(output), "--entra"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--entra needs a Foundry endpoint" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -90,12 +90,26 @@ class _Quota:
 
 
 @contextlib.contextmanager
-def _client(base_url: str | None, resource: str | None, quota: _Quota) -> Iterator[Any]:
+def _client(
+    base_url: str | None, resource: str | None, quota: _Quota, *, entra: bool = False
+) -> Iterator[Any]:
     from .. import AnthropicFoundry
 
     governor = quota.governor()
+    if entra and not _has_foundry_settings(base_url, resource):
+        raise _SettingsError(
+            "--entra needs a Foundry endpoint: pass --resource NAME or --base-url URL, or set "
+            "ANTHROPIC_FOUNDRY_RESOURCE (the embedded emulator takes a key)."
+        )
     if _has_foundry_settings(base_url, resource):
-        with AnthropicFoundry(base_url=base_url, resource=resource, governor=governor) as client:
+        options: dict[str, Any] = {}
+        if entra:
+            from .chat import _entra_credential  # the same sign-in as `chat --entra`
+
+            options["credential"] = _entra_credential()
+        with AnthropicFoundry(
+            base_url=base_url, resource=resource, governor=governor, **options
+        ) as client:
             yield client
         return
     from ..emulator import Emulator
@@ -163,6 +177,18 @@ _connection_options = [
         type=click.IntRange(min=1),
         help="Attempts per request for retryable failures (429, 529, 5xx, connection).",
     ),
+    click.option(
+        "--entra",
+        is_flag=True,
+        help="Sign in with Microsoft Entra ID (DefaultAzureCredential) instead of a key.",
+    ),
+    click.option(
+        "--timeout",
+        default=600.0,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help="Seconds to wait for each reply.",
+    ),
     click.option("--rpm", type=click.IntRange(min=1), help="Quota: requests per minute."),
     click.option(
         "--input-tpm", type=click.IntRange(min=1), help="Quota: uncached input tokens per minute."
@@ -187,6 +213,14 @@ _connection_options = [
         help="Most of the quota the batch may use [default: 0.8 with --quota-redis, else 1].",
     ),
 ]
+
+
+def _connection(
+    base_url: str | None, resource: str | None, options: dict[str, Any]
+) -> contextlib.AbstractContextManager[Any]:
+    """The client for these options (the ones it consumes are taken out of ``options``)."""
+    entra = options.pop("entra")
+    return _client(base_url, resource, _quota(options), entra=entra)
 
 
 def _quota(options: dict[str, Any]) -> _Quota:
@@ -275,7 +309,12 @@ def command() -> None:
     help="The results JSONL (one line per custom_id).",
 )
 @click.option("--store", help="Batch store: a SQLite path or postgresql:// URL.")
-@click.option("--deadline", default="24h", show_default=True, help="Then the rest expires.")
+@click.option(
+    "--deadline",
+    default="24h",
+    show_default=True,
+    help="How long the batch may run (from its creation); then what is left expires.",
+)
 @click.option(
     "--progress",
     "progress_mode",
@@ -296,7 +335,7 @@ def run_command(
     max_concurrency: int,
     lease: str,
     max_attempts: int,
-    **quota_options: Any,
+    **client_options: Any,
 ) -> None:
     """Send every request of REQUESTS.jsonl; write each result to --output.
 
@@ -319,11 +358,12 @@ def run_command(
         except ResultsFileError as exc:
             raise _SettingsError(str(exc)) from None
         try:
+            request_timeout = client_options.pop("timeout")
             # an ended batch only has results left to write: no client, no emulator
             connection = (
                 contextlib.nullcontext(None)
                 if record.processing_status == "ended"
-                else _client(base_url, resource, _quota(quota_options))
+                else _connection(base_url, resource, client_options)
             )
             with connection as client:
                 runner = BatchRunner(
@@ -334,6 +374,7 @@ def run_command(
                     max_concurrency=max_concurrency,
                     lease=_duration(lease),
                     max_attempts=max_attempts,
+                    request_timeout=request_timeout,
                 )
                 final = _run_runner(runner, progress_mode)
         except KeyboardInterrupt:
@@ -447,7 +488,7 @@ def worker_command(
     max_concurrency: int,
     lease: str,
     max_attempts: int,
-    **quota_options: Any,
+    **client_options: Any,
 ) -> None:
     """Join batches in a shared store and help drain them (every unfinished one by default).
 
@@ -456,8 +497,9 @@ def worker_command(
     """
     import time
 
-    quota = _quota(quota_options)
-    with _opened_store(store) as batch_store, _client(base_url, resource, quota) as client:
+    request_timeout = client_options.pop("timeout")
+    connection = _connection(base_url, resource, client_options)
+    with _opened_store(store) as batch_store, connection as client:
         try:
             while True:
                 todo = [
@@ -478,6 +520,7 @@ def worker_command(
                         max_concurrency=max_concurrency,
                         lease=_duration(lease),
                         max_attempts=max_attempts,
+                        request_timeout=request_timeout,
                     )
                     record = _run_runner(runner, progress_mode)
                     if runner.stopped:
