@@ -344,6 +344,8 @@ class BatchStore(ABC):
             "now": now,
             "limit": limit,
         }
+        # a lease that ran out puts its request back in the queue (in_flight --release--> pending)
+        self._run("release_expired_leases", {"batch_id": batch_id, "now": now})
         rows = self._run("claim", params).fetchall()
         return [Claimed(custom_id, _DECODE(params)) for custom_id, params in rows]
 

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS cf_batch_requests (
     lease_expires DOUBLE PRECISION,
     result        TEXT,
     finished_at   DOUBLE PRECISION,
-    exported      BIGINT NOT NULL DEFAULT 0,
+    exported      BIGINT,  -- NULL until finished, then 0; 1 once in the results file
     PRIMARY KEY (batch_id, custom_id)
 );
 CREATE INDEX IF NOT EXISTS cf_batch_requests_queue ON cf_batch_requests (batch_id, state, line);
@@ -71,7 +71,7 @@ SET state = {in_flight}, lease_owner = %(worker)s, lease_expires = %(until)s,
 FROM (
     SELECT batch_id, custom_id FROM cf_batch_requests
     WHERE batch_id = %(batch_id)s
-      AND (state = {pending} OR (state = {in_flight} AND lease_expires < %(now)s))
+      AND state = {pending}
       AND EXISTS (SELECT 1 FROM cf_batches
                   WHERE id = %(batch_id)s AND processing_status = 'in_progress'
                     AND expires_at > %(now)s)
@@ -90,7 +90,7 @@ WHERE batch_id = %(batch_id)s AND custom_id = %(custom_id)s AND state = {in_flig
 -- name: finish
 UPDATE cf_batch_requests
 SET state = %(state)s, result = %(result)s, finished_at = %(now)s, lease_owner = NULL,
-    lease_expires = NULL
+    lease_expires = NULL, exported = 0
 WHERE batch_id = %(batch_id)s AND custom_id = %(custom_id)s AND state IN {finish_sources}
   AND lease_owner = %(worker)s;
 
@@ -118,13 +118,13 @@ WHERE id = %(batch_id)s AND processing_status IN {from_statuses};
 -- name: close_pending
 UPDATE cf_batch_requests
 SET state = %(state)s, result = %(result)s, finished_at = %(now)s, lease_owner = NULL,
-    lease_expires = NULL
+    lease_expires = NULL, exported = 0
 WHERE batch_id = %(batch_id)s
   AND (state = {pending} OR (state = {in_flight} AND lease_expires < %(now)s));
 
 -- name: unexported
 SELECT custom_id, result FROM cf_batch_requests
-WHERE batch_id = %(batch_id)s AND exported = 0 AND result IS NOT NULL
+WHERE batch_id = %(batch_id)s AND exported = 0
 ORDER BY finished_at, line LIMIT %(limit)s;
 
 -- name: mark_exported
@@ -165,3 +165,7 @@ INSERT INTO cf_batch_schema (version) VALUES (%(version)s);
 
 -- name: prune_workers
 DELETE FROM cf_batch_workers WHERE batch_id = %(batch_id)s AND heartbeat_at < %(before)s;
+
+-- name: release_expired_leases
+UPDATE cf_batch_requests SET state = {pending}, lease_owner = NULL, lease_expires = NULL
+WHERE batch_id = %(batch_id)s AND state = {in_flight} AND lease_expires < %(now)s;

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS cf_batch_requests (
     lease_expires REAL,
     result        TEXT,
     finished_at   REAL,
-    exported      INTEGER NOT NULL DEFAULT 0,
+    exported      INTEGER,  -- NULL until finished, then 0; 1 once in the results file
     PRIMARY KEY (batch_id, custom_id)
 );
 CREATE INDEX IF NOT EXISTS cf_batch_requests_queue ON cf_batch_requests (batch_id, state, line);
@@ -70,7 +70,7 @@ SET state = {in_flight}, lease_owner = :worker, lease_expires = :until, claims =
 WHERE rowid IN (
     SELECT rowid FROM cf_batch_requests
     WHERE batch_id = :batch_id
-      AND (state = {pending} OR (state = {in_flight} AND lease_expires < :now))
+      AND state = {pending}
       AND EXISTS (SELECT 1 FROM cf_batches
                   WHERE id = :batch_id AND processing_status = 'in_progress'
                     AND expires_at > :now)
@@ -87,7 +87,7 @@ WHERE batch_id = :batch_id AND custom_id = :custom_id AND state = {in_flight}
 -- name: finish
 UPDATE cf_batch_requests
 SET state = :state, result = :result, finished_at = :now, lease_owner = NULL,
-    lease_expires = NULL
+    lease_expires = NULL, exported = 0
 WHERE batch_id = :batch_id AND custom_id = :custom_id AND state IN {finish_sources}
   AND lease_owner = :worker;
 
@@ -115,13 +115,13 @@ WHERE id = :batch_id AND processing_status IN {from_statuses};
 -- name: close_pending
 UPDATE cf_batch_requests
 SET state = :state, result = :result, finished_at = :now, lease_owner = NULL,
-    lease_expires = NULL
+    lease_expires = NULL, exported = 0
 WHERE batch_id = :batch_id
   AND (state = {pending} OR (state = {in_flight} AND lease_expires < :now));
 
 -- name: unexported
 SELECT custom_id, result FROM cf_batch_requests
-WHERE batch_id = :batch_id AND exported = 0 AND result IS NOT NULL
+WHERE batch_id = :batch_id AND exported = 0
 ORDER BY finished_at, line LIMIT :limit;
 
 -- name: mark_exported
@@ -162,3 +162,7 @@ INSERT INTO cf_batch_schema (version) VALUES (:version);
 
 -- name: prune_workers
 DELETE FROM cf_batch_workers WHERE batch_id = :batch_id AND heartbeat_at < :before;
+
+-- name: release_expired_leases
+UPDATE cf_batch_requests SET state = {pending}, lease_owner = NULL, lease_expires = NULL
+WHERE batch_id = :batch_id AND state = {in_flight} AND lease_expires < :now;
