@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +12,15 @@ import pytest
 from claude_foundry import AnthropicFoundry, AsyncAnthropicFoundry
 from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.emulator.quota import QuotaBook
-from claude_foundry.quota import PoolLimits, QuotaGovernor, QuotaWaitTimeout
+from claude_foundry.quota import (
+    MemoryBackend,
+    PoolLimits,
+    QuotaBackend,
+    QuotaGovernor,
+    QuotaWaitTimeout,
+)
+from claude_foundry.quota.redis_backend import RedisBackend
+from stores import require_redis
 
 KEY = "test-key"
 MODEL = "claude-haiku-4-5"
@@ -45,27 +54,48 @@ def governed(emulator: Emulator, governor: QuotaGovernor, **options: object) -> 
     )
 
 
-def test_load_above_the_limit_meets_no_429(emulator: Emulator) -> None:
-    # A quota minute of 2 s keeps the test short: 20 requests per window, 50 sent 10 at a time.
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> Iterator[QuotaBackend]:
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    store = RedisBackend(require_redis(), prefix=f"cftest:quota:{uuid.uuid4().hex}:")
+    try:
+        yield store
+    finally:
+        store.delete(MODEL)
+        store.close()
+
+
+def test_load_above_the_limit_meets_no_429(emulator: Emulator, backend: QuotaBackend) -> None:
+    # A quota minute of 2 s keeps the test short: 20 requests per window, 50 sent 10 at a time
+    # by two governors on one store (two processes, as far as the pool can tell).
     window = 2.0
     emulator.state.quota = QuotaBook(window_s=window)
     emulator.configure(quotas={MODEL: {"rpm": 20, "input_tpm": 100_000, "output_tpm": 20_000}})
-    governor = QuotaGovernor(
-        {MODEL: PoolLimits(rpm=20, input_tpm=100_000, output_tpm=20_000)},
-        window_s=window,
-        window_margin_s=1.0,  # generous: a loaded test machine delays arrivals
-    )
-    client = governed(emulator, governor, max_retries=0)
+    governors = [
+        QuotaGovernor(
+            {MODEL: PoolLimits(rpm=20, input_tpm=100_000, output_tpm=20_000)},
+            window_s=window,
+            window_margin_s=1.0,  # generous: a loaded test machine delays arrivals
+            backend=backend,
+            on_outage="fail-closed",
+        )
+        for _ in range(2)
+    ]
+    clients = [governed(emulator, governor, max_retries=0) for governor in governors]
     with ThreadPoolExecutor(10) as pool:
         replies = list(
             pool.map(
-                lambda _: client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES),
+                lambda n: clients[n % 2].messages.create(
+                    model=MODEL, max_tokens=64, messages=MESSAGES
+                ),
                 range(50),
             )
         )
     assert len(replies) == 50
     assert server_429s(emulator) == 0
-    assert governor.in_flight(MODEL) == 0
+    assert [governor.in_flight(MODEL) for governor in governors] == [0, 0]
 
 
 def test_unused_output_comes_back(emulator: Emulator) -> None:
