@@ -197,12 +197,29 @@ def test_auto_uses_a_tool_named_in_the_message() -> None:
     assert message.stop_reason == "tool_use"
 
 
-def test_auto_without_a_mention_and_none_reply_with_text() -> None:
+def test_auto_without_a_match_and_none_reply_with_text() -> None:
     assert _only_text(_reply(_request("What's up?", tools=[WEATHER_TOOL])))
     none = _request("call get_weather", tools=[WEATHER_TOOL], tool_choice={"type": "none"})
     assert _only_text(_reply(none)).startswith("You said:")
-    # a name must match as a whole word
-    assert _only_text(_reply(_request("get_weathers", tools=[WEATHER_TOOL])))
+
+
+def test_auto_calls_the_tool_that_best_matches_the_prompt() -> None:
+    time_tool = {**TIME_TOOL, "description": "The local time in a city."}
+    weather = _reply(_request("What is the weather in SF?", tools=[time_tool, WEATHER_TOOL]))
+    text, tool = weather.content
+    assert isinstance(text, TextBlock)
+    assert text.text == "I will call the get_weather tool."
+    assert isinstance(tool, ToolUseBlock)
+    assert tool.name == "get_weather"
+    assert tool.input == {"city": "example city", "days": 1, "units": "celsius"}
+    assert weather.stop_reason == "tool_use"
+    clock = _reply(_request("Which TIME is it in Oslo?", tools=[WEATHER_TOOL, time_tool]))
+    assert isinstance(clock.content[1], ToolUseBlock)
+    assert clock.content[1].name == "get_time"
+    # Plural and camelCase forms match; common words ("get", "the") never do.
+    plural = _reply(_request("weathers", tools=[{**WEATHER_TOOL, "name": "lookupWeather"}]))
+    assert isinstance(plural.content[1], ToolUseBlock)
+    assert _only_text(_reply(_request("get the thing", tools=[time_tool, WEATHER_TOOL])))
 
 
 def _round_trip(result: dict[str, Any], **fields: Any) -> MessageCreateRequest:

@@ -36,6 +36,7 @@ from .responder import InvalidRequestError, check_request, stream_events
 from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 from .sse import encode_event
 from .state import EmulatorState
+from .threads import THREADS_FEATURE, ThreadError, ThreadTurn
 from .tokens import count_input_tokens
 from .validation import (
     COUNT_FIELDS,
@@ -128,6 +129,7 @@ class _Exchange:
         "deployment",
         "fault_id",
         "headers",
+        "history",
         "message_id",
         "recorded",
         "request_id",
@@ -136,6 +138,7 @@ class _Exchange:
         "started",
         "status",
         "stream",
+        "thread_turn",
         "unknown_fields",
     )
 
@@ -158,6 +161,8 @@ class _Exchange:
         self.status = 0
         self.stream = False
         self.unknown_fields: list[str] = []
+        self.thread_turn: ThreadTurn | None = None
+        self.history: object = None
 
     def refuse(self, status: int, error_type: str, message: str) -> _Refusal:
         return _Refusal(status, _error_body(error_type, message, self.request_id))
@@ -193,6 +198,8 @@ class EmulatorApp:
                 _drop_connection(send)
         finally:
             self._record(exchange)
+            if exchange.thread_turn is not None:
+                self.state.threads.settle(exchange.thread_turn)
 
     # --- the request path ---------------------------------------------------------------------
 
@@ -255,6 +262,8 @@ class EmulatorApp:
         if data is None:
             assert problem is not None
             raise ex.refuse(400, "invalid_request_error", problem.message)
+        if route == "messages" and "thread" in data:
+            data = self._begin_thread(ex, data, len(raw))
 
         request: MessageCreateRequest | CountTokensRequest
         try:
@@ -354,10 +363,14 @@ class EmulatorApp:
                 usage.cache_creation_input_tokens or 0,
                 usage.cache_read_input_tokens or 0,
             )
+            whole = fault is None or fault.spec.kind not in _STREAM_CUTS
             if ex.stream:
-                await self._stream(ex, message, fault, receive, send)
+                whole = await self._stream(ex, message, fault, receive, send) and whole
             else:
                 await self._send_message(ex, encode(message), fault, send)
+            if whole and ex.thread_turn is not None:
+                # A message thread keeps the reply only when it went out whole.
+                ex.thread_turn.answered(message)
         finally:
             if ticket is not None:
                 # The window keeps what was really produced, and the input that was not
@@ -386,7 +399,8 @@ class EmulatorApp:
         fault: ActiveFault | None,
         receive: Receive,
         send: Send,
-    ) -> None:
+    ) -> bool:
+        """Send ``message`` as events; False when the client left or the server stopped first."""
         delay_ms = self.state.config.stream_event_delay_ms
         cut_at = -1
         if fault is not None:
@@ -407,7 +421,7 @@ class EmulatorApp:
                         await send(_chunk(b"".join(pending)))
                     self._record(ex)
                     await _drop_connection_soon(send)
-                    return
+                    return False
                 if kind == "stream_error":
                     pending.append(encode_event(stream_error_event(fault.spec)))
                 elif kind == "malformed":
@@ -419,7 +433,7 @@ class EmulatorApp:
                 if not await _pause(self.state, delay, receive):
                     if self.state.closing:
                         await _drop_connection_soon(send)
-                    return  # the client is gone, or the server is stopping
+                    return False  # the client is gone, or the server is stopping
             else:
                 pending.append(chunk)
                 pending_size += len(chunk)
@@ -429,8 +443,37 @@ class EmulatorApp:
                     pending_size = 0
         self._record(ex)
         await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
+        return True
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _begin_thread(self, ex: _Exchange, data: dict[str, Any], size: int) -> dict[str, Any]:
+        """The body to answer from: for a request that continues a message thread, the thread's
+        conversation and fields with the new messages; ``thread`` itself removed."""
+        model = data.get("model")
+        deployment = self.state.config.deployments.get(model) if isinstance(model, str) else None
+        if deployment is None:
+            return data  # refused as DeploymentNotFound further on
+        try:
+            turn = self.state.threads.begin(
+                data,
+                ex.headers,
+                deployment=deployment.name,
+                model=deployment.model,
+                unavailable=THREADS_FEATURE in deployment.blocked_features,
+                size=size,
+            )
+        except ThreadError as exc:
+            raise _Refusal(exc.status, encode(exc.body(ex.request_id))) from None
+        if turn is None:
+            return data
+        ex.thread_turn = turn
+        if turn.history is not None:
+            # Sizes are those of the bodies the thread was built from: no encoding per request.
+            size = turn.history_size
+            keep = size <= JOURNAL_BODY_LIMIT
+            ex.history = turn.history if keep else _omitted(size, "a conversation of about")
+        return turn.data
 
     def _take_fault(
         self,
@@ -518,6 +561,7 @@ class EmulatorApp:
             stream=ex.stream,
             unknown_fields=ex.unknown_fields,
             fault_id=ex.fault_id,
+            history=ex.history,
             duration_ms=(time.perf_counter() - ex.started) * 1000,
         )
         self.state.journal.record(entry)
@@ -550,9 +594,9 @@ def _too_large(ex: _Exchange, limit: int) -> _Refusal:
     )
 
 
-def _omitted(size: int) -> dict[str, str]:
+def _omitted(size: int, what: str = "a request body of") -> dict[str, str]:
     return {
-        "_omitted": f"a request body of {size} bytes (the journal keeps bodies up to "
+        "_omitted": f"{what} {size} bytes (the journal keeps bodies up to "
         f"{JOURNAL_BODY_LIMIT} bytes)"
     }
 

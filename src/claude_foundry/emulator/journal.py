@@ -124,6 +124,8 @@ class JournalEntry:
     ``body`` is the parsed JSON request body (None if absent or not JSON); ``retry_count`` comes
     from ``x-stainless-retry-count`` (None if absent or not a number); ``unknown_fields`` lists
     request fields no handler read; ``fault_id`` names the fault rule that fired, if any.
+    ``history`` is set for a request that continued a message thread: the whole conversation the
+    reply was made from (the thread's turns, then the request's messages), as large as a body.
     """
 
     method: str = "POST"
@@ -139,6 +141,7 @@ class JournalEntry:
     retry_count: int | None = None
     unknown_fields: list[str] = field(default_factory=list)
     fault_id: str | None = None
+    history: Any = None
     duration_ms: float = 0.0
     time: float = field(default_factory=time.time)
     id: str = field(default_factory=_new_entry_id)
@@ -167,6 +170,7 @@ class JournalEntry:
             "retry_count": self.retry_count,
             "unknown_fields": list(self.unknown_fields),
             "fault_id": self.fault_id,
+            "history": copy.deepcopy(self.history),
             "duration_ms": self.duration_ms,
         }
 
