@@ -219,7 +219,9 @@ def _parse_reply(data: Any, where: str, rule_id: str) -> ScriptedReply:
                 raise ValueError(f"{where}: content[{position}] (tool_use) needs a string `name`")
             blocks.append(dict(block))
         content = tuple(blocks)
-    usage_data = data.get("usage") or {}
+    usage_data = data.get("usage")
+    if usage_data is None:
+        usage_data = {}
     _check_usage(usage_data, where)
     return ScriptedReply(
         text=text,
@@ -227,7 +229,7 @@ def _parse_reply(data: Any, where: str, rule_id: str) -> ScriptedReply:
         content=content,
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
-        usage=dict(usage_data),
+        usage=dict(usage_data),  # checked above: a mapping
         rule_id=rule_id,
     )
 
