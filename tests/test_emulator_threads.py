@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,6 +140,11 @@ def test_unknown_replies_and_undelivered_creates_are_not_found() -> None:
     store = ThreadStore()
     assert _error(store, _continue("msg_nowhere")).error_code == "thread_not_found"
     store.settle(_begin(store, {"type": "create"}))  # a create whose reply was cut off
+    assert len(store) == 0
+    left = _begin(store, {"type": "create"})
+    left.answered(_reply("msg_1"))
+    store.settle(left, whole=False)  # the client left before the last byte
+    store.settle(left)  # a turn is settled once
     assert len(store) == 0
 
 
@@ -386,6 +392,30 @@ def test_a_continue_in_flight_is_refused(emulator: Emulator) -> None:
         assert http.post(url, json=follow).json()["error"]["details"]["error_code"] == (
             "thread_already_continued"
         )
+
+
+def test_a_client_that_leaves_mid_stream_leaves_the_thread_where_it_was(
+    emulator: Emulator,
+) -> None:
+    headers = {"api-key": emulator.api_key, "anthropic-beta": THREADS_BETA}
+    url = emulator.base_url + "v1/messages"
+    body = {"model": DEPLOYMENT, "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+    with httpx2.Client(headers=headers, timeout=30) as http:
+        first = http.post(url, json={**body, "thread": {"type": "create"}}).json()
+        follow = {**body, "thread": {"type": "continue", "previous_message_id": first["id"]}}
+        emulator.configure(stream_event_delay_ms=200)
+        with http.stream("POST", url, json={**follow, "stream": True}) as slow:
+            chunks = slow.iter_bytes()
+            next(chunks)
+        emulator.configure(stream_event_delay_ms=0)
+        for _ in range(100):  # the emulator notices the closed connection within a pause
+            again = http.post(url, json=follow)
+            if again.status_code == 200:
+                break
+            assert again.json()["error"]["details"]["error_code"] == "thread_continue_in_flight"
+            time.sleep(0.05)
+    assert again.status_code == 200
+    assert len(emulator.journal()[-1].history) == 3
 
 
 def test_a_cut_stream_stores_no_reply(emulator: Emulator) -> None:

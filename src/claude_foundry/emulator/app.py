@@ -198,8 +198,7 @@ class EmulatorApp:
                 _drop_connection(send)
         finally:
             self._record(exchange)
-            if exchange.thread_turn is not None:
-                self.state.threads.settle(exchange.thread_turn)
+            self._settle_thread(exchange, whole=False)
 
     # --- the request path ---------------------------------------------------------------------
 
@@ -363,14 +362,13 @@ class EmulatorApp:
                 usage.cache_creation_input_tokens or 0,
                 usage.cache_read_input_tokens or 0,
             )
-            whole = fault is None or fault.spec.kind not in _STREAM_CUTS
+            cut = fault is not None and fault.spec.kind in _STREAM_CUTS
+            if ex.thread_turn is not None and not cut:
+                ex.thread_turn.answered(message)  # kept by the thread if it goes out whole
             if ex.stream:
-                whole = await self._stream(ex, message, fault, receive, send) and whole
+                await self._stream(ex, message, fault, receive, send)
             else:
                 await self._send_message(ex, encode(message), fault, send)
-            if whole and ex.thread_turn is not None:
-                # A message thread keeps the reply only when it went out whole.
-                ex.thread_turn.answered(message)
         finally:
             if ticket is not None:
                 # The window keeps what was really produced, and the input that was not
@@ -399,8 +397,7 @@ class EmulatorApp:
         fault: ActiveFault | None,
         receive: Receive,
         send: Send,
-    ) -> bool:
-        """Send ``message`` as events; False when the client left or the server stopped first."""
+    ) -> None:
         delay_ms = self.state.config.stream_event_delay_ms
         cut_at = -1
         if fault is not None:
@@ -421,7 +418,7 @@ class EmulatorApp:
                         await send(_chunk(b"".join(pending)))
                     self._record(ex)
                     await _drop_connection_soon(send)
-                    return False
+                    return
                 if kind == "stream_error":
                     pending.append(encode_event(stream_error_event(fault.spec)))
                 elif kind == "malformed":
@@ -433,7 +430,7 @@ class EmulatorApp:
                 if not await _pause(self.state, delay, receive):
                     if self.state.closing:
                         await _drop_connection_soon(send)
-                    return False  # the client is gone, or the server is stopping
+                    return  # the client is gone, or the server is stopping
             else:
                 pending.append(chunk)
                 pending_size += len(chunk)
@@ -442,8 +439,8 @@ class EmulatorApp:
                     pending.clear()
                     pending_size = 0
         self._record(ex)
+        self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
-        return True
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -538,7 +535,15 @@ class EmulatorApp:
         length = [(b"content-length", str(len(body)).encode())]
         await self._start(ex, send, status, _JSON, length + (extra or []))
         self._record(ex)
+        self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _settle_thread(self, ex: _Exchange, *, whole: bool) -> None:
+        """End the exchange's message-thread turn, if any, once. Like the journal entry, this
+        happens before the last byte goes out, so a client that has read the whole reply can
+        continue from it at once; ``whole`` is False when the reply was cut or never sent."""
+        if ex.thread_turn is not None:
+            self.state.threads.settle(ex.thread_turn, whole=whole)
 
     def _record(self, ex: _Exchange) -> None:
         """Journal the exchange once, before its last byte goes out, so that a client that has

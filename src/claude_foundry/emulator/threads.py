@@ -27,8 +27,8 @@ What is emulated (the facts and their sources are in the fidelity table of ``doc
   ==========================  ======  ===============================================
 
 Sans-IO apart from a lock: the app calls :meth:`ThreadStore.begin` with the parsed body, answers
-from :attr:`ThreadTurn.data`, and calls :meth:`ThreadStore.settle` once the reply went out (or
-did not).
+from :attr:`ThreadTurn.data`, and calls :meth:`ThreadStore.settle` just before the reply's last
+byte goes out (so the client can continue from it at once), or when it did not go out whole.
 """
 
 from __future__ import annotations
@@ -114,13 +114,7 @@ class ThreadTurn:
     ``history`` is that conversation for a continue (what the journal shows), else None.
     """
 
-    __slots__ = ("continued", "data", "delivered", "history", "reply", "size", "thread")
-
-    @property
-    def history_size(self) -> int:
-        """About how many bytes :attr:`history` takes as JSON: the thread's bodies and replies
-        plus this request's body."""
-        return self.size + (self.thread.size if self.thread is not None else 0)
+    __slots__ = ("continued", "data", "history", "reply", "settled", "size", "thread")
 
     def __init__(
         self,
@@ -136,12 +130,18 @@ class ThreadTurn:
         self.continued = continued
         self.history: list[Any] | None = data["messages"] if continued else None
         self.reply: Message | None = None
-        self.delivered = False
+        self.settled = False
+
+    @property
+    def history_size(self) -> int:
+        """About how many bytes :attr:`history` takes as JSON: the thread's bodies and replies
+        plus this request's body, so that nothing is encoded again to find out."""
+        return self.size + (self.thread.size if self.thread is not None else 0)
 
     def answered(self, reply: Message) -> None:
-        """The reply went out whole: :meth:`ThreadStore.settle` stores it."""
+        """``reply`` answers the turn: :meth:`ThreadStore.settle` stores it if it goes out
+        whole."""
         self.reply = reply
-        self.delivered = True
 
 
 class ThreadStore:
@@ -261,13 +261,17 @@ class ThreadStore:
             }
         return ThreadTurn(full, thread, size=size, continued=True)
 
-    def settle(self, turn: ThreadTurn) -> None:
-        """End ``turn``: store its reply if it went out whole, else release what it held."""
+    def settle(self, turn: ThreadTurn, *, whole: bool = True) -> None:
+        """End ``turn`` (once; later calls do nothing): store its reply when it has one and
+        ``whole`` says it went out whole, else just release what the turn held."""
         with self._lock:
+            if turn.settled:
+                return
+            turn.settled = True
             thread = turn.thread
             if thread is not None:
                 thread.in_flight = False
-            if not turn.delivered or turn.reply is None:
+            if not whole or turn.reply is None:
                 return
             if thread is None:
                 kept = {field: turn.data[field] for field in _KEPT_BY_THREAD if field in turn.data}
@@ -308,8 +312,12 @@ class ThreadStore:
 
     def _evict(self) -> None:
         now = self._clock()
-        for thread in [t for t in self._threads.values() if t.expires <= now]:
-            self._forget(thread)
+        # Threads are kept in the order of their last stored reply, so the expired ones lead.
+        while self._threads:
+            oldest = next(iter(self._threads.values()))
+            if oldest.expires > now:
+                break
+            self._forget(oldest)
         while self._threads and (
             len(self._threads) > self.max_threads or self._bytes > self.max_bytes
         ):
