@@ -418,6 +418,20 @@ def test_a_client_that_leaves_mid_stream_leaves_the_thread_where_it_was(
     assert len(emulator.journal()[-1].history) == 3
 
 
+def test_a_long_history_is_journalled_as_a_note(emulator: Emulator) -> None:
+    headers = {"api-key": emulator.api_key, "anthropic-beta": THREADS_BETA}
+    url = emulator.base_url + "v1/messages"
+    long_text = "word " * 60_000  # 300,000 bytes, more than the journal keeps
+    body = {"model": DEPLOYMENT, "max_tokens": 64, "messages": [{"role": "user", "content": "x"}]}
+    with httpx2.Client(headers=headers, timeout=30) as http:
+        start = [{"role": "user", "content": long_text}]
+        first = http.post(url, json={**body, "messages": start, "thread": {"type": "create"}})
+        follow = {"type": "continue", "previous_message_id": first.json()["id"]}
+        assert http.post(url, json={**body, "thread": follow}).status_code == 200
+    note = emulator.journal()[-1].history["_omitted"]
+    assert note.startswith("a conversation of about 3")
+
+
 def test_a_cut_stream_stores_no_reply(emulator: Emulator) -> None:
     headers = {"api-key": emulator.api_key, "anthropic-beta": THREADS_BETA}
     url = emulator.base_url + "v1/messages"

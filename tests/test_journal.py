@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claude_foundry.emulator.journal import (
+    HISTORY_LIMIT,
     REDACTED,
     Journal,
     JournalEntry,
@@ -175,3 +176,16 @@ def test_concurrent_records_are_all_kept() -> None:
     entries = journal.entries()
     assert len(entries) == 4000
     assert len({entry.id for entry in entries}) == 4000
+
+
+def test_history_is_kept_as_bytes_within_a_limit() -> None:
+    conversation = [{"role": "user", "content": "hi"}]
+    entry = JournalEntry(raw_history=json.dumps(conversation).encode())
+    assert entry.history == conversation
+    entry.history.clear()  # each access decodes afresh
+    assert entry.history == conversation
+    assert entry.to_dict()["history"] == conversation
+    assert "raw_history" not in repr(entry)
+    huge = JournalEntry(raw_history=json.dumps(["x" * (HISTORY_LIMIT + 1)]).encode())
+    assert "conversation of about" in huge.history["_omitted"]
+    assert JournalEntry().history is None

@@ -30,7 +30,7 @@ from .faults import (
     status_fault_response,
     stream_error_event,
 )
-from .journal import JournalEntry
+from .journal import HISTORY_LIMIT, JournalEntry, history_note
 from .quota import QuotaLimits, uncached_input_tokens
 from .responder import InvalidRequestError, check_request, stream_events
 from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
@@ -129,8 +129,8 @@ class _Exchange:
         "deployment",
         "fault_id",
         "headers",
-        "history",
         "message_id",
+        "raw_history",
         "recorded",
         "request_id",
         "response_headers",
@@ -162,7 +162,7 @@ class _Exchange:
         self.stream = False
         self.unknown_fields: list[str] = []
         self.thread_turn: ThreadTurn | None = None
-        self.history: object = None
+        self.raw_history: bytes | None = None
 
     def refuse(self, status: int, error_type: str, message: str) -> _Refusal:
         return _Refusal(status, _error_body(error_type, message, self.request_id))
@@ -466,10 +466,9 @@ class EmulatorApp:
             return data
         ex.thread_turn = turn
         if turn.history is not None:
-            # Sizes are those of the bodies the thread was built from: no encoding per request.
+            # Kept as bytes, as bodies are; a conversation too long to keep is not even encoded.
             size = turn.history_size
-            keep = size <= JOURNAL_BODY_LIMIT
-            ex.history = turn.history if keep else _omitted(size, "a conversation of about")
+            ex.raw_history = encode(turn.history if size <= HISTORY_LIMIT else history_note(size))
         return turn.data
 
     def _take_fault(
@@ -566,7 +565,7 @@ class EmulatorApp:
             stream=ex.stream,
             unknown_fields=ex.unknown_fields,
             fault_id=ex.fault_id,
-            history=ex.history,
+            raw_history=ex.raw_history,
             duration_ms=(time.perf_counter() - ex.started) * 1000,
         )
         self.state.journal.record(entry)
@@ -599,9 +598,9 @@ def _too_large(ex: _Exchange, limit: int) -> _Refusal:
     )
 
 
-def _omitted(size: int, what: str = "a request body of") -> dict[str, str]:
+def _omitted(size: int) -> dict[str, str]:
     return {
-        "_omitted": f"{what} {size} bytes (the journal keeps bodies up to "
+        "_omitted": f"a request body of {size} bytes (the journal keeps bodies up to "
         f"{JOURNAL_BODY_LIMIT} bytes)"
     }
 

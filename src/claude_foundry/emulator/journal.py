@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+import msgspec
+
 __all__ = [
+    "HISTORY_LIMIT",
     "REDACTED",
     "Journal",
     "JournalEntry",
+    "history_note",
     "is_credential_header",
     "redact_headers",
     "redact_query",
@@ -110,6 +114,17 @@ def _is_credential_key(key: str) -> bool:
     return key.strip().lower() in _CREDENTIAL_QUERY_KEYS
 
 
+HISTORY_LIMIT = 256 * 1024
+"""Longer thread conversations are journalled as a note of their size."""
+
+
+def history_note(size: int) -> dict[str, str]:
+    return {
+        "_omitted": f"a conversation of about {size} bytes (the journal keeps conversations up "
+        f"to {HISTORY_LIMIT} bytes)"
+    }
+
+
 _entry_ids = itertools.count(1)
 
 
@@ -125,7 +140,9 @@ class JournalEntry:
     from ``x-stainless-retry-count`` (None if absent or not a number); ``unknown_fields`` lists
     request fields no handler read; ``fault_id`` names the fault rule that fired, if any.
     ``history`` is set for a request that continued a message thread: the whole conversation the
-    reply was made from (the thread's turns, then the request's messages), as large as a body.
+    reply was made from (the thread's turns, then the request's messages). It is kept as JSON
+    bytes (``raw_history``), decoded on each access, and replaced by a note of its size beyond
+    ``HISTORY_LIMIT`` bytes.
     """
 
     method: str = "POST"
@@ -141,7 +158,7 @@ class JournalEntry:
     retry_count: int | None = None
     unknown_fields: list[str] = field(default_factory=list)
     fault_id: str | None = None
-    history: Any = None
+    raw_history: bytes | None = field(default=None, repr=False)
     duration_ms: float = 0.0
     time: float = field(default_factory=time.time)
     id: str = field(default_factory=_new_entry_id)
@@ -151,6 +168,14 @@ class JournalEntry:
         self.query = redact_query(self.query)
         if self.retry_count is None:
             self.retry_count = _retry_count(self.headers.get("x-stainless-retry-count"))
+        if self.raw_history is not None and len(self.raw_history) > HISTORY_LIMIT:
+            self.raw_history = msgspec.json.encode(history_note(len(self.raw_history)))
+
+    @property
+    def history(self) -> Any:
+        """The conversation a message-thread continue was answered from, decoded afresh on each
+        access (so callers may change it); None for any other request."""
+        return msgspec.json.decode(self.raw_history) if self.raw_history is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy (the body is copied, not shared)."""
@@ -170,7 +195,7 @@ class JournalEntry:
             "retry_count": self.retry_count,
             "unknown_fields": list(self.unknown_fields),
             "fault_id": self.fault_id,
-            "history": copy.deepcopy(self.history),
+            "history": self.history,
             "duration_ms": self.duration_ms,
         }
 
