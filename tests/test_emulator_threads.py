@@ -98,6 +98,9 @@ def test_a_continue_is_answered_from_the_whole_conversation() -> None:
     _answer(store, second, "msg_2")
     third = _begin(store, _continue("msg_2"), messages=[])  # a pause_turn resumes from nothing
     assert len(third.data["messages"]) == 4
+    store.settle(third)
+    # Messages that are not a list are left for the body checks to refuse.
+    assert _begin(store, _continue("msg_2"), messages="hi").data["messages"] == "hi"
 
 
 def test_each_reply_is_continued_once_and_one_request_at_a_time() -> None:

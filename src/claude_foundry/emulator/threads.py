@@ -128,7 +128,7 @@ class ThreadTurn:
         self.thread = thread
         self.size = size
         self.continued = continued
-        self.history: list[Any] | None = data["messages"] if continued else None
+        self.history: Any = data.get("messages") if continued else None
         self.reply: Message | None = None
         self.settled = False
 
@@ -250,15 +250,10 @@ class ThreadStore:
                     "thread_fingerprint_mismatch",
                 )
             thread.in_flight = True
+            full = {**body, **thread.kept}
             new_messages = body.get("messages")
-            full = {
-                **body,
-                **thread.kept,
-                "messages": [
-                    *thread.messages,
-                    *(new_messages if isinstance(new_messages, list) else []),
-                ],
-            }
+            if isinstance(new_messages, list):  # anything else is refused by the body checks
+                full["messages"] = [*thread.messages, *new_messages]
         return ThreadTurn(full, thread, size=size, continued=True)
 
     def settle(self, turn: ThreadTurn, *, whole: bool = True) -> None:
