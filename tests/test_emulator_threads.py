@@ -1,5 +1,5 @@
 """Message threads: the store (pure unit, with a fake clock), then the official SDK's thread
-helper and tool runner against the emulator over loopback HTTP."""
+`thread()` and tool runner against the emulator over loopback HTTP."""
 
 from __future__ import annotations
 
