@@ -1,4 +1,4 @@
-"""Message threads: the store (pure unit, with a fake clock), then the official SDK's thread
+"""Message threads: the store (pure unit, with a fake clock), then the official SDK's
 `thread()` and tool runner against the emulator over loopback HTTP."""
 
 from __future__ import annotations
