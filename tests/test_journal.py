@@ -258,6 +258,32 @@ def test_evicted_entries_release_their_bytes() -> None:
     assert journal.body_bytes == 0
 
 
+def test_entries_serialise_while_newer_ones_push_their_bodies_out() -> None:
+    journal = Journal(maxlen=50, max_bytes=2_000)
+    body = b'{"x": "' + b"a" * 300 + b'"}'
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            journal.record(JournalEntry(raw_body=body))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(200):
+            for entry in journal.entries():
+                decoded = json.loads(entry.to_json())
+                assert (
+                    decoded["body"] is None
+                    or "x" in decoded["body"]
+                    or "_omitted" in decoded["body"]
+                )
+    finally:
+        stop.set()
+        thread.join()
+    assert journal.body_bytes <= 2_000
+
+
 def test_history_is_kept_as_bytes_within_a_limit() -> None:
     conversation = [{"role": "user", "content": "hi"}]
     entry = JournalEntry(raw_history=json.dumps(conversation).encode())

@@ -16,6 +16,10 @@ type maps to a retryable status) is retried like any request. The stream is hand
 first ``content_block_delta`` (or any other event, or after :data:`MAX_PRELUDE_EVENTS`); from
 then on errors reach the caller and nothing is sent twice. A stream that is not retried (an error
 of a client type, no retries left) is handed over with the events that arrived, then its error.
+
+Time limits (:mod:`claude_foundry._deadline`): each attempt gets a deadline from its timeout,
+carried by the steps it yields; a stream's reads get one from :class:`StreamLimits`, renewed by
+every event.
 """
 
 from __future__ import annotations
@@ -351,6 +355,9 @@ class Pipeline:
     ) -> Generator[Step, Any, Any]:
         timeout = self._timeout if call.timeout is None else call.timeout
         limit = self._attempt_limit if call.timeout is None else attempt_limit(timeout)
+        total = stream_total(timeout) if call.stream else None
+        if total is not None and (limit is None or total < limit):
+            limit = total  # a stream's headers count towards its whole length too
         started = self.clock()
         deadline = None if limit is None else started + limit
         try:
@@ -374,9 +381,7 @@ class Pipeline:
                 raise
             # Not one slow operation but the whole attempt: a server that trickles its answer.
             raise transport_error(exc, request, attempt_limit=limit) from exc
-        limits = StreamLimits(
-            idle=timeout.read, total=stream_total(timeout), started=started, clock=self.clock
-        )
+        limits = StreamLimits(idle=timeout.read, total=total, started=started, clock=self.clock)
         return (yield from self._open_stream(response, limits))
 
     def _open_stream(

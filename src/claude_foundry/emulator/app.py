@@ -1,8 +1,9 @@
 """The emulator's ASGI application: Foundry's two Messages routes, its errors, and the control API.
 
 The Foundry routes are served by a plain ASGI callable rather than a framework router: every
-request pays for auth, one JSON decode, validation and the reply, and nothing else. The order of
-checks follows the service: path, method, auth (Azure-shaped 401), status faults, body,
+request pays for auth, one JSON decode, validation and the reply, and nothing else. On loopback
+a request from a foreign web page (``Host`` / ``Origin``, see :mod:`.guard`) gets 403 first; then
+the order of checks follows the service: path, method, auth (Azure-shaped 401), status faults, body,
 deployment (Azure-shaped 404), strict mode and hosting features (400), quota (429), then the
 reply, where the other fault kinds (latency, stream cuts, malformed bodies) are taken, so that
 a request refused on the way does not use them up.
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..types import CountTokensRequest, Message, MessageCreateRequest, MessageStopEvent, encode
 from .auth import AuthFailure, azure_error
-from .bodies import BodyTooLarge, read_body
+from .bodies import BodyTimeout, BodyTooLarge, read_body
 from .config import DeploymentConfig
 from .control import build_control_app
 from .faults import (
@@ -245,7 +246,7 @@ class EmulatorApp:
                 [(k.encode(), v.encode()) for k, v in principal.headers],
             )
 
-        raw = await _read_body(ex, receive, config.max_body_bytes)
+        raw = await _read_body(ex, receive, config.max_body_bytes, config.body_timeout_s)
         if raw is None:
             return  # the client went away while sending
         data: dict[str, Any] | None = None
@@ -594,11 +595,13 @@ class EmulatorApp:
         self.state.journal.record(entry)
 
 
-async def _read_body(ex: _Exchange, receive: Receive, limit: int) -> bytes | None:
+async def _read_body(ex: _Exchange, receive: Receive, limit: int, timeout_s: float) -> bytes | None:
     try:
-        return await read_body(receive, limit, ex.headers.get("content-length"))
+        return await read_body(receive, limit, ex.headers.get("content-length"), timeout_s)
     except BodyTooLarge:
         raise _too_large(ex, limit) from None
+    except BodyTimeout as exc:
+        raise ex.refuse(408, "timeout_error", str(exc)) from None
 
 
 def _too_large(ex: _Exchange, limit: int) -> _Refusal:

@@ -181,8 +181,9 @@ class JournalEntry:
     @property
     def body(self) -> Any:
         """The request body, decoded afresh on each access (so callers may change it)."""
-        if self.raw_body is not None:
-            return msgspec.json.decode(self.raw_body)
+        raw = self.raw_body  # read once: the journal may drop it from another thread
+        if raw is not None:
+            return msgspec.json.decode(raw)
         if self.body_note is not None:
             return {"_omitted": self.body_note}
         return None
@@ -190,8 +191,9 @@ class JournalEntry:
     @property
     def history(self) -> Any:
         """The thread conversation, decoded afresh on each access; None for other requests."""
-        if self.raw_history is not None:
-            return msgspec.json.decode(self.raw_history)
+        raw = self.raw_history  # read once: the journal may drop it from another thread
+        if raw is not None:
+            return msgspec.json.decode(raw)
         if self.history_note is not None:
             return {"_omitted": self.history_note}
         return None
@@ -240,10 +242,10 @@ class JournalEntry:
         emulator, so both are valid JSON (and UTF-8).
         """
         head = msgspec.json.encode(self._fields())
-        body = self.raw_body if self.raw_body is not None else msgspec.json.encode(self.body)
-        history = (
-            self.raw_history if self.raw_history is not None else msgspec.json.encode(self.history)
-        )
+        raw = self.raw_body  # read once: the journal may drop it from another thread
+        body = raw if raw is not None else msgspec.json.encode(self.body)
+        raw_history = self.raw_history
+        history = raw_history if raw_history is not None else msgspec.json.encode(self.history)
         return b"".join((head[:-1], b',"body":', body, b',"history":', history, b"}"))
 
     def header(self, name: str) -> str | None:
