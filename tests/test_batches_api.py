@@ -213,3 +213,22 @@ def test_closing_a_copy_leaves_the_batches_running(emulator: Emulator, tmp_path:
     final = wait_ended(client, batch.id)
     assert final.request_counts.succeeded == 2
     client.close()
+
+
+def test_dropped_connections_and_5xx_are_retried_and_never_written(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    client = make_client(emulator, tmp_path, max_concurrency=1)
+    emulator.add_fault(kind="disconnect", count=1)
+    emulator.add_fault(kind="status", status=503, count=1, retry_after=0)
+    emulator.add_fault(kind="status", status=429, count=1, retry_after=0)
+    batch = client.messages.batches.create(requests=[request("r1"), request("r2")])
+    final = wait_ended(client, batch.id)
+    assert final.request_counts.succeeded == 2
+    assert final.request_counts.errored == 0
+    assert {e.result.type for e in client.messages.batches.results(batch.id)} == {"succeeded"}
+    statuses = [entry.status for entry in emulator.journal()]
+    assert len(statuses) == 5  # two answers and three failures (the cut one is journalled as 200)
+    assert 503 in statuses
+    assert 429 in statuses
+    client.close()
