@@ -49,6 +49,7 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._observe import CallObserver, CallRecord
 from ._stream import (
     AsyncMessageStream,
     AsyncMessageStreamManager,
@@ -78,6 +79,8 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallObserver",
+    "CallRecord",
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",

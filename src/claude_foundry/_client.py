@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -35,6 +35,7 @@ from ._config import (
     redact_url,
     resolve_settings,
 )
+from ._observe import CallObserver, observe, resolve_observers
 from ._pipeline import (
     Call,
     FetchToken,
@@ -99,6 +100,9 @@ class _FoundryClient(Generic[_HttpT]):
         webhook_key: str | None = None,
         credential: Any = None,
         token_scope: str | None = None,
+        ledger: Any = None,
+        observers: Iterable[CallObserver] = (),
+        tags: Mapping[str, str] | None = None,
         _strict_response_validation: bool = False,
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
@@ -113,6 +117,12 @@ class _FoundryClient(Generic[_HttpT]):
         ``azure.identity.aio`` one for the async client): its token is cached until shortly before
         expiry, refreshed once for all concurrent requests, and refreshed and resent once after a
         401. ``token_scope`` defaults to ``https://ai.azure.com/.default``.
+
+        ``ledger`` records every call in a usage ledger: a URL (``sqlite:///usage.db``,
+        ``postgresql://...``) or a :class:`claude_foundry.ledger.Ledger`; by default the
+        ``CLAUDE_FOUNDRY_LEDGER`` environment variable, ``False`` for none. ``observers`` receive
+        every call's :class:`~claude_foundry.CallRecord`; ``tags`` label this client's records
+        (a call's own ``tags=`` add to them).
         """
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise TypeError(
@@ -138,6 +148,8 @@ class _FoundryClient(Generic[_HttpT]):
         )
         self.webhook_key = webhook_key
         self._configure(settings, http_client, owns_http=True)
+        self._observers = resolve_observers(ledger, observers)
+        self._tags = dict(tags) if tags else None
 
     def _configure(
         self,
@@ -318,6 +330,8 @@ class _FoundryClient(Generic[_HttpT]):
         clone._configure(
             settings, http_client or self._http, owns_http=False, inherited_auth=inherited_auth
         )
+        clone._observers = self._observers
+        clone._tags = self._tags
         return clone
 
     with_options = copy
@@ -404,13 +418,17 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return Beta(self)
 
     def _request(self, call: Call) -> Any:
-        result = self._drive(self._pipeline.request_flow(call))
+        flow = self._pipeline.request_flow(call)
+        if self._observers:
+            flow = observe(flow, call, self._observers, self._tags)
+        result = self._drive(flow)
         if type(result) is StreamStart:
             return Stream(
                 response=result.response,
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                trace=result.trace,
             )
         return result
 
@@ -499,13 +517,17 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncBeta(self)
 
     async def _request(self, call: Call) -> Any:
-        result = await self._drive(self._pipeline.request_flow(call))
+        flow = self._pipeline.request_flow(call)
+        if self._observers:
+            flow = observe(flow, call, self._observers, self._tags)
+        result = await self._drive(flow)
         if type(result) is StreamStart:
             return AsyncStream(
                 response=result.response,
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                trace=result.trace,
             )
         return result
 

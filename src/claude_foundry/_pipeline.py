@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from ._auth import Auth
     from ._config import Settings
     from ._events import EventDecoder
+    from ._observe import CallTrace
 
 __all__ = [
     "Call",
@@ -142,6 +143,8 @@ class StreamStart:
     decoder: EventDecoder
     chunks: Any
     pending: Sequence[StreamEvent]
+    trace: CallTrace | None = None
+    """Set when the call is observed: the stream records the call when it ends."""
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -227,6 +230,12 @@ class Call:
     parse: Callable[[httpx2.Response], Any] = field(default=parse_message)
     unread: bool = False
     """Return the successful response with its body unread (``with_streaming_response``)."""
+    model: str | None = None
+    """The ``model`` (deployment name) the caller sent, for observers."""
+    tags: Mapping[str, str] | None = None
+    """The caller's tags for this call's record (never sent)."""
+    trace: CallTrace | None = None
+    """The call's observation state while it runs; ``None`` when nothing observes the client."""
 
 
 # The x-stainless-retry-count header values of the first attempts, formatted once.

@@ -35,7 +35,7 @@ from collections.abc import (
     Sequence,
 )
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx2
 
@@ -53,6 +53,9 @@ from .types import (
     TextBlock,
     TextDelta,
 )
+
+if TYPE_CHECKING:
+    from ._observe import CallTrace
 
 __all__ = [
     "AsyncMessageStream",
@@ -84,9 +87,11 @@ def _iterate_events(
     chunks: Iterator[bytes],
     pending: Sequence[StreamEvent],
     closing: _Closing,
+    trace: CallTrace | None = None,
 ) -> Generator[StreamEvent, None, None]:
     # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
     # stream is then freed at once and the generator's `finally` closes the response.
+    failure: BaseException | None = None
     try:
         yield from pending
         feed = decoder.feed
@@ -103,11 +108,21 @@ def _iterate_events(
                 break
             events = feed(chunk)
             if events:
+                if trace is not None:
+                    trace.events(events)
                 yield from events
         if not closing.requested:
-            yield from decoder.end()
+            events = decoder.end()
+            if trace is not None:
+                trace.events(events)
+            yield from events
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
         response.close()
+        if trace is not None:
+            trace.stream_ended(failure)
 
 
 async def _aiterate_events(
@@ -116,7 +131,9 @@ async def _aiterate_events(
     chunks: AsyncIterator[bytes],
     pending: Sequence[StreamEvent],
     closing: _Closing,
+    trace: CallTrace | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
+    failure: BaseException | None = None
     try:
         for event in pending:
             yield event
@@ -132,13 +149,24 @@ async def _aiterate_events(
                 raise
             if chunk is None:
                 break
-            for event in feed(chunk):
+            events = feed(chunk)
+            if trace is not None and events:
+                trace.events(events)
+            for event in events:
                 yield event
         if not closing.requested:
-            for event in decoder.end():
+            events = decoder.end()
+            if trace is not None:
+                trace.events(events)
+            for event in events:
                 yield event
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
         await response.aclose()
+        if trace is not None:
+            trace.stream_ended(failure)
 
 
 class _StreamBase:
@@ -166,7 +194,7 @@ class Stream(_StreamBase):
     manager so the response is closed even when you stop early.
     """
 
-    __slots__ = ("_chunks", "_closing", "_events")
+    __slots__ = ("_chunks", "_closing", "_events", "_trace")
 
     def __init__(
         self,
@@ -175,11 +203,13 @@ class Stream(_StreamBase):
         decoder: EventDecoder,
         chunks: Iterator[bytes],
         pending: Sequence[StreamEvent] = (),
+        trace: CallTrace | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
-        self._events = _iterate_events(response, decoder, chunks, pending, self._closing)
+        self._trace = trace
+        self._events = _iterate_events(response, decoder, chunks, pending, self._closing, trace)
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self._events
@@ -214,6 +244,8 @@ class Stream(_StreamBase):
             with contextlib.suppress(ValueError):
                 close_chunks()
         self.response.close()
+        if self._trace is not None:
+            self._trace.stream_ended(None)  # closed before its iteration began (else a no-op)
 
 
 def _shutdown_socket(response: httpx2.Response) -> None:
@@ -227,7 +259,7 @@ def _shutdown_socket(response: httpx2.Response) -> None:
 class AsyncStream(_StreamBase):
     """The async twin of :class:`Stream`: ``async for``, ``async with``, ``await close()``."""
 
-    __slots__ = ("_chunks", "_closing", "_events")
+    __slots__ = ("_chunks", "_closing", "_events", "_trace")
 
     def __init__(
         self,
@@ -236,11 +268,13 @@ class AsyncStream(_StreamBase):
         decoder: EventDecoder,
         chunks: AsyncIterator[bytes],
         pending: Sequence[StreamEvent] = (),
+        trace: CallTrace | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
-        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing)
+        self._trace = trace
+        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing, trace)
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events
@@ -272,6 +306,8 @@ class AsyncStream(_StreamBase):
             with contextlib.suppress(RuntimeError):
                 await close_chunks()
         await self.response.aclose()
+        if self._trace is not None:
+            self._trace.stream_ended(None)  # closed before its iteration began (else a no-op)
 
 
 # --- the helper ------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class RequestOptions(TypedDict, total=False):
     extra_query: Mapping[str, object] | None
     extra_body: Mapping[str, object] | None
     timeout: Timeout
+    tags: Mapping[str, str] | None
 
 
 class MessageParseParams(RequestOptions, total=False):
@@ -210,6 +211,7 @@ class _MessagesCore:
         extra_headers = params.pop("extra_headers", None)
         extra_query = params.pop("extra_query", None)
         extra_body = params.pop("extra_body", None)
+        tags = params.pop("tags", None)  # for the usage record; never sent
         timeout = _resolve_call_timeout(params.pop("timeout", NOT_GIVEN))
         headers: dict[str, Any] | None = None
         for param, header in _HEADER_PARAMS.items():
@@ -257,6 +259,8 @@ class _MessagesCore:
             extra_query=extra_query,
             timeout=timeout,
             parse=parse,
+            model=params.get("model"),
+            tags=tags,
         )
 
     def _take_output_format(self, params: dict[str, Any]) -> OutputFormat[Any] | None:
