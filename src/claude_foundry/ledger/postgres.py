@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from .._config import redact_url
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
@@ -37,8 +36,7 @@ def import_psycopg() -> Any:
 
 
 def _redacted(url: str) -> str:
-    parts = urlsplit(redact_url(url))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))  # query may hold a password
+    return redact_url(url).partition("?")[0]  # the query may hold a password too
 
 
 class PostgresStore(Store):
