@@ -92,6 +92,8 @@ class CallRecord:
     attempts: int = 1
     retries: int = 0
     failovers: int = 0
+    throttled: int = 0
+    """How many attempts the service answered with 429 (retried ones included)."""
     stop_reason: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -159,6 +161,7 @@ class CallTrace:
         "stopped",
         "stream",
         "tags",
+        "throttled",
         "usage",
     )
 
@@ -186,6 +189,7 @@ class CallTrace:
         self.route: str | None = None
         self.failovers = 0
         self.attempts = 0
+        self.throttled = 0
         self.host: str | None = None
         self.status_code: int | None = None
         self.request_id: str | None = None
@@ -207,6 +211,8 @@ class CallTrace:
         self.host = request.url.host
         if isinstance(response, httpx2.Response):
             self.status_code = response.status_code
+            if response.status_code == 429:
+                self.throttled += 1
             for raw_name, raw_value in response.headers.raw:
                 attribute = _CORRELATION_HEADERS.get(raw_name.decode("latin-1").lower())
                 if attribute is not None:
@@ -329,6 +335,7 @@ class CallTrace:
             attempts=max(self.attempts, 1),
             retries=max(self.attempts - 1, 0),
             failovers=self.failovers,
+            throttled=self.throttled,
             stop_reason=self.stop_reason,
             input_tokens=usage_value("input_tokens"),
             output_tokens=usage_value("output_tokens"),

@@ -22,6 +22,7 @@ CREATE TABLE ledger_calls (
     attempts INTEGER NOT NULL,
     retries INTEGER NOT NULL,
     failovers INTEGER NOT NULL,
+    throttled INTEGER NOT NULL,
     stop_reason TEXT,
     input_tokens INTEGER,
     output_tokens INTEGER,
