@@ -39,6 +39,7 @@ from .types import (
     MessageStartEvent,
     MessageStopEvent,
     MessageTokensCount,
+    Usage,
 )
 
 __all__ = [
@@ -55,9 +56,12 @@ Outcome = str
 """``"ok"``, ``"error"`` or ``"cancelled"`` (closed or interrupted before the end)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallRecord:
     """What one API call did: where it went, what it used, how long it took, how it ended.
+
+    Every observer of a call receives the same record: read it, do not change it. (It is not a
+    frozen dataclass only because building one of those costs twice as much on every call.)
 
     Token fields are the response's ``usage`` (``None`` when no usage arrived, as for an error).
     ``deployment`` is the ``model`` the caller sent (a Foundry deployment name); ``model`` is the
@@ -120,12 +124,13 @@ class CallObserver(Protocol):
 
 # Response headers copied into the record, by the CallTrace attribute that holds them.
 _CORRELATION_HEADERS = {
-    "request-id": "request_id",
-    "apim-request-id": "apim_request_id",
-    "x-ms-region": "region",
-    "azureml-served-by-cluster": "served_by_cluster",
-    "azureai-processed-tier": "processed_tier",
+    b"request-id": "request_id",
+    b"apim-request-id": "apim_request_id",
+    b"x-ms-region": "region",
+    b"azureml-served-by-cluster": "served_by_cluster",
+    b"azureai-processed-tier": "processed_tier",
 }
+_NO_TAGS: Mapping[str, str] = {}
 
 
 class CallTrace:
@@ -136,34 +141,27 @@ class CallTrace:
     ``failovers``; ``call.trace`` is ``None`` when nothing observes the client.
     """
 
-    __slots__ = (
-        "_clock",
-        "_done",
-        "_first_token",
-        "_observers",
-        "_start",
-        "apim_request_id",
-        "attempts",
-        "deployment",
-        "failovers",
-        "host",
-        "message",
-        "operation",
-        "output_tokens",
-        "processed_tier",
-        "region",
-        "request_id",
-        "route",
-        "served_by_cluster",
-        "started_at",
-        "status_code",
-        "stop_reason",
-        "stopped",
-        "stream",
-        "tags",
-        "throttled",
-        "usage",
-    )
+    # Class-level defaults: a new trace sets only what it knows at the start, which keeps the
+    # caller's cost per call to a few microseconds.
+    _done = False
+    _first_token: float | None = None
+    route: str | None = None
+    failovers = 0
+    attempts = 0
+    throttled = 0
+    host: str | None = None
+    status_code: int | None = None
+    request_id: str | None = None
+    apim_request_id: str | None = None
+    region: str | None = None
+    served_by_cluster: str | None = None
+    processed_tier: str | None = None
+    message: Message | None = None
+    """The message, or for a stream ``message_start``'s."""
+    usage: Any = None
+    """A ``Usage``, or the cumulative ``MessageDeltaUsage`` of a stream."""
+    stop_reason: str | None = None
+    stopped = False
 
     def __init__(
         self,
@@ -180,28 +178,10 @@ class CallTrace:
         self._clock = clock
         self._start = clock()
         self.started_at = now()
-        self._done = False
-        self._first_token: float | None = None
         self.operation = operation
         self.stream = stream
         self.deployment = deployment
-        self.tags: Mapping[str, str] = tags or {}
-        self.route: str | None = None
-        self.failovers = 0
-        self.attempts = 0
-        self.throttled = 0
-        self.host: str | None = None
-        self.status_code: int | None = None
-        self.request_id: str | None = None
-        self.apim_request_id: str | None = None
-        self.region: str | None = None
-        self.served_by_cluster: str | None = None
-        self.processed_tier: str | None = None
-        self.message: Message | None = None  # the message (or, for streams, message_start's)
-        self.usage: Any = None  # a Usage, or the MessageDeltaUsage totals of a stream
-        self.output_tokens: int | None = None
-        self.stop_reason: str | None = None
-        self.stopped = False
+        self.tags: Mapping[str, str] = tags or _NO_TAGS
 
     # --- what the flow reports --------------------------------------------------------------
 
@@ -213,10 +193,19 @@ class CallTrace:
             self.status_code = response.status_code
             if response.status_code == 429:
                 self.throttled += 1
-            for raw_name, raw_value in response.headers.raw:
-                attribute = _CORRELATION_HEADERS.get(raw_name.decode("latin-1").lower())
+            headers = response.headers
+            # httpx2 keeps (name, lowercase name, value) triples; reading them directly is several
+            # times cheaper than a lookup per header. .raw is the public fallback.
+            triples = getattr(headers, "_list", None)
+            pairs = (
+                ((lower, value) for _, lower, value in triples)
+                if triples is not None
+                else ((name.lower(), value) for name, value in headers.raw)
+            )
+            for lower, value in pairs:
+                attribute = _CORRELATION_HEADERS.get(lower)
                 if attribute is not None:
-                    setattr(self, attribute, raw_value.decode("latin-1"))
+                    setattr(self, attribute, value.decode("latin-1"))
         else:
             self.status_code = None
 
@@ -249,7 +238,6 @@ class CallTrace:
                     self._first_token = self._clock()
             elif kind is MessageDeltaEvent:
                 self.usage = event.usage
-                self.output_tokens = event.usage.output_tokens
                 self.stop_reason = event.delta.stop_reason
             elif kind is MessageStartEvent:
                 self.message = event.message
@@ -299,20 +287,13 @@ class CallTrace:
     def record(self, outcome: Outcome, error_type: str | None = None) -> CallRecord:
         end = self._clock()
         message = self.message
-        final = self.usage
-        # A stream's message_delta carries cumulative totals; what it leaves out comes from
-        # message_start's usage.
-        start = message.usage if message is not None and message.usage is not final else None
-
-        def usage_value(name: str) -> Any:
-            value = getattr(final, name, None)
-            if value is None and start is not None:
-                value = getattr(start, name, None)
-            return value
-
-        cache_creation = usage_value("cache_creation")
-        server_tools = usage_value("server_tool_use")
+        usage = self.usage
+        if type(usage) is not Usage:
+            usage = _merged_usage(usage, message.usage if message is not None else None)
+        cache_creation = usage.cache_creation
+        server_tools = usage.server_tool_use
         first = self._first_token
+        attempts = self.attempts
         return CallRecord(
             started_at=self.started_at,
             duration=end - self._start,
@@ -332,30 +313,59 @@ class CallTrace:
             status_code=self.status_code,
             outcome=outcome,
             error_type=error_type,
-            attempts=max(self.attempts, 1),
-            retries=max(self.attempts - 1, 0),
+            attempts=attempts if attempts > 1 else 1,
+            retries=attempts - 1 if attempts > 1 else 0,
             failovers=self.failovers,
             throttled=self.throttled,
             stop_reason=self.stop_reason,
-            input_tokens=usage_value("input_tokens"),
-            output_tokens=usage_value("output_tokens"),
-            cache_creation_input_tokens=usage_value("cache_creation_input_tokens"),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens,
             cache_write_5m_tokens=(
                 cache_creation.ephemeral_5m_input_tokens if cache_creation is not None else None
             ),
             cache_write_1h_tokens=(
                 cache_creation.ephemeral_1h_input_tokens if cache_creation is not None else None
             ),
-            cache_read_input_tokens=usage_value("cache_read_input_tokens"),
+            cache_read_input_tokens=usage.cache_read_input_tokens,
             web_search_requests=(
                 server_tools.web_search_requests if server_tools is not None else None
             ),
             web_fetch_requests=(
                 server_tools.web_fetch_requests if server_tools is not None else None
             ),
-            service_tier=usage_value("service_tier"),
+            service_tier=usage.service_tier,
             tags=self.tags,
         )
+
+
+class _UsageView:
+    """The usage fields a record reads, from whatever usage a call ended with."""
+
+    __slots__ = (
+        "cache_creation",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "input_tokens",
+        "output_tokens",
+        "server_tool_use",
+        "service_tier",
+    )
+
+    def __init__(self, final: Any, start: Any) -> None:
+        for name in self.__slots__:
+            value = getattr(final, name, None)
+            if value is None and start is not None:
+                value = getattr(start, name, None)
+            setattr(self, name, value)
+
+
+def _merged_usage(final: Any, start: Usage | None) -> Any:
+    """A stream's ``message_delta`` usage carries cumulative totals; what it leaves out comes from
+    ``message_start``'s. A token count has only ``input_tokens``; an error has no usage."""
+    if final is start:
+        start = None
+    return _UsageView(final, start)
 
 
 def observed_flow(flow: Generator[Any, Any, Any], trace: CallTrace) -> Generator[Any, Any, Any]:
