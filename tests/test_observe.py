@@ -140,3 +140,23 @@ def test_no_observers_means_no_trace(emulator: Emulator) -> None:
     client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=False)
     assert client._observers == ()
     client.messages.create(model=MODEL, max_tokens=8, messages=HELLO)  # and nothing to record
+
+
+async def test_a_cancelled_task_is_recorded_as_cancelled(emulator: Emulator) -> None:
+    import asyncio
+
+    capture = Capture()
+    emulator.add_fault(kind="latency", delay_ms=1500, count=1)
+    async with AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, observers=[capture]
+    ) as client:
+        task = asyncio.create_task(
+            client.messages.create(model=MODEL, max_tokens=8, messages=HELLO)
+        )
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    (record,) = capture.records
+    assert record.outcome == "cancelled"
+    assert record.error_type is None  # the driver closed the flow; nothing failed

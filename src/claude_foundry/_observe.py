@@ -261,7 +261,9 @@ class CallTrace:
         if self._done:
             return
         if not isinstance(error, Exception):  # GeneratorExit, KeyboardInterrupt, CancelledError
-            self.finish("cancelled", type(error).__name__)
+            # GeneratorExit only says the driver stopped the flow; it is no error of its own.
+            name = None if isinstance(error, GeneratorExit) else type(error).__name__
+            self.finish("cancelled", name)
             return
         status = getattr(error, "status_code", None)
         if isinstance(status, int):
