@@ -134,3 +134,29 @@ def test_parse_time() -> None:
     assert parse_time("now", 5.0) == 5.0
     assert parse_time("1970-01-02", 0.0) == DAY
     assert parse_time("1970-01-01T01:00+01:00", 0.0) == 0.0
+
+
+def test_chat_records_when_the_ledger_variable_is_set(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANTHROPIC_")}
+    env.update(CLAUDE_FOUNDRY_LEDGER=url, PYTHONPATH=os.pathsep.join(sys.path))
+    command = [sys.executable, "-c", "from claude_foundry.cli import main; main()"]
+    subprocess.run(
+        [*command, "chat", "Hello"], env=env, check=True, timeout=120, capture_output=True
+    )
+    result = subprocess.run(
+        [*command, "usage", "--json", "--by", "model"],
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["total"]["calls"] == 1
+    assert report["groups"][0]["key"] == "claude-sonnet-4-5"
+    assert report["total"]["cost_usd"] > 0
