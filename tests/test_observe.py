@@ -160,3 +160,22 @@ async def test_a_cancelled_task_is_recorded_as_cancelled(emulator: Emulator) -> 
     (record,) = capture.records
     assert record.outcome == "cancelled"
     assert record.error_type is None  # the driver closed the flow; nothing failed
+
+
+def test_content_is_recorded_only_when_asked(emulator: Emulator) -> None:
+    capture = Capture()
+    plain = _client(emulator, capture)
+    plain.messages.create(model=MODEL, max_tokens=64, messages=HELLO)
+    assert capture.records[-1].request_body is None
+    assert capture.records[-1].reply_text is None
+
+    opted_in = _client(emulator, capture, record_content=True)
+    message = opted_in.messages.create(model=MODEL, max_tokens=64, messages=HELLO)
+    record = capture.records[-1]
+    assert record.request_body is not None
+    assert '"Hello"' in record.request_body
+    assert record.reply_text == message.content[0].text
+    with opted_in.messages.stream(model=MODEL, max_tokens=64, messages=HELLO) as stream:
+        text = stream.get_final_text()
+    assert capture.records[-1].reply_text == text
+    assert TEST_API_KEY not in (capture.records[-1].request_body or "")

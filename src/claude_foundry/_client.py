@@ -103,6 +103,7 @@ class _FoundryClient(Generic[_HttpT]):
         ledger: Any = None,
         observers: Iterable[CallObserver] = (),
         tags: Mapping[str, str] | None = None,
+        record_content: bool = False,
         _strict_response_validation: bool = False,
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
@@ -122,7 +123,8 @@ class _FoundryClient(Generic[_HttpT]):
         ``postgresql://...``) or a :class:`claude_foundry.ledger.Ledger`; by default the
         ``CLAUDE_FOUNDRY_LEDGER`` environment variable, ``False`` for none. ``observers`` receive
         every call's :class:`~claude_foundry.CallRecord`; ``tags`` label this client's records
-        (a call's own ``tags=`` add to them).
+        (a call's own ``tags=`` add to them). ``record_content=True`` puts each request's body
+        and the reply's text in the records (off by default: no prompt or reply is recorded).
         """
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise TypeError(
@@ -150,6 +152,7 @@ class _FoundryClient(Generic[_HttpT]):
         self._configure(settings, http_client, owns_http=True)
         self._observers = resolve_observers(ledger, observers)
         self._tags = dict(tags) if tags else None
+        self._record_content = record_content
 
     def _configure(
         self,
@@ -332,6 +335,7 @@ class _FoundryClient(Generic[_HttpT]):
         )
         clone._observers = self._observers
         clone._tags = self._tags
+        clone._record_content = self._record_content
         return clone
 
     with_options = copy
@@ -420,7 +424,9 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
     def _request(self, call: Call) -> Any:
         flow = self._pipeline.request_flow(call)
         if self._observers:
-            flow = observe(flow, call, self._observers, self._tags)
+            flow = observe(
+                flow, call, self._observers, self._tags, record_content=self._record_content
+            )
         result = self._drive(flow)
         if type(result) is StreamStart:
             return Stream(
@@ -519,7 +525,9 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
     async def _request(self, call: Call) -> Any:
         flow = self._pipeline.request_flow(call)
         if self._observers:
-            flow = observe(flow, call, self._observers, self._tags)
+            flow = observe(
+                flow, call, self._observers, self._tags, record_content=self._record_content
+            )
         result = await self._drive(flow)
         if type(result) is StreamStart:
             return AsyncStream(

@@ -39,6 +39,8 @@ from .types import (
     MessageStartEvent,
     MessageStopEvent,
     MessageTokensCount,
+    TextBlock,
+    TextDelta,
     Usage,
 )
 
@@ -109,6 +111,11 @@ class CallRecord:
     web_fetch_requests: int | None = None
     service_tier: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    request_body: str | None = None
+    """The JSON body sent (prompts included): only when the client was built with
+    ``record_content=True``."""
+    reply_text: str | None = None
+    """The reply's text: only with ``record_content=True``."""
 
 
 @runtime_checkable
@@ -162,6 +169,9 @@ class CallTrace:
     """A ``Usage``, or the cumulative ``MessageDeltaUsage`` of a stream."""
     stop_reason: str | None = None
     stopped = False
+    request_body: bytes | None = None
+    reply: list[str] | None = None
+    """The reply's text pieces, kept only when the caller opted in to recording content."""
 
     def __init__(
         self,
@@ -215,6 +225,8 @@ class CallTrace:
             self.message = result
             self.usage = result.usage
             self.stop_reason = result.stop_reason
+            if self.reply is not None:
+                self.reply = [block.text for block in result.content if type(block) is TextBlock]
         elif isinstance(result, MessageTokensCount):
             self.usage = result
         else:
@@ -236,6 +248,8 @@ class CallTrace:
             if kind is ContentBlockDeltaEvent:
                 if self._first_token is None:
                     self._first_token = self._clock()
+                if self.reply is not None and type(event.delta) is TextDelta:
+                    self.reply.append(event.delta.text)
             elif kind is MessageDeltaEvent:
                 self.usage = event.usage
                 self.stop_reason = event.delta.stop_reason
@@ -338,6 +352,12 @@ class CallTrace:
             ),
             service_tier=usage.service_tier,
             tags=self.tags,
+            request_body=(
+                self.request_body.decode("utf-8", "replace")
+                if self.request_body is not None
+                else None
+            ),
+            reply_text="".join(self.reply) if self.reply is not None else None,
         )
 
 
@@ -402,8 +422,13 @@ def observe(
     call: Call,
     observers: Sequence[CallObserver],
     tags: Mapping[str, str] | None,
+    *,
+    record_content: bool = False,
 ) -> Generator[Any, Any, Any]:
-    """Start a :class:`CallTrace` for ``call`` (as ``call.trace``) and watch ``flow`` with it."""
+    """Start a :class:`CallTrace` for ``call`` (as ``call.trace``) and watch ``flow`` with it.
+
+    ``record_content`` keeps the request body and the reply's text in the record (off by
+    default: a record holds no prompt and no reply unless asked)."""
     merged = tags
     if call.tags:
         merged = {**tags, **call.tags} if tags else call.tags
@@ -414,6 +439,9 @@ def observe(
         deployment=call.model,
         tags=merged,
     )
+    if record_content:
+        trace.request_body = call.body
+        trace.reply = []
     call.trace = trace
     return observed_flow(flow, trace)
 

@@ -82,6 +82,8 @@ COLUMNS: tuple[str, ...] = (
     "price_table",
     "duration_bucket",
     "ttft_bucket",
+    "request_body",
+    "reply_text",
 )
 
 # Latency percentiles come from log-scale buckets stored with each row (5% wide), so a report
@@ -149,6 +151,8 @@ def row_for(
         table,
         latency_bucket(record.duration),
         latency_bucket(record.time_to_first_token),
+        record.request_body,
+        record.reply_text,
     )
 
 

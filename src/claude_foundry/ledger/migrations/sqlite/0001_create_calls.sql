@@ -1,4 +1,5 @@
 -- One row per API call. Times are seconds since the epoch (UTC); tags are a JSON object.
+-- request_body and reply_text stay empty unless the client opted in (record_content=True).
 CREATE TABLE ledger_calls (
     id INTEGER PRIMARY KEY,
     started_at REAL NOT NULL,
@@ -38,6 +39,8 @@ CREATE TABLE ledger_calls (
     cost_usd REAL,
     price_table TEXT,
     duration_bucket INTEGER,
-    ttft_bucket INTEGER
+    ttft_bucket INTEGER,
+    request_body TEXT,
+    reply_text TEXT
 );
 CREATE INDEX ledger_calls_started_at ON ledger_calls (started_at);
