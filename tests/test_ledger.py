@@ -347,3 +347,28 @@ def test_bad_urls_and_unreachable_databases_raise_ledger_errors(tmp_path: Path) 
         store.migrate()
     assert "hunter2" not in str(failure.value)
     assert "postgresql://[redacted]@127.0.0.1:1/ledger" in str(failure.value)
+
+
+def test_a_forked_worker_writes_its_own_records(tmp_path: Path) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'fork.db'}"
+    ledger = Ledger(open_store(url), flush_interval=0.01)
+    ledger.record_call(_record(time.time(), tags={"who": "parent"}))
+    assert ledger.flush()
+
+    def child() -> None:
+        for _ in range(3):
+            ledger.record_call(_record(time.time(), tags={"who": "child"}))
+        ledger.close()
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    assert process.exitcode == 0
+    ledger.record_call(_record(time.time(), tags={"who": "parent"}))
+    ledger.close()
+    tags = [
+        json.loads(row[0])["who"] for row in open_store(url).query("SELECT tags FROM ledger_calls")
+    ]
+    assert sorted(tags) == ["child", "child", "child", "parent", "parent"]

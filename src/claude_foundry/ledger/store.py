@@ -20,6 +20,7 @@ import contextlib
 import json
 import math
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
@@ -200,6 +201,7 @@ class Store:
     ledger's writer thread owns the writing connection, readers open their own."""
 
     dialect: str
+    _local: threading.local
     where: str
     """The store's URL with any password removed, for messages."""
 
@@ -226,4 +228,10 @@ class Store:
         raise NotImplementedError
 
     def close(self) -> None:
+        """Close this thread's connection."""
         raise NotImplementedError
+
+    def forget_connections(self) -> None:
+        """Drop every connection without closing it: in a forked child they belong to the
+        parent, and closing them there would disturb the parent's sessions."""
+        self._local = threading.local()

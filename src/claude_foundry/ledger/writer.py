@@ -90,9 +90,23 @@ class Ledger:
         self._closed = False
         self._last_prune = 0.0
         store.migrate()
+        self._start_writer()
+        _open_ledgers.add(self)
+
+    def _start_writer(self) -> None:
+        self._generation = _fork_generation
         self._thread = threading.Thread(target=self._run, name="claude-foundry-ledger", daemon=True)
         self._thread.start()
-        _open_ledgers.add(self)
+
+    def _restart_in_child(self) -> None:
+        """In a forked child: the parent's writer thread, locks and connections did not come
+        along, and its queued records are the parent's to write."""
+        self._queue = collections.deque()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._written = self._taken = 0
+        self.store.forget_connections()
+        self._start_writer()
 
     def __repr__(self) -> str:
         return f"Ledger({self.store.where!r}, retention_days={self.retention_days})"
@@ -101,6 +115,8 @@ class Ledger:
 
     def record_call(self, record: CallRecord) -> None:
         """Queue ``record`` to be written (the :class:`~claude_foundry.CallObserver` protocol)."""
+        if self._generation != _fork_generation and not self._closed:
+            self._restart_in_child()  # a forked worker (gunicorn --preload, multiprocessing)
         queue = self._queue
         if len(queue) >= self._max_queued:
             self.dropped += 1
@@ -111,6 +127,8 @@ class Ledger:
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every record queued so far is written; ``False`` on timeout."""
+        if self._generation != _fork_generation and not self._closed:
+            self._restart_in_child()
         if threading.current_thread() is self._thread:
             return False
         target = self._taken + len(self._queue)
@@ -160,6 +178,12 @@ class Ledger:
     # --- the writer thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._write_until_closed()
+        finally:
+            self.store.close()  # this thread's connection
+
+    def _write_until_closed(self) -> None:
         delay = 0.0
         while True:
             self._wake.wait(self.flush_interval if delay == 0.0 else delay)
@@ -216,6 +240,16 @@ class Ledger:
 
 
 _open_ledgers: weakref.WeakSet[Ledger] = weakref.WeakSet()
+_fork_generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _shared: dict[str, Ledger] = {}
 _shared_lock = threading.Lock()
 
