@@ -14,20 +14,11 @@ from claude_foundry import (
     OverloadedError,
 )
 from claude_foundry.emulator import Emulator
+from claude_foundry.ledger.testing import CallCapture as Capture
 
 TEST_API_KEY = "test-key"
 MODEL = "claude-sonnet-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
-
-
-class Capture:
-    """Collects records, as a test or an application's own observer would."""
-
-    def __init__(self) -> None:
-        self.records: list[CallRecord] = []
-
-    def record_call(self, record: CallRecord) -> None:
-        self.records.append(record)
 
 
 def _client(emulator: Emulator, capture: Capture, **options: object) -> AnthropicFoundry:
@@ -36,8 +27,15 @@ def _client(emulator: Emulator, capture: Capture, **options: object) -> Anthropi
     )
 
 
-def test_capture_satisfies_the_protocol() -> None:
-    assert isinstance(Capture(), CallObserver)
+def test_the_capture_helper_satisfies_the_protocol() -> None:
+    capture = Capture()
+    assert isinstance(capture, CallObserver)
+    with pytest.raises(LookupError, match="observers=\\[capture\\]"):
+        _ = capture.last
+    capture.record_call(CallRecord(started_at=0.0, duration=1.0))
+    assert capture.last.duration == 1.0
+    capture.clear()
+    assert capture.records == []
 
 
 async def test_the_async_client_records_every_kind_of_call(emulator: Emulator) -> None:
