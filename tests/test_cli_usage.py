@@ -52,7 +52,9 @@ def filled_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_the_report_sums_groups_and_ranks(filled_url: str) -> None:
     store = open_store(filled_url)
-    report = usage_report(store, since=NOW - 30 * DAY, until=NOW + 1, by="deployment")
+    report = usage_report(
+        store, since=NOW - 30 * DAY, until=NOW + 1, by="deployment", top_by="tag:user"
+    )
     store.close()
     assert report.total.calls == 100  # the 40-day-old call is outside the period
     assert report.total.input_tokens == 100_000
@@ -96,7 +98,7 @@ def test_the_command_prints_json_csv_and_tables(filled_url: str) -> None:
     assert "claude-sonnet-4-5" in result.output
     assert "101" in result.output  # the old call is inside 45 days
     assert "estimate" in result.output
-    assert "Top consumers by tag:user" in result.output
+    assert "Top consumers by deployment" in result.output
 
     result = runner.invoke(main, [*base, "--since", "1d", "--json"])
     assert json.loads(result.output)["total"]["calls"] == 60

@@ -372,3 +372,96 @@ def test_a_forked_worker_writes_its_own_records(tmp_path: Path) -> None:
         json.loads(row[0])["who"] for row in open_store(url).query("SELECT tags FROM ledger_calls")
     ]
     assert sorted(tags) == ["child", "child", "child", "parent", "parent"]
+
+
+def _spread_records(now: float) -> list[CallRecord]:
+    records = []
+    for index in range(300):
+        records.append(
+            CallRecord(
+                started_at=now - (index % 10) * 86_400 - index * 37.0,
+                duration=0.05 + (index % 23) / 10,
+                time_to_first_token=0.02 + (index % 7) / 20 if index % 3 == 0 else None,
+                stream=index % 3 == 0,
+                operation="count_tokens" if index % 11 == 0 else "chat",
+                host=("a.services.ai.azure.com", "b.services.ai.azure.com")[index % 2],
+                deployment=("prod-sonnet", "prod-haiku", None)[index % 3],
+                route=None if index % 4 else "main",
+                model=(MODEL, "claude-haiku-4-5", None, "unknown-model")[index % 4],
+                outcome=("ok", "ok", "error", "cancelled")[index % 4],
+                throttled=int(index % 5 == 0),
+                input_tokens=index,
+                output_tokens=2 * index,
+                cache_creation_input_tokens=index % 13,
+                cache_read_input_tokens=index % 17,
+            )
+        )
+    return records
+
+
+def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import _grouped, _scan_calls
+
+    now = time.time()
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for record in _spread_records(now):
+            ledger.record_call(record)
+        assert ledger.flush()
+        since, until = now - 12.3 * 86_400, now + 1.0  # partial days at both ends
+        for dimension in ("day", "deployment", "model", "host", "route", "outcome", "operation"):
+            via_days = _grouped(ledger.store, dimension, since, until, set())
+            from_calls: dict[str, Any] = {}
+            _scan_calls(ledger.store, dimension, since, until, from_calls, set(), buckets=True)
+            assert via_days.keys() == from_calls.keys(), dimension
+            for key, group in via_days.items():
+                expected = from_calls[key]
+                assert (group.calls, group.errors, group.rate_limited) == (
+                    expected.calls,
+                    expected.errors,
+                    expected.rate_limited,
+                ), (dimension, key)
+                assert group.input_tokens == expected.input_tokens
+                assert group.cache_read_tokens == expected.cache_read_tokens
+                assert group.cost_usd == pytest.approx(expected.cost_usd)
+                assert group.unpriced_calls == expected.unpriced_calls
+                assert group._latency == expected._latency
+                assert group._ttft == expected._ttft
+
+
+def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: str) -> None:
+    from claude_foundry.ledger.prices import load_price_table
+    from claude_foundry.ledger.store import row_for
+
+    now = time.time()
+    records = _spread_records(now)
+    prices = load_price_table()
+    rows = [row_for(record, *prices.cost(record), prices.version) for record in records]
+    store = open_store(ledger_url)
+    assert store.migrate(target=1) == 1
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    insert = f"INSERT INTO ledger_calls ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+    if store.dialect == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(ledger_url.removeprefix("sqlite:///")) as connection:
+            connection.executemany(insert.replace("%s", "?"), rows)
+    else:
+        import psycopg
+
+        with psycopg.connect(ledger_url) as connection:
+            connection.cursor().executemany(insert, rows)
+    assert store.migrate() == migration_scripts(store.dialect)[-1][0]
+    store.close()
+    # The backfilled daily totals equal the ones the writer keeps call by call.
+    from claude_foundry.ledger.rollup import rollup
+
+    reader = open_store(ledger_url)
+    backfilled = reader.query(
+        "SELECT day, deployment, model, outcome, calls, input_tokens FROM ledger_daily"
+    )
+    reader.close()
+
+    incremental = sorted(
+        (row[0], row[1], row[2], row[6], row[8], row[11]) for row in rollup(rows)[0]
+    )
+    assert sorted(tuple(row) for row in backfilled) == incremental

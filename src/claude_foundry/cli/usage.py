@@ -135,7 +135,12 @@ def _render_csv(report: Any) -> None:
     show_default=True,
     help="Group by day, deployment, model, host, route, outcome, operation or tag:NAME.",
 )
-@click.option("--top-by", default="tag:user", show_default=True, help="Who the top consumers are.")
+@click.option(
+    "--top-by",
+    default="deployment",
+    show_default=True,
+    help="Who the top consumers are: a dimension of --by, or tag:user, tag:tenant, ...",
+)
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group, then total).")

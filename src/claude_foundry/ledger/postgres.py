@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._config import redact_url
+from .rollup import DAILY_UPSERT, DAY_SECONDS, LATENCY_UPSERT, rollup
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
 
 __all__ = ["PostgresStore", "import_psycopg"]
@@ -59,7 +60,7 @@ class PostgresStore(Store):
             self._local.connection = connection
         return connection
 
-    def migrate(self) -> int:
+    def migrate(self, target: int | None = None) -> int:
         with driver_errors("migrating the schema", self.where):
             connection = self._connection()
             with connection.transaction():
@@ -73,7 +74,7 @@ class PostgresStore(Store):
                 ).fetchone()
                 current = int(row[0])
                 for version, script in migration_scripts(self.dialect):
-                    if version <= current:
+                    if version <= current or (target is not None and version > target):
                         continue
                     connection.execute(script)
                     connection.execute(
@@ -86,16 +87,23 @@ class PostgresStore(Store):
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             connection = self._connection()
+            daily, latency = rollup(rows)
             with connection.transaction(), connection.cursor() as cursor:
                 cursor.executemany(_INSERT, rows)
+                cursor.executemany(DAILY_UPSERT, daily)
+                cursor.executemany(LATENCY_UPSERT, latency)
 
     def prune(self, before: float, limit: int = 5000) -> int:
         with driver_errors("deleting old calls", self.where):
-            cursor = self._connection().execute(
+            connection = self._connection()
+            cursor = connection.execute(
                 "DELETE FROM ledger_calls WHERE id IN "
                 "(SELECT id FROM ledger_calls WHERE started_at < %s LIMIT %s)",
                 (before, limit),
             )
+            first_kept_day = int(before // DAY_SECONDS)
+            connection.execute("DELETE FROM ledger_daily WHERE day < %s", (first_kept_day,))
+            connection.execute("DELETE FROM ledger_daily_latency WHERE day < %s", (first_kept_day,))
             return int(cursor.rowcount)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -104,7 +112,7 @@ class PostgresStore(Store):
             return rows
 
     def day_sql(self) -> str:
-        return "to_char(to_timestamp(started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        return "CAST(FLOOR(started_at / 86400) AS BIGINT)"
 
     def tag_sql(self) -> str:
         return "(tags ->> %s)"

@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .rollup import DAILY_UPSERT, DAY_SECONDS, LATENCY_UPSERT, rollup
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
 
 __all__ = ["SQLiteStore"]
 
 _BUSY_TIMEOUT_MS = 10_000
+_DAILY_UPSERT = DAILY_UPSERT.replace("%s", "?")
+_LATENCY_UPSERT = LATENCY_UPSERT.replace("%s", "?")
 _INSERT = (
     f"INSERT INTO ledger_calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 )
@@ -58,7 +61,7 @@ class SQLiteStore(Store):
             self._local.connection = connection
         return connection
 
-    def migrate(self) -> int:
+    def migrate(self, target: int | None = None) -> int:
         with driver_errors("migrating the schema", self.where):
             connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
@@ -71,7 +74,7 @@ class SQLiteStore(Store):
                     "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
                 ).fetchone()
                 for version, script in migration_scripts(self.dialect):
-                    if version <= current:
+                    if version <= current or (target is not None and version > target):
                         continue
                     for statement in _statements(script):
                         connection.execute(statement)
@@ -88,9 +91,12 @@ class SQLiteStore(Store):
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             connection = self._connection()
+            daily, latency = rollup(rows)
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.executemany(_INSERT, rows)
+                connection.executemany(_DAILY_UPSERT, daily)
+                connection.executemany(_LATENCY_UPSERT, latency)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -98,11 +104,15 @@ class SQLiteStore(Store):
 
     def prune(self, before: float, limit: int = 5000) -> int:
         with driver_errors("deleting old calls", self.where):
-            cursor = self._connection().execute(
+            connection = self._connection()
+            cursor = connection.execute(
                 "DELETE FROM ledger_calls WHERE id IN "
                 "(SELECT id FROM ledger_calls WHERE started_at < ? LIMIT ?)",
                 (before, limit),
             )
+            first_kept_day = int(before // DAY_SECONDS)
+            connection.execute("DELETE FROM ledger_daily WHERE day < ?", (first_kept_day,))
+            connection.execute("DELETE FROM ledger_daily_latency WHERE day < ?", (first_kept_day,))
             return cursor.rowcount
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -110,7 +120,7 @@ class SQLiteStore(Store):
             return self._connection().execute(sql.replace("%s", "?"), tuple(params)).fetchall()
 
     def day_sql(self) -> str:
-        return "strftime('%Y-%m-%d', started_at, 'unixepoch')"
+        return "CAST(started_at / 86400 AS INTEGER)"
 
     def tag_sql(self) -> str:
         return "json_extract(tags, '$.\"' || %s || '\"')"

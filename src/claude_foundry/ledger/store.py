@@ -40,7 +40,12 @@ __all__ = [
 
 
 class LedgerError(AnthropicError):
-    """The ledger's database failed or refused (unreachable, locked, not a ledger, ...)."""
+    """The ledger's database failed or refused (unreachable, locked, not a ledger, ...).
+
+    ``transient`` is true when trying again later may succeed (a connection or lock problem),
+    false when the same statement will fail again (a schema or data problem)."""
+
+    transient: bool = True
 
 
 #: The columns a row is written with, in order (the table also has an ``id``).
@@ -133,7 +138,7 @@ def row_for(
         record.attempts,
         record.retries,
         record.failovers,
-        record.throttled,
+        int(record.throttled),
         record.stop_reason,
         record.input_tokens,
         record.output_tokens,
@@ -175,6 +180,10 @@ def migration_scripts(dialect: str) -> list[tuple[int, str]]:
     return sorted(scripts)
 
 
+# DB-API error classes that say "try again later" in both drivers.
+_TRANSIENT_ERRORS = frozenset({"OperationalError", "InterfaceError"})
+
+
 @contextlib.contextmanager
 def driver_errors(what: str, where: str) -> Iterator[None]:
     """Turn a database driver's error into a :class:`LedgerError` naming ``what`` failed at
@@ -188,11 +197,13 @@ def driver_errors(what: str, where: str) -> Iterator[None]:
         if driver not in ("sqlite3", "psycopg", "psycopg_binary", "psycopg_c"):
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LedgerError(
+        error = LedgerError(
             f"Ledger {where}: {what} failed ({type(exc).__name__}: {message}). Check that the "
             "database is reachable and writable, and that CLAUDE_FOUNDRY_LEDGER (or ledger=) "
             "names the right one."
-        ) from exc
+        )
+        error.transient = any(kind.__name__ in _TRANSIENT_ERRORS for kind in type(exc).__mro__)
+        raise error from exc
 
 
 class Store:
@@ -205,8 +216,8 @@ class Store:
     where: str
     """The store's URL with any password removed, for messages."""
 
-    def migrate(self) -> int:
-        """Apply the migrations not applied yet; return the schema version."""
+    def migrate(self, target: int | None = None) -> int:
+        """Apply the migrations not applied yet (up to ``target``); return the schema version."""
         raise NotImplementedError
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -220,7 +231,8 @@ class Store:
         raise NotImplementedError
 
     def day_sql(self) -> str:
-        """An SQL expression for a row's UTC day, ``YYYY-MM-DD``."""
+        """An SQL expression for a row's UTC day as a whole number of days since the epoch
+        (cheaper to compute and group than a date string; the report formats it)."""
         raise NotImplementedError
 
     def tag_sql(self) -> str:

@@ -79,7 +79,8 @@ class Ledger:
         self.batch_size = batch_size
         self.prune_interval = prune_interval
         self.dropped = 0
-        """Records dropped because the queue was full (the database was unreachable)."""
+        """Records dropped: the queue was full (the database was unreachable for long) or the
+        database refused them (a schema or data error; logged)."""
         self._now = now
         self._queue: collections.deque[CallRecord] = collections.deque()
         self._max_queued = max_queued
@@ -213,8 +214,16 @@ class Ledger:
             self._taken += len(batch)
             try:
                 self.store.insert([self._row(record) for record in batch])
+            except LedgerError as exc:
+                if exc.transient:
+                    queue.extendleft(reversed(batch))  # retried, in order, on the next round
+                    self._taken -= len(batch)
+                    raise
+                # The same rows would fail again: drop them rather than block every later one.
+                log.error("ledger dropped %d records the database refused: %s", len(batch), exc)
+                self.dropped += len(batch)
             except BaseException:
-                queue.extendleft(reversed(batch))  # retried, in order, on the next round
+                queue.extendleft(reversed(batch))
                 self._taken -= len(batch)
                 raise
             with self._idle:
