@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import tempfile
 import time
@@ -209,35 +208,46 @@ def bench_rows_per_second(url: str, label: str, rounds: int, count: int) -> Row:
     return row
 
 
-def bench_report(url: str, label: str, total_rows: int, rounds: int) -> Row:
-    row = Row(
-        f"usage report, 30 days by day, {total_rows:,} rows ({label})", "report", MILLISECONDS
-    )
-    row.target_text = "≤ 1 s"
+def fill_ledger(url: str, total_rows: int) -> float:
+    """``total_rows`` calls over the last 30 days, in time order as a ledger fills; returns now."""
     store = open_store(url)
     store.migrate()
     prices = load_price_table()
     now = time.time()
     store.prune(now + DAY, limit=2**62)  # start empty: earlier rows share the database
-    rng = random.Random(7)
     batch: list[tuple[Any, ...]] = []
     for index in range(total_rows):
-        record = _synthetic(now - rng.random() * 30 * DAY, index)
+        record = _synthetic(now - 30 * DAY + 30 * DAY * index / total_rows, index)
         batch.append(row_for(record, *prices.cost(record), prices.version))
         if len(batch) == 20_000:
             store.insert(batch)
             batch.clear()
     if batch:
         store.insert(batch)
+    store.close()
+    return now
+
+
+def bench_report(url: str, label: str, total_rows: int, rounds: int, now: float, by: str) -> Row:
+    name = f"usage report, 30 days by {by}, {total_rows:,} rows ({label})"
+    row = Row(name, "report", MILLISECONDS)
+    store = open_store(url)
     for _ in range(rounds + 1):
         start = time.perf_counter()
-        report = usage_report(store, since=now - 30 * DAY, until=now + 1, by="day")
+        report = usage_report(store, since=now - 30 * DAY, until=now + 1, by=by)
         row.subject_samples.append(time.perf_counter() - start)
         assert report.total.calls == total_rows
     row.subject_samples = row.subject_samples[1:]
-    median = sorted(row.subject_samples)[len(row.subject_samples) // 2]
-    row.verdict_override = "met" if median <= 1.0 else "MISSED"
-    row.note = "grouped by day with p50/p95 latency and time to first token, top users"
+    if by == "day":
+        row.target_text = "≤ 1 s"
+        median = sorted(row.subject_samples)[len(row.subject_samples) // 2]
+        row.verdict_override = "met" if median <= 1.0 else "MISSED"
+        row.note = (
+            "p50/p95 latency and time to first token per day, top deployments; whole days from "
+            "the daily totals, the partial first and last day from the calls"
+        )
+    else:
+        row.note = "a tag is not in the daily totals: every call of the period is read"
     store.close()
     return row
 
@@ -263,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_rows_per_second(url, label, max(rounds // 3, 1), records))
         for url, label in stores:
             report_url = url.replace("bench.db", "report.db")
-            rows.append(bench_report(report_url, label, report_rows, 1 if smoke else 5))
+            now = fill_ledger(report_url, report_rows)
+            for by in ("day", "tag:user"):
+                rounds_here = 1 if smoke else 5
+                rows.append(bench_report(report_url, label, report_rows, rounds_here, now, by))
     print(markdown_table(rows))
     for row in rows:
         if row.note:
