@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny counts; checks the harness")
     options = parser.parse_args(argv)
     smoke = options.smoke
-    rounds, creates = (2, 20) if smoke else (15, 300)
-    records = 500 if smoke else 50_000
+    rounds, creates = (2, 20) if smoke else (9, 300)
+    records = 500 if smoke else 30_000
     report_rows = 2_000 if smoke else 1_000_000
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder, postgres_database() as postgres:

@@ -91,6 +91,7 @@ class Ledger:
         self._closed = False
         self._last_prune = 0.0
         store.migrate()
+        store.close()  # the caller's connection; the writer thread opens its own
         self._start_writer()
         _open_ledgers.add(self)
 
