@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, assert_never
 
 import httpx2
 
@@ -35,19 +35,10 @@ from ._config import (
     redact_url,
     resolve_settings,
 )
+from ._deadline import enforce_deadlines, within
 from ._observe import CallObserver, observe, resolve_observers
-from ._pipeline import (
-    Call,
-    FetchToken,
-    NextChunk,
-    OpenChunks,
-    Pipeline,
-    ReadBody,
-    Send,
-    Sleep,
-    Step,
-    StreamStart,
-)
+from ._pipeline import Call, Pipeline, StreamStart
+from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 from .resources import ALTERNATIVES, NotOnFoundry
@@ -188,6 +179,7 @@ class _FoundryClient(Generic[_HttpT]):
         self._uses_default_timeout = settings.timeout == DEFAULT_TIMEOUT
         self._http = http_client if http_client is not None else self._make_http(settings)
         self._owns_http = owns_http
+        enforce_deadlines(self._http)
 
     def _token_source(
         self, settings: Settings
@@ -411,7 +403,11 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
-        return httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        from ._transport import close_when_collected
+
+        http = httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> Messages:
@@ -434,6 +430,7 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                limits=result.limits,
                 trace=result.trace,
             )
         return result
@@ -452,11 +449,17 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        value = http.send(step.request, stream=step.stream)
+                        # Redirects are never followed, whoever built the HTTP client: the
+                        # credentials would go to a host nobody configured.
+                        with within(step.deadline):
+                            value = http.send(
+                                step.request, stream=step.stream, follow_redirects=False
+                            )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
-                        value = next(step.chunks, None)
+                        with within(step.deadline):
+                            value = next(step.chunks, None)
                     elif isinstance(step, FetchToken):
                         value = step.provider()
                     elif isinstance(step, Sleep):
@@ -464,9 +467,12 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                     elif isinstance(step, OpenChunks):
                         value = step.response.iter_bytes()
                     elif isinstance(step, ReadBody):
-                        step.response.read()
-                    else:
+                        with within(step.deadline):
+                            step.response.read()
+                    elif isinstance(step, Close):
                         step.response.close()
+                    else:
+                        assert_never(step)
                 except Exception as exc:
                     error = exc
         except BaseException:
@@ -509,10 +515,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        from ._transport import FoundryAsyncClient
+        from ._transport import FoundryAsyncClient, close_when_collected
 
         # The same limits, shared out over a few pools (see _transport for why).
-        return FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        http = FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> AsyncMessages:
@@ -535,6 +543,7 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                limits=result.limits,
                 trace=result.trace,
             )
         return result
@@ -553,11 +562,15 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        value = await http.send(step.request, stream=step.stream)
+                        with within(step.deadline):
+                            value = await http.send(
+                                step.request, stream=step.stream, follow_redirects=False
+                            )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
-                        value = await anext(step.chunks, None)
+                        with within(step.deadline):
+                            value = await anext(step.chunks, None)
                     elif isinstance(step, FetchToken):
                         value = step.provider()
                         if inspect.isawaitable(value):
@@ -567,9 +580,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                     elif isinstance(step, OpenChunks):
                         value = step.response.aiter_bytes()
                     elif isinstance(step, ReadBody):
-                        await step.response.aread()
-                    else:
+                        with within(step.deadline):
+                            await step.response.aread()
+                    elif isinstance(step, Close):
                         await step.response.aclose()
+                    else:
+                        assert_never(step)
                 except Exception as exc:
                     error = exc
         except BaseException:

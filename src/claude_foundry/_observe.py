@@ -31,7 +31,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx2
 
-from ._pipeline import Call, Send, StreamStart
+from ._pipeline import Call, StreamStart
+from ._steps import Send
 from .types import (
     ContentBlockDeltaEvent,
     Message,

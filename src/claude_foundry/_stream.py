@@ -45,7 +45,10 @@ from ._accumulate import (
     StreamEventOrderError,
     ToolInputJSONError,
 )
+from ._deadline import READ_DEADLINE, StreamLimits
+from ._errors import APIError
 from ._events import EventDecoder, transport_error
+from ._redact import redact_error
 from .types import (
     ContentBlockDeltaEvent,
     Message,
@@ -87,6 +90,7 @@ def _iterate_events(
     chunks: Iterator[bytes],
     pending: Sequence[StreamEvent],
     closing: _Closing,
+    limits: StreamLimits | None,
     trace: CallTrace | None = None,
 ) -> Generator[StreamEvent, None, None]:
     # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
@@ -97,16 +101,27 @@ def _iterate_events(
         feed = decoder.feed
         while True:
             try:
-                chunk = next(chunks, None)
+                if limits is None:
+                    chunk = next(chunks, None)
+                else:
+                    # Set and reset around each read, never across a yield: the caller's code
+                    # between events runs in the same context and must not inherit the limit.
+                    token = READ_DEADLINE.set(limits.deadline)
+                    try:
+                        chunk = next(chunks, None)
+                    finally:
+                        READ_DEADLINE.reset(token)
             except Exception as exc:
                 if closing.requested:
                     return
                 if isinstance(exc, httpx2.TransportError):
-                    raise transport_error(exc, decoder) from exc
+                    raise transport_error(exc, decoder, limits) from exc
                 raise
             if chunk is None:
                 break
             events = feed(chunk)
+            if limits is not None:
+                limits.saw(decoder.events_received)
             if events:
                 if trace is not None:
                     trace.events(events)
@@ -116,6 +131,10 @@ def _iterate_events(
             if trace is not None:
                 trace.events(events)
             yield from events
+    except APIError as exc:
+        redact_error(exc)  # the server may have echoed a key or token
+        failure = exc
+        raise
     except BaseException as exc:
         failure = exc
         raise
@@ -131,6 +150,7 @@ async def _aiterate_events(
     chunks: AsyncIterator[bytes],
     pending: Sequence[StreamEvent],
     closing: _Closing,
+    limits: StreamLimits | None,
     trace: CallTrace | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
     failure: BaseException | None = None
@@ -140,16 +160,25 @@ async def _aiterate_events(
         feed = decoder.feed
         while True:
             try:
-                chunk = await anext(chunks, None)
+                if limits is None:
+                    chunk = await anext(chunks, None)
+                else:
+                    token = READ_DEADLINE.set(limits.deadline)
+                    try:
+                        chunk = await anext(chunks, None)
+                    finally:
+                        READ_DEADLINE.reset(token)
             except Exception as exc:
                 if closing.requested:
                     return
                 if isinstance(exc, httpx2.TransportError):
-                    raise transport_error(exc, decoder) from exc
+                    raise transport_error(exc, decoder, limits) from exc
                 raise
             if chunk is None:
                 break
             events = feed(chunk)
+            if limits is not None:
+                limits.saw(decoder.events_received)
             if trace is not None and events:
                 trace.events(events)
             for event in events:
@@ -160,6 +189,10 @@ async def _aiterate_events(
                 trace.events(events)
             for event in events:
                 yield event
+    except APIError as exc:
+        redact_error(exc)  # the server may have echoed a key or token
+        failure = exc
+        raise
     except BaseException as exc:
         failure = exc
         raise
@@ -203,13 +236,16 @@ class Stream(_StreamBase):
         decoder: EventDecoder,
         chunks: Iterator[bytes],
         pending: Sequence[StreamEvent] = (),
+        limits: StreamLimits | None = None,
         trace: CallTrace | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
         self._trace = trace
-        self._events = _iterate_events(response, decoder, chunks, pending, self._closing, trace)
+        self._events = _iterate_events(
+            response, decoder, chunks, pending, self._closing, limits, trace
+        )
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self._events
@@ -268,13 +304,16 @@ class AsyncStream(_StreamBase):
         decoder: EventDecoder,
         chunks: AsyncIterator[bytes],
         pending: Sequence[StreamEvent] = (),
+        limits: StreamLimits | None = None,
         trace: CallTrace | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
         self._trace = trace
-        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing, trace)
+        self._events = _aiterate_events(
+            response, decoder, chunks, pending, self._closing, limits, trace
+        )
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events
