@@ -160,5 +160,7 @@ def test_chat_records_when_the_ledger_variable_is_set(tmp_path: Path) -> None:
     )
     report = json.loads(result.stdout)
     assert report["total"]["calls"] == 1
-    assert report["groups"][0]["key"] == "claude-sonnet-4-5"
+    from claude_foundry.cli.chat import DEFAULT_MODEL
+
+    assert report["groups"][0]["key"] == DEFAULT_MODEL
     assert report["total"]["cost_usd"] > 0
