@@ -23,8 +23,8 @@ from claude_foundry.ledger.store import COLUMNS, migration_scripts
 from ledger_stores import STORE_KINDS, postgres_url, store_url  # noqa: F401  (fixture)
 
 TEST_API_KEY = "test-key"
-MODEL = "claude-sonnet-4-5"
-# claude-sonnet-4-5 by hand, USD per million tokens: input, output, 5m write, 1h write, read.
+MODEL = "claude-sonnet-4-6"
+# claude-sonnet-4-6 by hand, USD per million tokens: input, output, 5m write, 1h write, read.
 SONNET = (3.0, 15.0, 3.75, 6.0, 0.30)
 READ_COLUMNS = (
     "operation, stream, deployment, model, status_code, outcome, error_type, attempts, retries, "

@@ -17,7 +17,7 @@ from claude_foundry.emulator import Emulator
 from claude_foundry.ledger.otel import DURATION_BUCKETS, TOKEN_BUCKETS, OpenTelemetryObserver
 
 TEST_API_KEY = "test-key"
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = [{"role": "user", "content": "Hello"}]
 
 
