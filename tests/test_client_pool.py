@@ -159,7 +159,7 @@ def test_a_sync_client_never_closed_leaves_no_socket_open(emulator: Emulator) ->
         copy.messages.create(model=MODEL, max_tokens=16, messages=HI)  # still open for the copy
         del copy
         gc.collect()
-    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert _client_socket_warnings(caught) == []
 
 
 def test_an_async_client_never_closed_leaves_no_socket_open(emulator: Emulator) -> None:
@@ -173,3 +173,13 @@ def test_an_async_client_never_closed_leaves_no_socket_open(emulator: Emulator) 
         asyncio.run(forget_to_close())
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def _client_socket_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """ResourceWarnings for sockets; the emulator's own asyncio transports (it runs in a thread of
+    this process, and other tests' servers end there too) are not the client's."""
+    return [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ResourceWarning) and "Transport" not in str(w.message)
+    ]
