@@ -27,7 +27,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,10 +53,10 @@ if TYPE_CHECKING:
     from ._auth import Auth
     from ._config import Settings
     from ._events import EventDecoder
-    from ._observe import CallTrace
 
 __all__ = [
     "AsyncRequester",
+    "CallObservation",
     "Call",
     "Close",
     "FetchToken",
@@ -88,6 +88,21 @@ MAX_PRELUDE_EVENTS = 8
 """How many events before any content a stream holds back while it may still be retried."""
 
 
+class CallObservation(Protocol):
+    """The state a call's observers are told about while it runs (``_observe.CallTrace``;
+    declared here so the flow does not import its observers). A router or quota step may set
+    ``route``, ``deployment`` (per attempt) and ``failovers``; a stream reports its events and
+    its end."""
+
+    route: str | None
+    deployment: str | None
+    failovers: int
+
+    def events(self, events: Iterable[Any]) -> None: ...
+
+    def stream_ended(self, error: BaseException | None) -> None: ...
+
+
 @dataclass(slots=True)
 class StreamStart:
     """A stream whose first events arrived; the driver wraps it in a Stream / AsyncStream."""
@@ -97,7 +112,7 @@ class StreamStart:
     chunks: Any
     pending: Sequence[StreamEvent]
     limits: StreamLimits | None = None
-    trace: CallTrace | None = None
+    trace: CallObservation | None = None
     """Set when the call is observed: the stream records the call when it ends."""
 
 
@@ -188,7 +203,7 @@ class Call:
     """The ``model`` (deployment name) the caller sent, for observers."""
     tags: Mapping[str, str] | None = None
     """The caller's tags for this call's record (never sent)."""
-    trace: CallTrace | None = None
+    trace: CallObservation | None = None
     """The call's observation state while it runs; ``None`` when nothing observes the client."""
 
 

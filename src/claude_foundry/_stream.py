@@ -58,7 +58,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from ._observe import CallTrace
+    from ._pipeline import CallObservation
 
 __all__ = [
     "AsyncMessageStream",
@@ -91,7 +91,7 @@ def _iterate_events(
     pending: Sequence[StreamEvent],
     closing: _Closing,
     limits: StreamLimits | None,
-    trace: CallTrace | None = None,
+    trace: CallObservation | None = None,
 ) -> Generator[StreamEvent, None, None]:
     # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
     # stream is then freed at once and the generator's `finally` closes the response.
@@ -151,7 +151,7 @@ async def _aiterate_events(
     pending: Sequence[StreamEvent],
     closing: _Closing,
     limits: StreamLimits | None,
-    trace: CallTrace | None = None,
+    trace: CallObservation | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
     failure: BaseException | None = None
     try:
@@ -237,7 +237,7 @@ class Stream(_StreamBase):
         chunks: Iterator[bytes],
         pending: Sequence[StreamEvent] = (),
         limits: StreamLimits | None = None,
-        trace: CallTrace | None = None,
+        trace: CallObservation | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
@@ -305,7 +305,7 @@ class AsyncStream(_StreamBase):
         chunks: AsyncIterator[bytes],
         pending: Sequence[StreamEvent] = (),
         limits: StreamLimits | None = None,
-        trace: CallTrace | None = None,
+        trace: CallObservation | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
