@@ -56,8 +56,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AsyncRequester",
-    "CallObservation",
     "Call",
+    "CallObservation",
     "Close",
     "FetchToken",
     "NextChunk",
