@@ -23,6 +23,7 @@ from typing import Any, Generic, Self, TypeVar, assert_never
 
 import httpx2
 
+from ._admission import PRIORITIES, AdmissionGate, Priority, asettling_events, settling_events
 from ._auth import ApiKeyAuth, Auth, CredentialAuth, TokenProviderAuth
 from ._config import (
     DEFAULT_ANTHROPIC_VERSION,
@@ -36,9 +37,21 @@ from ._config import (
     resolve_settings,
 )
 from ._deadline import enforce_deadlines, within
+from ._errors import ConfigurationError
 from ._observe import CallObserver, observe, resolve_observers
 from ._pipeline import Call, Pipeline, StreamStart
-from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
+from ._steps import (
+    Admit,
+    Close,
+    FetchToken,
+    NextChunk,
+    OpenChunks,
+    ReadBody,
+    Send,
+    Settle,
+    Sleep,
+    Step,
+)
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 from .resources import ALTERNATIVES, NotOnFoundry
@@ -91,6 +104,8 @@ class _FoundryClient(Generic[_HttpT]):
         webhook_key: str | None = None,
         credential: Any = None,
         token_scope: str | None = None,
+        governor: AdmissionGate | None = None,
+        priority: Priority = "interactive",
         ledger: Any = None,
         observers: Iterable[CallObserver] = (),
         tags: Mapping[str, str] | None = None,
@@ -109,6 +124,10 @@ class _FoundryClient(Generic[_HttpT]):
         ``azure.identity.aio`` one for the async client): its token is cached until shortly before
         expiry, refreshed once for all concurrent requests, and refreshed and resent once after a
         401. ``token_scope`` defaults to ``https://ai.azure.com/.default``.
+
+        ``governor`` (a :class:`claude_foundry.quota.QuotaGovernor`) admits each attempt into its
+        deployment's quota pool before it is sent, waiting for room rather than meeting a 429;
+        ``priority`` (``"interactive"`` or ``"background"``) is how this client's calls rank.
 
         ``ledger`` records every call in a usage ledger: a URL (``sqlite:///usage.db``,
         ``postgresql://...``) or a :class:`claude_foundry.ledger.Ledger`; by default the
@@ -141,6 +160,7 @@ class _FoundryClient(Generic[_HttpT]):
         )
         self.webhook_key = webhook_key
         self._configure(settings, http_client, owns_http=True)
+        self._set_admission(governor, priority)
         self._observers = resolve_observers(ledger, observers)
         self._tags = dict(tags) if tags else None
         self._record_content = record_content
@@ -180,6 +200,23 @@ class _FoundryClient(Generic[_HttpT]):
         self._http = http_client if http_client is not None else self._make_http(settings)
         self._owns_http = owns_http
         enforce_deadlines(self._http)
+
+    def _set_admission(self, governor: AdmissionGate | None, priority: Priority) -> None:
+        if priority not in PRIORITIES:
+            raise ConfigurationError(
+                f"priority must be one of {list(PRIORITIES)}, not {priority!r}"
+            )
+        self._pipeline.admission = governor
+        self._pipeline.priority = priority
+
+    @property
+    def governor(self) -> AdmissionGate | None:
+        """The quota governor admitting this client's calls, if any."""
+        return self._pipeline.admission
+
+    @property
+    def priority(self) -> Priority:
+        return self._pipeline.priority
 
     def _token_source(
         self, settings: Settings
@@ -263,6 +300,8 @@ class _FoundryClient(Generic[_HttpT]):
         anthropic_version: str | None = None,
         credential: Any = None,
         token_scope: str | None = None,
+        governor: AdmissionGate | NotGiven | None = NOT_GIVEN,
+        priority: Priority | None = None,
         _extra_kwargs: Mapping[str, Any] | None = None,
     ) -> Self:
         """A new client with the same options, except those given. It shares the HTTP client.
@@ -324,6 +363,10 @@ class _FoundryClient(Generic[_HttpT]):
         clone.webhook_key = webhook_key or self.webhook_key
         clone._configure(
             settings, http_client or self._http, owns_http=False, inherited_auth=inherited_auth
+        )
+        clone._set_admission(
+            self._pipeline.admission if isinstance(governor, NotGiven) else governor,
+            priority or self._pipeline.priority,
         )
         clone._observers = self._observers
         clone._tags = self._tags
@@ -425,7 +468,7 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
             )
         result = self._drive(flow)
         if type(result) is StreamStart:
-            return Stream(
+            stream = Stream(
                 response=result.response,
                 decoder=result.decoder,
                 chunks=result.chunks,
@@ -433,6 +476,9 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 limits=result.limits,
                 trace=result.trace,
             )
+            if result.admission is not None:
+                stream._events = settling_events(stream._events, *result.admission)
+            return stream
         return result
 
     def _drive(self, flow: Generator[Step, Any, Any]) -> Any:
@@ -471,6 +517,10 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                             step.response.read()
                     elif isinstance(step, Close):
                         step.response.close()
+                    elif isinstance(step, Admit):
+                        value = step.gate.reserve(step.ask)
+                    elif isinstance(step, Settle):
+                        step.gate.settle(step.grant, step.outcome)
                     else:
                         assert_never(step)
                 except Exception as exc:
@@ -538,7 +588,7 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
             )
         result = await self._drive(flow)
         if type(result) is StreamStart:
-            return AsyncStream(
+            stream = AsyncStream(
                 response=result.response,
                 decoder=result.decoder,
                 chunks=result.chunks,
@@ -546,6 +596,9 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 limits=result.limits,
                 trace=result.trace,
             )
+            if result.admission is not None:
+                stream._events = asettling_events(stream._events, *result.admission)
+            return stream
         return result
 
     async def _drive(self, flow: Generator[Step, Any, Any]) -> Any:
@@ -584,6 +637,10 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                             await step.response.aread()
                     elif isinstance(step, Close):
                         await step.response.aclose()
+                    elif isinstance(step, Admit):
+                        value = await step.gate.areserve(step.ask)
+                    elif isinstance(step, Settle):
+                        await step.gate.asettle(step.grant, step.outcome)
                     else:
                         assert_never(step)
                 except Exception as exc:

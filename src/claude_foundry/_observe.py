@@ -437,7 +437,7 @@ def observe(
         observers,
         operation="count_tokens" if call.path.endswith("count_tokens") else "chat",
         stream=call.stream,
-        deployment=call.model,
+        deployment=call.deployment,
         tags=merged,
     )
     if record_content:
