@@ -465,3 +465,13 @@ def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: s
         (row[0], row[1], row[2], row[6], row[8], row[11]) for row in rollup(rows)[0]
     )
     assert sorted(tuple(row) for row in backfilled) == incremental
+
+
+def test_rows_the_database_refuses_are_dropped_not_retried_forever(ledger_url: str) -> None:
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:
+        ledger.record_call(_record(time.time(), outcome=None))  # NOT NULL: refused for good
+        assert ledger.flush()
+        assert ledger.dropped == 1
+        ledger.record_call(_record(time.time()))  # later records still go in
+        assert ledger.flush()
+        assert ledger.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 1
