@@ -151,7 +151,6 @@ class CallTrace:
 
     # Class-level defaults: a new trace sets only what it knows at the start, which keeps the
     # caller's cost per call to a few microseconds.
-    _done = False
     _first_token: float | None = None
     route: str | None = None
     failovers = 0
@@ -185,6 +184,7 @@ class CallTrace:
         clock: Callable[[], float] = time.perf_counter,
         now: Callable[[], float] = time.time,
     ) -> None:
+        self._open = True  # until finish() takes it
         self._observers = observers
         self._clock = clock
         self._start = clock()
@@ -263,7 +263,7 @@ class CallTrace:
 
     def stream_ended(self, error: BaseException | None) -> None:
         """The stream's iteration ended: exhausted, failed with ``error``, or closed early."""
-        if self._done:
+        if "_open" not in self.__dict__:
             return
         if error is None or isinstance(error, GeneratorExit):
             self.finish("ok" if self.stopped else "cancelled")
@@ -273,7 +273,7 @@ class CallTrace:
     # --- the end ----------------------------------------------------------------------------
 
     def failed(self, error: BaseException) -> None:
-        if self._done:
+        if "_open" not in self.__dict__:
             return
         if not isinstance(error, Exception):  # GeneratorExit, KeyboardInterrupt, CancelledError
             # GeneratorExit only says the driver stopped the flow; it is no error of its own.
@@ -291,9 +291,10 @@ class CallTrace:
 
     def finish(self, outcome: Outcome, error_type: str | None = None) -> None:
         """Build the record and hand it to every observer, once."""
-        if self._done:
+        # One atomic step decides who finishes: a stream may be closed from another thread
+        # while the thread iterating it reaches its end.
+        if self.__dict__.pop("_open", None) is None:
             return
-        self._done = True
         record = self.record(outcome, error_type)
         for observer in self._observers:
             try:
