@@ -57,6 +57,7 @@ from ._stream import (
     MessageStreamManager,
     Stream,
 )
+from ._tools import ToolError, beta_async_tool, beta_tool
 from .resources import RawResponse
 
 Timeout = httpx2.Timeout
@@ -105,8 +106,11 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "ToolError",
     "UnprocessableEntityError",
     "__version__",
+    "beta_async_tool",
+    "beta_tool",
     "omit",
     "types",
 ]

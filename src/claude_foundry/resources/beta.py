@@ -12,6 +12,13 @@ from typing import Any, Literal, Required, Unpack, overload
 
 from .._parse import parsed_message
 from .._stream import AsyncMessageStreamManager, AsyncStream, MessageStreamManager, Stream
+from .._tool_runner import (
+    AsyncStreamingToolRunner,
+    AsyncToolRunner,
+    StreamingToolRunner,
+    ToolRunner,
+    make_runner,
+)
 from ..types import Message, MessageTokensCount, ParsedMessage
 from . import ALTERNATIVES, NotOnFoundry
 from .messages import (
@@ -51,6 +58,11 @@ class BetaMessageCountTokensParams(MessageCountTokensParams, total=False):
     betas: Iterable[str]
     billing_policy: Any
     compaction: Any
+
+
+class BetaToolRunnerParams(BetaMessageStreamParams, total=False):
+    max_iterations: int
+    run_tools_eagerly: bool
 
 
 _BETA_BATCHES = NotOnFoundry("client.beta.messages.batches", ALTERNATIVES["batches"])
@@ -96,6 +108,24 @@ class BetaMessages(Messages):
         result: MessageTokensCount = self._client._request(self._count_call(dict(params)))
         return result
 
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **params: Unpack[BetaToolRunnerParams]
+    ) -> StreamingToolRunner: ...
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = False, **params: Unpack[BetaToolRunnerParams]
+    ) -> ToolRunner: ...
+    def tool_runner(self, **params: Any) -> ToolRunner | StreamingToolRunner:
+        """Ask, run the tools the model calls (``@beta_tool`` functions or any object with
+        ``to_dict()`` and ``call()``), and ask again until the model stops calling them.
+
+        Iterate the runner for each reply (with ``stream=True``: each reply's open stream), or
+        call ``until_done()`` for the last one. Each turn sends the whole conversation."""
+        runner = make_runner(self, dict(params), is_async=False)
+        assert isinstance(runner, ToolRunner | StreamingToolRunner)
+        return runner
+
 
 class AsyncBetaMessages(AsyncMessages):
     _beta = True
@@ -138,6 +168,21 @@ class AsyncBetaMessages(AsyncMessages):
     ) -> MessageTokensCount:
         result: MessageTokensCount = await self._client._request(self._count_call(dict(params)))
         return result
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **params: Unpack[BetaToolRunnerParams]
+    ) -> AsyncStreamingToolRunner: ...
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = False, **params: Unpack[BetaToolRunnerParams]
+    ) -> AsyncToolRunner: ...
+    def tool_runner(self, **params: Any) -> AsyncToolRunner | AsyncStreamingToolRunner:
+        """The async tool runner: ``async for message in runner``; tools may be
+        ``@beta_async_tool`` coroutines or sync tools (run in a worker thread)."""
+        runner = make_runner(self, dict(params), is_async=True)
+        assert isinstance(runner, AsyncToolRunner | AsyncStreamingToolRunner)
+        return runner
 
 
 class _BetaBase:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, TypeVar, Un
 import httpx2
 
 from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven
+from .._files import inline_file_data
 from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import Call, parse_message, parse_token_count
 from .._stream import (
@@ -23,6 +24,7 @@ from .._stream import (
     MessageStreamManager,
     Stream,
 )
+from .._tools import tool_definitions
 from ..types import Message, MessageTokensCount, ParsedMessage, encode
 from . import (
     ALTERNATIVES,
@@ -243,6 +245,10 @@ class _MessagesCore:
             value = params.get(name)
             if value is not None and not isinstance(value, list | tuple | str):
                 params[name] = list(value)
+        if "messages" in params:
+            params["messages"] = inline_file_data(params["messages"])
+        if "tools" in params:
+            params["tools"] = tool_definitions(params["tools"])
         if extra_body:
             params.update(extra_body)
         parse: Callable[[httpx2.Response], Any] = parse_token_count if counting else parse_message
