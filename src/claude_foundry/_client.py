@@ -107,7 +107,8 @@ class _FoundryClient(Generic[_HttpT]):
         ``retry-after``) may last (default 60 s); ``retry_budget`` bounds, in seconds, how long
         after its first attempt a call may still start a retry (default: no bound; the error
         then says the budget stopped it); ``anthropic_version`` is the ``anthropic-version``
-        header (default ``2023-06-01``).
+        header (default ``2026-10-21``, as the official client; a request with ``temperature``,
+        ``top_p`` or ``top_k`` goes out under ``2023-06-01``, the version that has them).
 
         ``credential`` takes an azure-identity credential (``DefaultAzureCredential()``; an
         ``azure.identity.aio`` one for the async client): its token is cached until shortly before

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, TypeVar, Un
 
 import httpx2
 
-from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven
+from .._config import (
+    DEFAULT_ANTHROPIC_VERSION,
+    NOT_GIVEN,
+    SAMPLING_PARAMS,
+    SAMPLING_PARAMS_VERSION,
+    SENTINEL_TYPE_NAMES,
+    NotGiven,
+)
 from .._files import inline_file_data
 from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import Call, parse_message, parse_token_count
@@ -227,6 +234,9 @@ class _MessagesCore:
             headers["anthropic-beta"] = ",".join(str(beta) for beta in betas)
         if helper_headers:
             headers = {**(headers or {}), **helper_headers}
+        if not SAMPLING_PARAMS.isdisjoint(params) and self._uses_default_version():
+            # temperature / top_p / top_k exist only under the older API version.
+            headers = {**(headers or {}), "anthropic-version": SAMPLING_PARAMS_VERSION}
         if extra_headers:
             headers = {**(headers or {}), **extra_headers}
 
@@ -264,6 +274,10 @@ class _MessagesCore:
             timeout=timeout,
             parse=parse,
         )
+
+    def _uses_default_version(self) -> bool:
+        version = self._client._pipeline.base_headers.get("anthropic-version")
+        return bool(version == DEFAULT_ANTHROPIC_VERSION)
 
     def _take_output_format(self, params: dict[str, Any]) -> OutputFormat[Any] | None:
         """Pop ``output_format`` and send it as ``output_config.format``, as the official SDK
