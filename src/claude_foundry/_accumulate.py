@@ -211,6 +211,17 @@ class PartialJSON:
         self._cached_key, self._cached = key, value
         return value
 
+    def snapshot_with_trailing_string(self, default: Any) -> Any:
+        """As :meth:`snapshot`, but a string value still being written is kept as far as it
+        goes (``{"a": "Par`` → ``{"a": "Par"}``), as ``parsed_snapshot()`` shows it."""
+        if self._in_string and not self._string_is_key:
+            text = self._text[:-1] if self._escape else self._text
+            try:
+                return _decode_json(text + '"' + self._closers)
+            except msgspec.DecodeError:
+                pass
+        return self.snapshot(default)
+
 
 _TOOL_INPUT_BLOCKS = (ToolUseBlock, ServerToolUseBlock)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -35,6 +35,7 @@ from ._config import (
     redact_url,
     resolve_settings,
 )
+from ._middleware import prepare_middleware, send_async, send_sync
 from ._pipeline import (
     Call,
     FetchToken,
@@ -49,7 +50,7 @@ from ._pipeline import (
 )
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
-from .resources import ALTERNATIVES, NotOnFoundry
+from .resources import ALTERNATIVES, UNAVAILABLE_ON_CLIENT, NotOnFoundry, stand_ins
 from .resources.beta import AsyncBeta, Beta
 from .resources.messages import AsyncMessages, Messages
 
@@ -59,6 +60,11 @@ _HttpT = TypeVar("_HttpT", httpx2.Client, httpx2.AsyncClient)
 _HTTPX_DEFAULT_HEADER_NAMES = frozenset({"accept", "accept-encoding", "connection", "user-agent"})
 # The official client's connection limits, for the HTTP clients made here.
 _DEFAULT_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+def _retry_count(request: httpx2.Request) -> int:
+    count = request.headers.get("x-stainless-retry-count", "0")
+    return int(count) if count.isdigit() else 0
 
 
 def _user_agent() -> str:
@@ -73,6 +79,7 @@ class _FoundryClient(Generic[_HttpT]):
     _http: _HttpT
     _owns_http: bool
     _http_class: type[_HttpT]
+    _middleware: tuple[Any, ...]
 
     models = NotOnFoundry("client.models", ALTERNATIVES["models"])
     completions = NotOnFoundry("client.completions", ALTERNATIVES["completions"])
@@ -97,6 +104,7 @@ class _FoundryClient(Generic[_HttpT]):
         retry_budget: float | None = None,
         anthropic_version: str = DEFAULT_ANTHROPIC_VERSION,
         webhook_key: str | None = None,
+        middleware: Iterable[Any] | None = None,
         credential: Any = None,
         token_scope: str | None = None,
         _strict_response_validation: bool = False,
@@ -138,6 +146,9 @@ class _FoundryClient(Generic[_HttpT]):
             warn_stacklevel=3,
         )
         self.webhook_key = webhook_key
+        self._middleware = prepare_middleware(
+            middleware, is_async=self._http_class is httpx2.AsyncClient
+        )
         self._configure(settings, http_client, owns_http=True)
 
     def _configure(
@@ -316,12 +327,28 @@ class _FoundryClient(Generic[_HttpT]):
         )
         clone = object.__new__(type(self))
         clone.webhook_key = webhook_key or self.webhook_key
+        clone._middleware = self._middleware
         clone._configure(
             settings, http_client or self._http, owns_http=False, inherited_auth=inherited_auth
         )
         return clone
 
     with_options = copy
+
+    @property
+    def middleware(self) -> tuple[Any, ...]:
+        """The middleware every HTTP attempt runs through (see ``_middleware.py``)."""
+        return self._middleware
+
+    def with_middleware(self, *middleware: Any) -> Self:
+        """A copy of the client whose attempts also run through ``middleware`` (after the
+        client's own)."""
+        clone = self.copy()
+        added: tuple[Any, ...] = prepare_middleware(
+            middleware, is_async=self._http_class is httpx2.AsyncClient
+        )
+        clone._middleware = (*self._middleware, *added)
+        return clone
 
     # --- resources -----------------------------------------------------------------------------
 
@@ -334,6 +361,15 @@ class _FoundryClient(Generic[_HttpT]):
     def with_streaming_response(self) -> WithStreamingResponse:
         """``client.with_streaming_response.messages.create(...)``, as on the official client."""
         return WithStreamingResponse(self)
+
+
+stand_ins(_FoundryClient, "client", UNAVAILABLE_ON_CLIENT)
+_UNAVAILABLE_RESOURCES = {
+    "files": "files",
+    "skills": "skills",
+    "organization": "admin",
+    "user_profiles": "admin",
+}
 
 
 class WithRawResponse:
@@ -350,7 +386,7 @@ class WithRawResponse:
 
     @property
     def beta(self) -> Any:
-        return _BetaWithRawResponse(self._client)
+        return self._client.beta.with_raw_response
 
 
 class WithStreamingResponse:
@@ -365,16 +401,13 @@ class WithStreamingResponse:
     def messages(self) -> Any:
         return self._client.messages.with_streaming_response
 
-
-class _BetaWithRawResponse:
-    models = NotOnFoundry("client.with_raw_response.beta.models", ALTERNATIVES["models"])
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
     @property
-    def messages(self) -> Any:
-        return self._client.beta.messages.with_raw_response
+    def beta(self) -> Any:
+        return self._client.beta.with_streaming_response
+
+
+stand_ins(WithRawResponse, "client.with_raw_response", _UNAVAILABLE_RESOURCES)
+stand_ins(WithStreamingResponse, "client.with_streaming_response", _UNAVAILABLE_RESOURCES)
 
 
 class AnthropicFoundry(_FoundryClient[httpx2.Client]):
@@ -429,7 +462,16 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        value = http.send(step.request, stream=step.stream)
+                        if self._middleware:
+                            value = send_sync(
+                                self._middleware,
+                                http,
+                                step.request,
+                                stream=step.stream,
+                                retries_taken=_retry_count(step.request),
+                            )
+                        else:
+                            value = http.send(step.request, stream=step.stream)
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
@@ -524,7 +566,16 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        value = await http.send(step.request, stream=step.stream)
+                        if self._middleware:
+                            value = await send_async(
+                                self._middleware,
+                                http,
+                                step.request,
+                                stream=step.stream,
+                                retries_taken=_retry_count(step.request),
+                            )
+                        else:
+                            value = await http.send(step.request, stream=step.stream)
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):

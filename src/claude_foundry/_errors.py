@@ -109,7 +109,9 @@ def _rebuild_error(
     cls: type[AnthropicError], args: tuple[Any, ...], state: dict[str, Any]
 ) -> AnthropicError:
     # status_code and body pick the same official twin class as the original had.
-    error = cls.__new__(cls, status_code=state.get("status_code"), body=state.get("body"))
+    error: AnthropicError = cls.__new__(
+        cls, status_code=state.get("status_code"), body=state.get("body")
+    )
     error.args = args
     error.__dict__.update(state)
     return error

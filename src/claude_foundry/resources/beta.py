@@ -20,7 +20,7 @@ from .._tool_runner import (
     make_runner,
 )
 from ..types import Message, MessageTokensCount, ParsedMessage
-from . import ALTERNATIVES, NotOnFoundry
+from . import ALTERNATIVES, UNAVAILABLE_ON_BETA, NotOnFoundry, stand_ins
 from .messages import (
     AsyncMessages,
     BetaExtraParams,
@@ -71,6 +71,7 @@ _BETA_BATCHES = NotOnFoundry("client.beta.messages.batches", ALTERNATIVES["batch
 class BetaMessages(Messages):
     _beta = True
     batches = _BETA_BATCHES
+    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"])
 
     @overload
     def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
@@ -130,6 +131,7 @@ class BetaMessages(Messages):
 class AsyncBetaMessages(AsyncMessages):
     _beta = True
     batches = _BETA_BATCHES
+    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"])
 
     @overload
     async def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
@@ -192,6 +194,36 @@ class _BetaBase:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+
+    @cached_property
+    def with_raw_response(self) -> _BetaResponses:
+        """``client.beta.with_raw_response.messages.create(...)``."""
+        return _BetaResponses(self, "with_raw_response")
+
+    @cached_property
+    def with_streaming_response(self) -> _BetaResponses:
+        """``client.beta.with_streaming_response.messages.create(...)``."""
+        return _BetaResponses(self, "with_streaming_response")
+
+
+stand_ins(_BetaBase, "client.beta", UNAVAILABLE_ON_BETA)
+
+
+class _BetaResponses:
+    models = NotOnFoundry("client.beta.<responses>.models", ALTERNATIVES["models"])
+    files = NotOnFoundry("client.beta.<responses>.files", ALTERNATIVES["files"])
+    skills = NotOnFoundry("client.beta.<responses>.skills", ALTERNATIVES["skills"])
+
+    def __init__(self, beta: Any, kind: str) -> None:
+        self._beta = beta
+        self._kind = kind
+
+    @property
+    def messages(self) -> Any:
+        return getattr(self._beta.messages, self._kind)
+
+
+stand_ins(_BetaResponses, "client.beta.<responses>", UNAVAILABLE_ON_BETA)
 
 
 class Beta(_BetaBase):

@@ -490,6 +490,13 @@ def _finisher(
     return lambda message: parsed_message(message, output_format)
 
 
+def _raw_parse_call(messages: _MessagesCore, params: dict[str, Any]) -> Call:
+    call, resolved = messages._parse_call(dict(params))
+    inner = call.parse
+    call.parse = lambda response: RawResponse(response, parsed_message(inner(response), resolved))
+    return call
+
+
 def _raw(result: RawResponse | Stream | AsyncStream) -> RawResponse:
     # A raw call's parse wraps a message; a stream is wrapped here, once the client has built it.
     if isinstance(result, RawResponse):
@@ -514,6 +521,11 @@ class MessagesWithRawResponse:
         result: RawResponse = messages._client._request(messages._count_call(params, raw=True))
         return result
 
+    def parse(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result: RawResponse = messages._client._request(_raw_parse_call(messages, params))
+        return result
+
 
 class AsyncMessagesWithRawResponse:
     """``client.messages.with_raw_response`` of the async client."""
@@ -531,6 +543,11 @@ class AsyncMessagesWithRawResponse:
         messages = self._messages
         call = messages._count_call(params, raw=True)
         result: RawResponse = await messages._client._request(call)
+        return result
+
+    async def parse(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result: RawResponse = await messages._client._request(_raw_parse_call(messages, params))
         return result
 
 
