@@ -308,6 +308,12 @@ class Usage(WireModel):
     output_tokens_details: OutputTokensDetails | None = None
     speed: str | None = None
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not fields (beta-only usage fields read as None).
+        if name in _OPTIONAL_USAGE_FIELDS:
+            return None
+        raise AttributeError(f"'Usage' object has no attribute {name!r}")
+
 
 class MessageDeltaUsage(WireModel):
     """Usage on ``message_delta``: cumulative totals, not increments."""
@@ -336,6 +342,12 @@ class _ResponseBody(WireModel):
         return self.__dict__.get("_apim_request_id")
 
 
+# Optional fields of the official (beta) message that the service leaves out unless a feature
+# asked for them; they read as None, as on the official models.
+_OPTIONAL_MESSAGE_FIELDS = frozenset({"context_management", "diagnostics", "input_transformations"})
+_OPTIONAL_USAGE_FIELDS = frozenset({"fallback_credit", "iterations"})
+
+
 class Message(_ResponseBody, kw_only=True):
     """A Messages API response.
 
@@ -361,6 +373,8 @@ class Message(_ResponseBody, kw_only=True):
         extra = self.__dict__.get("_extra_fields") if not name.startswith("__") else None
         if extra is not None and name in extra:
             return extra[name]
+        if name in _OPTIONAL_MESSAGE_FIELDS:
+            return None
         raise AttributeError(f"'Message' object has no attribute {name!r}")
 
 
