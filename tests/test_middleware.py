@@ -31,7 +31,9 @@ def test_function_middleware_sees_and_changes_each_attempt(emulator: Emulator) -
 
     def shorten(request: MiddlewareRequest, call_next: Any) -> MiddlewareResponse:
         assert "x-api-key" not in request.headers  # credentials stay out of the view
-        response: MiddlewareResponse = call_next(request.copy(body={**request.json, "max_tokens": 7}))
+        response: MiddlewareResponse = call_next(
+            request.copy(body={**request.json, "max_tokens": 7})
+        )
         seen.append((request.retries_taken, response.status_code))
         return response
 
@@ -55,7 +57,8 @@ def test_official_middleware_subclass_and_with_middleware(emulator: Emulator) ->
 
     with _client(emulator) as client:
         tagged = client.with_middleware(Tag())
-        assert tagged.middleware and not client.middleware
+        assert tagged.middleware
+        assert not client.middleware
         tagged.messages.create(model=MODEL, max_tokens=16, messages=HI)
     assert calls == ["POST", "Message"]
     assert emulator.journal()[-1].headers["x-tag"] == "on"
