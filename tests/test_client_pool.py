@@ -1,14 +1,16 @@
-"""The async client's own connection pools over loopback: sharding, keep-alive, closing, proxies."""
+"""The clients' own connection pools over loopback: sharding, keep-alive, closing, proxies."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from typing import Any
 
 import httpx2
 import pytest
 
-from claude_foundry import APIStatusError, AsyncAnthropicFoundry
+from claude_foundry import AnthropicFoundry, APIStatusError, AsyncAnthropicFoundry
 from claude_foundry._transport import (
     FoundryAsyncClient,
     ShardedTransport,
@@ -143,3 +145,41 @@ async def test_proxy_variables_are_honoured(
     unproxied = FoundryAsyncClient(trust_env=False)
     assert unproxied._mounts == {}
     await unproxied.aclose()
+
+
+def test_a_sync_client_never_closed_leaves_no_socket_open(emulator: Emulator) -> None:
+    gc.collect()  # garbage left by earlier tests must not be blamed on this client
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = AnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url)
+        client.messages.create(model=MODEL, max_tokens=16, messages=HI)
+        copy = client.with_options(max_retries=0)  # shares the pool
+        del client
+        gc.collect()
+        copy.messages.create(model=MODEL, max_tokens=16, messages=HI)  # still open for the copy
+        del copy
+        gc.collect()
+    assert _client_socket_warnings(caught) == []
+
+
+def test_an_async_client_never_closed_leaves_no_socket_open(emulator: Emulator) -> None:
+    async def forget_to_close() -> None:
+        client = AsyncAnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url)
+        await client.messages.create(model=MODEL, max_tokens=16, messages=HI)
+
+    gc.collect()  # garbage left by earlier tests must not be blamed on this client
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(forget_to_close())
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def _client_socket_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """ResourceWarnings for sockets; the emulator's own asyncio transports (it runs in a thread of
+    this process, and other tests' servers end there too) are not the client's."""
+    return [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ResourceWarning) and "Transport" not in str(w.message)
+    ]

@@ -13,6 +13,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.emulator.auth import AuthFailure, KeyAuthenticator, Principal
 from claude_foundry.emulator.entra import (
     DATA_PLANE_ROLES,
@@ -521,3 +522,57 @@ def test_grant_and_revoke_roles_over_http(mi_server: str) -> None:
     assert httpx2.patch(url, json={"roles": "Reader"}).status_code == 400
     missing = httpx2.patch(f"{mi_server}/_emulator/entra/principals/ghost", json={"roles": []})
     assert missing.status_code == 404
+
+
+# -- hostile claims and lifetimes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"exp": "tomorrow"},
+        {"exp": None},
+        {"exp": True},
+        {"exp": [NOW + 60]},
+        {"exp": 10**400},
+        {"exp": -(10**400)},
+        {"exp": 1e308},
+        {"exp": NOW + 60, "nbf": "now"},
+        {"exp": NOW + 60, "nbf": 10**400},
+        {"exp": NOW + 60, "nbf": {"at": NOW}},
+    ],
+)
+def test_validly_signed_tokens_with_unusable_dates_are_malformed(
+    directory: EntraDirectory, dates: dict[str, Any]
+) -> None:
+    principal = directory.principal("app")
+    claims = {
+        "aud": "https://ai.azure.com",
+        "iss": directory.issuer.issuer,
+        "oid": principal.object_id,
+        "tid": directory.tenant_id,
+        **dates,
+    }
+    token = directory.issuer.sign_claims(claims)
+    assert rejection(directory, token) is RejectReason.MALFORMED
+    failure = directory.authenticator().verify(token)
+    assert isinstance(failure, AuthFailure)
+    assert failure.status == 401
+
+
+@pytest.mark.parametrize("lifetime", [10**400, 86_401, -(10**30)])
+def test_minting_refuses_lifetimes_beyond_a_day(directory: EntraDirectory, lifetime: int) -> None:
+    with pytest.raises(EntraConfigError, match="at most 86400"):
+        directory.issue_token(principal="app", lifetime_s=lifetime)
+    with pytest.raises(EntraConfigError, match="at most 86400"):
+        EntraSettings.from_mapping({"token_lifetime_s": 10**30})
+
+
+def test_minting_a_huge_lifetime_over_http_is_a_400() -> None:
+    config = EmulatorConfig.from_mapping({"entra": {"enabled": True}})
+    with Emulator(config) as emu, httpx2.Client(base_url=emu.url) as http:
+        refused = http.post("/_emulator/entra/token", json={"lifetime_s": 10**400})
+        day = http.post("/_emulator/entra/token", json={"lifetime_s": 86_400})
+    assert refused.status_code == 400
+    assert "at most 86400" in refused.json()["error"]["message"]
+    assert day.status_code == 200

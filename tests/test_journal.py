@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claude_foundry.emulator.journal import (
+    BODY_LIMIT,
     REDACTED,
     Journal,
     JournalEntry,
@@ -87,7 +88,7 @@ def test_entry_redacts_on_construction_and_reads_retry_count() -> None:
         path="/anthropic/v1/messages",
         query=f"api-key={SECRET}",
         headers={"Authorization": f"Bearer {SECRET}", "x-stainless-retry-count": "1"},
-        body={"model": "d1", "max_tokens": 5, "messages": []},
+        raw_body=b'{"model": "d1", "max_tokens": 5, "messages": []}',
         status=200,
         deployment="d1",
     )
@@ -107,7 +108,9 @@ def test_retry_count_absent_or_garbage_is_none() -> None:
 
 
 def test_to_dict_has_every_field_and_copies_the_body() -> None:
-    entry = JournalEntry(body={"messages": [{"role": "user", "content": "hi"}]}, fault_id="f")
+    entry = JournalEntry(
+        raw_body=b'{"messages": [{"role": "user", "content": "hi"}]}', fault_id="f"
+    )
     dumped = entry.to_dict()
     assert set(dumped) == {
         "id",
@@ -174,3 +177,80 @@ def test_concurrent_records_are_all_kept() -> None:
     entries = journal.entries()
     assert len(entries) == 4000
     assert len({entry.id for entry in entries}) == 4000
+
+
+# --- credentials by pattern, not by list ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x-api-key",
+        "authorization",
+        "password",
+        "Ocp-Apim-Subscription-Key",
+        "client_secret",
+        "refresh_token",
+        "X-Goog-Api-Key",
+        "passwd",
+        "sas_signature",
+        "sig",
+        "x-amz-security-token",
+        "session_id",
+        "credentials",
+    ],
+)
+def test_query_credentials_are_redacted_by_pattern(name: str) -> None:
+    redacted = redact_query(f"api-version=1&{name}={SECRET}")
+    assert SECRET not in redacted
+    assert redacted.startswith("api-version=1&")
+    entry = JournalEntry(query=f"{name}={SECRET}", headers={name: SECRET})
+    assert SECRET not in entry.to_json().decode()
+
+
+@pytest.mark.parametrize("name", ["api-version", "deployment", "limit", "stream", "design"])
+def test_ordinary_query_parameters_are_kept(name: str) -> None:
+    assert redact_query(f"{name}=1") == f"{name}=1"
+
+
+# --- bounded in bytes ------------------------------------------------------------------------
+
+
+def test_body_is_kept_as_bytes_and_decoded_afresh() -> None:
+    raw = b'{"messages": [{}, {}, {}]}'
+    entry = JournalEntry(raw_body=raw)
+    assert entry.raw_body is raw
+    assert entry.body == {"messages": [{}, {}, {}]}
+    entry.body["messages"].clear()  # a decoded copy; the entry is unchanged
+    assert entry.body["messages"] == [{}, {}, {}]
+    assert json.loads(entry.to_json())["body"] == {"messages": [{}, {}, {}]}
+
+
+def test_a_body_over_the_entry_limit_becomes_a_note() -> None:
+    entry = JournalEntry(raw_body=b"[" + b"{}," * (BODY_LIMIT // 3) + b"{}]")
+    assert entry.raw_body is None
+    assert "_omitted" in entry.body
+    assert json.loads(entry.to_json())["body"] == entry.body
+
+
+def test_journal_keeps_at_most_max_bytes_of_bodies() -> None:
+    journal = Journal(maxlen=1000, max_bytes=10_000)
+    body = b'{"x": "' + b"a" * 3000 + b'"}'
+    for _ in range(20):
+        journal.record(JournalEntry(raw_body=body))
+    assert journal.body_bytes <= 10_000
+    entries = journal.entries()
+    assert len(entries) == 20  # entries stay; only the oldest bodies give way
+    kept = [entry for entry in entries if entry.raw_body is not None]
+    assert len(kept) == 10_000 // len(body)
+    assert entries[-1].raw_body is body
+    assert "dropped" in entries[0].body["_omitted"]
+
+
+def test_evicted_entries_release_their_bytes() -> None:
+    journal = Journal(maxlen=3, max_bytes=10**9)
+    for _ in range(10):
+        journal.record(JournalEntry(raw_body=b'{"x": 1}'))
+    assert journal.body_bytes == 3 * len(b'{"x": 1}')
+    journal.clear()
+    assert journal.body_bytes == 0

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_foundry._sse import ServerSentEvent, SSEDecoder
+from claude_foundry._sse import MAX_EVENT_SIZE, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 
 def decode_all(chunks: list[bytes]) -> list[ServerSentEvent]:
@@ -176,3 +177,87 @@ def test_round_trip_of_generated_events(events: list[tuple[str, str]], data: st.
     # Only the one space after "data:" is dropped, so a value that starts with a space keeps it.
     expected = [ServerSentEvent(n, d) for n, d in events]
     assert decode_all(data.draw(splits(body))) == expected
+
+
+# --- hostile input: linear, bounded, typed ------------------------------------------------------
+
+PIECES = st.sampled_from(
+    [
+        b"\n", b"\r", b"\r\n", b"\n\n", b"data:", b"data: x", b"event: y", b"event:", b": c",
+        b"id: 7", b"id", b"retry: 15", b"retry: x", b"\xef\xbb\xbf", b"\xff\xfe", b"a" * 9, b"\x00",
+    ]
+)  # fmt: skip
+ANY_INPUT = st.one_of(st.binary(max_size=300), st.lists(PIECES, max_size=80).map(b"".join))
+
+
+def outcome(chunks: list[bytes], limit: int, raw: bool) -> tuple[list[object], str | None]:
+    """Everything a decoder gives for ``chunks``: its events, then the error it stopped with.
+    Any exception but :class:`EventTooLargeError` fails the test that calls it."""
+    decoder = SSEDecoder(max_event_size=limit)
+    feed = decoder.feed_raw if raw else decoder.feed
+    end = decoder.end_raw if raw else decoder.end
+    events: list[object] = []
+    try:
+        for chunk in chunks:
+            events += feed(chunk)
+        events += end()
+    except EventTooLargeError as exc:
+        with pytest.raises(EventTooLargeError):
+            decoder.feed(b"\n\n")  # a failed decoder stays failed
+        return events, str(exc)
+    return events, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), limit=st.integers(min_value=1, max_value=60), raw=st.booleans())
+def test_any_bytes_in_any_chunking_give_the_same_events_or_typed_error(
+    data: st.DataObject, limit: int, raw: bool
+) -> None:
+    body = data.draw(ANY_INPUT)
+    chunks = data.draw(splits(body))
+    assert outcome(chunks, limit, raw) == outcome([body], limit, raw)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_with_no_event_past_the_limit_the_limit_changes_nothing(data: st.DataObject) -> None:
+    body = data.draw(ANY_INPUT)
+    chunks = data.draw(splits(body))
+    assert outcome(chunks, len(body) + 1, False) == (decode_all([body]), None)
+
+
+def test_an_event_past_the_limit_is_a_typed_error_after_the_events_before_it() -> None:
+    decoder = SSEDecoder(max_event_size=64)
+    assert decoder.feed(b"event: a\ndata: 1\n\ndata: " + b"x" * 100) == [ServerSentEvent("a", "1")]
+    with pytest.raises(EventTooLargeError, match="went on past 64 bytes without the blank line"):
+        decoder.feed(b"more")
+    with pytest.raises(EventTooLargeError):
+        decoder.end()
+
+
+def test_a_stream_with_no_blank_line_is_stopped_at_the_limit_in_fine_chunks() -> None:
+    # 64 MiB in 4 KiB pieces with no blank line: stopped once the unfinished event passes the
+    # default 16 MiB limit. Keeping the event as a list of pieces joined once makes this linear
+    # (the quadratic decoder took minutes here; the benchmark measures it).
+    decoder = SSEDecoder()
+    piece = b"data: " + b"x" * 4090
+    fed = 0
+
+    def feed_until_stopped() -> None:
+        nonlocal fed
+        while fed < 64 * 1024 * 1024:
+            decoder.feed_raw(piece)
+            fed += len(piece)
+
+    with pytest.raises(EventTooLargeError):
+        feed_until_stopped()
+    assert MAX_EVENT_SIZE - len(piece) < fed <= MAX_EVENT_SIZE  # stopped by the piece past it
+
+
+def test_a_large_event_within_the_limit_in_fine_chunks() -> None:
+    decoder = SSEDecoder()
+    body = b"data: " + b"y" * (4 * 1024 * 1024) + b"\n\n"
+    pairs: list[tuple[str | None, bytes]] = []
+    for start in range(0, len(body), 1000):
+        pairs += decoder.feed_raw(body[start : start + 1000])
+    assert pairs == [(None, b"y" * (4 * 1024 * 1024))]

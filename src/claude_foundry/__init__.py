@@ -3,13 +3,11 @@
 >>> from claude_foundry import AnthropicFoundry
 >>> client = AnthropicFoundry(api_key="...", resource="example-resource")  # doctest: +SKIP
 >>> message = client.messages.create(  # doctest: +SKIP
-...     model="claude-sonnet-4-5", max_tokens=1024,
+...     model="claude-sonnet-5", max_tokens=1024,
 ...     messages=[{"role": "user", "content": "Hello!"}])
 """
 
 from __future__ import annotations
-
-import httpx2
 
 from . import types
 from ._client import AnthropicFoundry, AsyncAnthropicFoundry
@@ -22,6 +20,7 @@ from ._config import (
     Omit,
     omit,
 )
+from ._deadline import Timeout
 from ._errors import (
     AnthropicError,
     APIConnectionError,
@@ -59,9 +58,6 @@ from ._stream import (
 )
 from ._tools import ToolError, beta_async_tool, beta_tool
 from .resources import RawResponse
-
-Timeout = httpx2.Timeout
-"""``httpx2.Timeout``, as ``anthropic.Timeout`` re-exports it."""
 
 __version__ = "0.1.0"
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx2
 
 from ._errors import ConfigurationError
-from ._pipeline import Close, FetchToken, Send, Step
+from ._steps import Close, FetchToken, Send, Step
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 
 __all__ = ["ApiKeyAuth", "Auth", "CredentialAuth", "TokenProviderAuth", "check_token"]
@@ -34,14 +34,20 @@ class Auth:
     static_headers: dict[str, str] = {}  # noqa: RUF012  (read-only class default)
 
     def auth_flow(
-        self, request: httpx2.Request, *, stream: bool, keep: Set[str]
+        self,
+        request: httpx2.Request,
+        *,
+        stream: bool,
+        keep: Set[str],
+        deadline: float | None = None,
     ) -> Generator[Step, Any, httpx2.Response]:
         """Authenticate ``request``, send it and return the response.
 
         ``keep`` holds the lower-cased names of headers the caller set per request
-        (``extra_headers``); those win over what the credential would set.
+        (``extra_headers``); those win over what the credential would set. ``deadline`` goes on
+        every :class:`~claude_foundry._steps.Send` (see :mod:`claude_foundry._steps`).
         """
-        response: httpx2.Response = yield Send(request, stream)
+        response: httpx2.Response = yield Send(request, stream, deadline)
         return response
 
 
@@ -69,12 +75,17 @@ class TokenProviderAuth(Auth):
         return f"TokenProviderAuth(provider={getattr(self.provider, '__name__', 'callable')})"
 
     def auth_flow(
-        self, request: httpx2.Request, *, stream: bool, keep: Set[str]
+        self,
+        request: httpx2.Request,
+        *,
+        stream: bool,
+        keep: Set[str],
+        deadline: float | None = None,
     ) -> Generator[Step, Any, httpx2.Response]:
         token = check_token((yield FetchToken(self.provider)))
         if "authorization" not in keep:
             request.headers["Authorization"] = f"Bearer {token}"
-        response: httpx2.Response = yield Send(request, stream)
+        response: httpx2.Response = yield Send(request, stream, deadline)
         return response
 
 
@@ -95,14 +106,19 @@ class CredentialAuth(Auth):
         return f"CredentialAuth({self.source!r})"
 
     def auth_flow(
-        self, request: httpx2.Request, *, stream: bool, keep: Set[str]
+        self,
+        request: httpx2.Request,
+        *,
+        stream: bool,
+        keep: Set[str],
+        deadline: float | None = None,
     ) -> Generator[Step, Any, httpx2.Response]:
         if "authorization" in keep:  # the caller's own header wins, as with any provider
-            response: httpx2.Response = yield Send(request, stream)
+            response: httpx2.Response = yield Send(request, stream, deadline)
             return response
         token = check_token((yield FetchToken(self.source.get_token)))
         request.headers["Authorization"] = f"Bearer {token}"
-        response = yield Send(request, stream)
+        response = yield Send(request, stream, deadline)
         if response.status_code != 401:
             return response
         yield Close(response)
@@ -110,7 +126,7 @@ class CredentialAuth(Auth):
         refresh = functools.partial(self.source.get_token, force_refresh=True, stale_token=token)
         token = check_token((yield FetchToken(refresh)))
         request.headers["Authorization"] = f"Bearer {token}"
-        response = yield Send(request, stream)
+        response = yield Send(request, stream, deadline)
         return response
 
 

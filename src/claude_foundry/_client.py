@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, assert_never
 
 import httpx2
 
@@ -35,19 +35,10 @@ from ._config import (
     redact_url,
     resolve_settings,
 )
+from ._deadline import enforce_deadlines, within
 from ._middleware import prepare_middleware, send_async, send_sync
-from ._pipeline import (
-    Call,
-    FetchToken,
-    NextChunk,
-    OpenChunks,
-    Pipeline,
-    ReadBody,
-    Send,
-    Sleep,
-    Step,
-    StreamStart,
-)
+from ._pipeline import Call, Pipeline, StreamStart
+from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 from .resources import ALTERNATIVES, UNAVAILABLE_ON_CLIENT, NotOnFoundry, stand_ins
@@ -185,6 +176,7 @@ class _FoundryClient(Generic[_HttpT]):
         self._uses_default_timeout = settings.timeout == DEFAULT_TIMEOUT
         self._http = http_client if http_client is not None else self._make_http(settings)
         self._owns_http = owns_http
+        enforce_deadlines(self._http)
 
     def _token_source(
         self, settings: Settings
@@ -427,7 +419,11 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
-        return httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        from ._transport import close_when_collected
+
+        http = httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> Messages:
@@ -445,6 +441,7 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                limits=result.limits,
             )
         return result
 
@@ -462,20 +459,26 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        if self._middleware:
-                            value = send_sync(
-                                self._middleware,
-                                http,
-                                step.request,
-                                stream=step.stream,
-                                retries_taken=_retry_count(step.request),
-                            )
-                        else:
-                            value = http.send(step.request, stream=step.stream)
+                        # Redirects are never followed, whoever built the HTTP client: the
+                        # credentials would go to a host nobody configured.
+                        with within(step.deadline):
+                            if self._middleware:
+                                value = send_sync(
+                                    self._middleware,
+                                    http,
+                                    step.request,
+                                    stream=step.stream,
+                                    retries_taken=_retry_count(step.request),
+                                )
+                            else:
+                                value = http.send(
+                                    step.request, stream=step.stream, follow_redirects=False
+                                )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
-                        value = next(step.chunks, None)
+                        with within(step.deadline):
+                            value = next(step.chunks, None)
                     elif isinstance(step, FetchToken):
                         value = step.provider()
                     elif isinstance(step, Sleep):
@@ -483,9 +486,12 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                     elif isinstance(step, OpenChunks):
                         value = step.response.iter_bytes()
                     elif isinstance(step, ReadBody):
-                        step.response.read()
-                    else:
+                        with within(step.deadline):
+                            step.response.read()
+                    elif isinstance(step, Close):
                         step.response.close()
+                    else:
+                        assert_never(step)
                 except Exception as exc:
                     error = exc
         except BaseException:
@@ -528,10 +534,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        from ._transport import FoundryAsyncClient
+        from ._transport import FoundryAsyncClient, close_when_collected
 
         # The same limits, shared out over a few pools (see _transport for why).
-        return FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        http = FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        close_when_collected(http)
+        return http
 
     @cached_property
     def messages(self) -> AsyncMessages:
@@ -549,6 +557,7 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
+                limits=result.limits,
             )
         return result
 
@@ -566,20 +575,24 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 value = error = None
                 try:
                     if isinstance(step, Send):
-                        if self._middleware:
-                            value = await send_async(
-                                self._middleware,
-                                http,
-                                step.request,
-                                stream=step.stream,
-                                retries_taken=_retry_count(step.request),
-                            )
-                        else:
-                            value = await http.send(step.request, stream=step.stream)
+                        with within(step.deadline):
+                            if self._middleware:
+                                value = await send_async(
+                                    self._middleware,
+                                    http,
+                                    step.request,
+                                    stream=step.stream,
+                                    retries_taken=_retry_count(step.request),
+                                )
+                            else:
+                                value = await http.send(
+                                    step.request, stream=step.stream, follow_redirects=False
+                                )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
-                        value = await anext(step.chunks, None)
+                        with within(step.deadline):
+                            value = await anext(step.chunks, None)
                     elif isinstance(step, FetchToken):
                         value = step.provider()
                         if inspect.isawaitable(value):
@@ -589,9 +602,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                     elif isinstance(step, OpenChunks):
                         value = step.response.aiter_bytes()
                     elif isinstance(step, ReadBody):
-                        await step.response.aread()
-                    else:
+                        with within(step.deadline):
+                            await step.response.aread()
+                    elif isinstance(step, Close):
                         await step.response.aclose()
+                    else:
+                        assert_never(step)
                 except Exception as exc:
                     error = exc
         except BaseException:

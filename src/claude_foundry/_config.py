@@ -160,8 +160,8 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}[redacted]@{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
+def _env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    value = (os.environ if environ is None else environ).get(name)
     if value is None:
         return None
     value = value.strip()
@@ -295,8 +295,8 @@ def _suggest_base_url(text: str) -> str:
     return origin + path + "/anthropic/"
 
 
-def _url_for_resource(name: str) -> str:
-    template = _env(ENV_ENDPOINT_TEMPLATE)
+def _url_for_resource(name: str, environ: Mapping[str, str] | None = None) -> str:
+    template = _env(ENV_ENDPOINT_TEMPLATE, environ)
     if template is None:
         return DEFAULT_ENDPOINT_TEMPLATE.format(resource=name)
     try:

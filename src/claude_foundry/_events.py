@@ -3,11 +3,14 @@
 :class:`EventDecoder` frames the bytes with :class:`~claude_foundry._sse.SSEDecoder`, decodes each
 event's data straight into the struct its name stands for, and turns what goes wrong into the
 error a user would catch: ``event: error`` → the class of its ``error.type``; data that is not
-JSON → :class:`APIResponseValidationError`; an end before ``message_stop`` →
-:class:`APIConnectionError`. :func:`transport_error` words a failed read the same way.
+JSON, or an event past the size limit → :class:`APIResponseValidationError`; an end before
+``message_stop`` → :class:`APIConnectionError`. :func:`transport_error` words a failed read the
+same way.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import httpx2
 import msgspec
@@ -19,7 +22,10 @@ from ._errors import (
     ids_suffix,
     make_status_error,
 )
-from ._sse import SSEDecoder
+from ._sse import EventTooLargeError, SSEDecoder
+
+if TYPE_CHECKING:
+    from ._deadline import StreamLimits
 from .types import ErrorEvent, MessageStopEvent, PingEvent, StreamEvent, decode_stream_event
 
 __all__ = ["EventDecoder", "transport_error"]
@@ -59,10 +65,18 @@ class EventDecoder:
         self.message_stopped = False
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        return self._convert(self._sse.feed_raw(chunk))
+        try:
+            raw_events = self._sse.feed_raw(chunk)
+        except EventTooLargeError as exc:
+            raise self._too_large(exc) from None
+        return self._convert(raw_events)
 
     def end(self) -> list[StreamEvent]:
-        events = self._convert(self._sse.end_raw())
+        try:
+            raw_events = self._sse.end_raw()
+        except EventTooLargeError as exc:
+            raise self._too_large(exc) from None
+        events = self._convert(raw_events)
         if not self.message_stopped:
             raise APIConnectionError(
                 f"The stream ended before message_stop, after {self.events_received} event(s): "
@@ -124,6 +138,12 @@ class EventDecoder:
             body=data.decode("utf-8", "replace"),
         )
 
+    def _too_large(self, exc: EventTooLargeError) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            f"{exc} Events received before it: {self.events_received}.{self.ids_suffix()}",
+            self.response,
+        )
+
     def ids_suffix(self) -> str:
         return ids_suffix(self.request_id, self.apim_request_id)
 
@@ -137,10 +157,20 @@ def _request_of(response: httpx2.Response | None) -> httpx2.Request | None:
         return None
 
 
-def transport_error(exc: Exception, decoder: EventDecoder) -> APIConnectionError:
+def transport_error(
+    exc: Exception, decoder: EventDecoder, limits: StreamLimits | None = None
+) -> APIConnectionError:
     received = decoder.events_received
     request = _request_of(decoder.response)
     ids = decoder.ids_suffix()
+    expired = limits.expired() if limits is not None else None
+    if expired is not None:
+        return APITimeoutError(
+            f"The stream was stopped after {received} event(s): {expired}. Retry the request; "
+            "raise `timeout` if the model needs longer between events, or pass "
+            f"claude_foundry.Timeout(..., stream_total=...) for a longer stream.{ids}",
+            request,
+        )
     if isinstance(exc, httpx2.TimeoutException):
         return APITimeoutError(
             f"The stream stalled: no data arrived within the read timeout after {received} "

@@ -225,7 +225,7 @@ def send_sync(
     """One attempt through the chain; the HTTP response the chain settled on."""
 
     def attempt(view: MiddlewareRequest) -> MiddlewareResponse:
-        response = http.send(view.http_request, stream=stream)
+        response = http.send(view.http_request, stream=stream, follow_redirects=False)
         return MiddlewareResponse(response, stream=stream, retries_taken=retries_taken)
 
     def call(index: int, view: MiddlewareRequest) -> MiddlewareResponse:
@@ -249,7 +249,7 @@ async def send_async(
     retries_taken: int,
 ) -> httpx2.Response:
     async def attempt(view: MiddlewareRequest) -> MiddlewareResponse:
-        response = await http.send(view.http_request, stream=stream)
+        response = await http.send(view.http_request, stream=stream, follow_redirects=False)
         return MiddlewareResponse(response, stream=stream, retries_taken=retries_taken)
 
     async def call(index: int, view: MiddlewareRequest) -> MiddlewareResponse:

@@ -29,13 +29,15 @@ import re
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx2
 
 from ._config import SENTINEL_TYPE_NAMES
-from ._errors import APIConnectionError, APIStatusError
+from ._deadline import StreamLimits, attempt_limit, stream_total
+from ._errors import APIConnectionError, APIError, APIStatusError
 from ._events import transport_error as stream_transport_error
+from ._redact import redact_error
 from ._responses import (
     event_decoder,
     invalid_response,
@@ -44,6 +46,7 @@ from ._responses import (
     status_error_from_response,
     transport_error,
 )
+from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
 from .types import ContentBlockStartEvent, MessageStartEvent, StreamEvent
 
 if TYPE_CHECKING:
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     from ._events import EventDecoder
 
 __all__ = [
+    "AsyncRequester",
     "Call",
     "Close",
     "FetchToken",
@@ -63,6 +67,7 @@ __all__ = [
     "Sleep",
     "Step",
     "StreamStart",
+    "SyncRequester",
     "backoff_delay",
     "parse_message",
     "parse_token_count",
@@ -82,58 +87,6 @@ MAX_PRELUDE_EVENTS = 8
 """How many events before any content a stream holds back while it may still be retried."""
 
 
-# --- steps: the I/O a flow asks its driver to perform ------------------------------------------
-
-
-@dataclass(slots=True)
-class Send:
-    """Send ``request``; the result is the response (body read unless ``stream``)."""
-
-    request: httpx2.Request
-    stream: bool
-
-
-@dataclass(slots=True)
-class FetchToken:
-    """Call ``provider`` (awaiting the result in the async client); the result is its value."""
-
-    provider: Callable[[], Any]
-
-
-@dataclass(slots=True)
-class Sleep:
-    seconds: float
-
-
-@dataclass(slots=True)
-class ReadBody:
-    """Read a streamed response's body to the end (which also releases the connection)."""
-
-    response: httpx2.Response
-
-
-@dataclass(slots=True)
-class Close:
-    response: httpx2.Response
-
-
-@dataclass(slots=True)
-class OpenChunks:
-    """The result is an iterator (sync) or async iterator of the response's body chunks."""
-
-    response: httpx2.Response
-
-
-@dataclass(slots=True)
-class NextChunk:
-    """The result is the next chunk of ``chunks``, or ``None`` at the end."""
-
-    chunks: Any
-
-
-Step = Send | FetchToken | Sleep | ReadBody | Close | OpenChunks | NextChunk
-
-
 @dataclass(slots=True)
 class StreamStart:
     """A stream whose first events arrived; the driver wraps it in a Stream / AsyncStream."""
@@ -142,6 +95,7 @@ class StreamStart:
     decoder: EventDecoder
     chunks: Any
     pending: Sequence[StreamEvent]
+    limits: StreamLimits | None = None
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -229,6 +183,23 @@ class Call:
     """Return the successful response with its body unread (``with_streaming_response``)."""
 
 
+class SyncRequester(Protocol):
+    """What the resources need of :class:`~claude_foundry.AnthropicFoundry`: named here so that
+    ``resources`` and ``_client`` do not import each other."""
+
+    _uses_default_timeout: bool
+
+    def _request(self, call: Call) -> Any: ...
+
+
+class AsyncRequester(Protocol):
+    """What the resources need of :class:`~claude_foundry.AsyncAnthropicFoundry`."""
+
+    _uses_default_timeout: bool
+
+    async def _request(self, call: Call) -> Any: ...
+
+
 # The x-stainless-retry-count header values of the first attempts, formatted once.
 _RETRY_COUNT_TEXT = tuple(str(n) for n in range(16))
 
@@ -249,7 +220,9 @@ class Pipeline:
         self.max_retry_delay = settings.max_retry_delay
         self.retry_budget = settings.retry_budget
         self._base_url = settings.base_url
+        self._timeout = settings.timeout
         self._timeout_extension = settings.timeout.as_dict()
+        self._attempt_limit = attempt_limit(settings.timeout)
         # Lowest precedence first: a custom HTTP client's headers, ours, the caller's
         # default_headers (as in the official client), then the credential's header.
         headers = {name.lower(): value for name, value in (inherited_headers or {}).items()}
@@ -298,7 +271,17 @@ class Pipeline:
         )
 
     def request_flow(self, call: Call) -> Generator[Step, Any, Any]:
-        """Send ``call`` with retries; return the parsed result or a :class:`StreamStart`."""
+        """Send ``call`` with retries; return the parsed result or a :class:`StreamStart`.
+
+        An error leaves without the caller's secrets, even if the server echoed them.
+        """
+        try:
+            return (yield from self._retrying_flow(call))
+        except APIError as exc:
+            redact_error(exc)
+            raise
+
+    def _retrying_flow(self, call: Call) -> Generator[Step, Any, Any]:
         max_retries = self.max_retries if call.max_retries is None else call.max_retries
         keep = (
             frozenset(name.lower() for name in call.extra_headers)
@@ -366,27 +349,42 @@ class Pipeline:
     def _attempt(
         self, call: Call, request: httpx2.Request, keep: frozenset[str]
     ) -> Generator[Step, Any, Any]:
-        streamed = call.stream or call.unread
-        response: httpx2.Response = yield from self.auth.auth_flow(
-            request, stream=streamed, keep=keep
+        timeout = self._timeout if call.timeout is None else call.timeout
+        limit = self._attempt_limit if call.timeout is None else attempt_limit(timeout)
+        started = self.clock()
+        deadline = None if limit is None else started + limit
+        try:
+            streamed = call.stream or call.unread
+            response: httpx2.Response = yield from self.auth.auth_flow(
+                request, stream=streamed, keep=keep, deadline=deadline
+            )
+            status = response.status_code
+            if status < 200 or status >= 300:
+                if streamed:
+                    # The error is the status; a body we cannot read only loses detail.
+                    with contextlib.suppress(httpx2.RequestError):
+                        yield ReadBody(response, deadline)
+                raise status_error_from_response(response)
+            if call.unread:
+                return response
+            if not call.stream:
+                return call.parse(response)
+        except httpx2.TimeoutException as exc:
+            if deadline is None or self.clock() < deadline:
+                raise
+            # Not one slow operation but the whole attempt: a server that trickles its answer.
+            raise transport_error(exc, request, attempt_limit=limit) from exc
+        limits = StreamLimits(
+            idle=timeout.read, total=stream_total(timeout), started=started, clock=self.clock
         )
-        status = response.status_code
-        if status < 200 or status >= 300:
-            if streamed:
-                # The error is the status; a body we cannot read only loses detail.
-                with contextlib.suppress(httpx2.RequestError):
-                    yield ReadBody(response)
-            raise status_error_from_response(response)
-        if call.unread:
-            return response
-        if not call.stream:
-            return call.parse(response)
-        return (yield from self._open_stream(response))
+        return (yield from self._open_stream(response, limits))
 
-    def _open_stream(self, response: httpx2.Response) -> Generator[Step, Any, StreamStart]:
+    def _open_stream(
+        self, response: httpx2.Response, limits: StreamLimits
+    ) -> Generator[Step, Any, StreamStart]:
         ctype = response.headers.get("content-type")
         if ctype is not None and "event-stream" not in ctype.lower():
-            yield ReadBody(response)
+            yield ReadBody(response, limits.deadline)
             raise invalid_response(response, "a body that is not an event stream", response.content)
         decoder = event_decoder(response)
         chunks = yield OpenChunks(response)
@@ -395,14 +393,14 @@ class Pipeline:
         try:
             while True:
                 try:
-                    chunk = yield NextChunk(chunks)
+                    chunk = yield NextChunk(chunks, limits.deadline)
                 except httpx2.TransportError as exc:
-                    if not held:
+                    if not held and limits.expired() is None:
                         raise
-                    raise stream_transport_error(exc, decoder) from exc
+                    raise stream_transport_error(exc, decoder, limits) from exc
                 if chunk is None:
                     held += decoder.end()
-                    return StreamStart(response, decoder, _exhausted_chunks(chunks), held)
+                    return StreamStart(response, decoder, _exhausted_chunks(chunks), held, limits)
                 # Feed one SSE event at a time so that where the retry window closes does not
                 # depend on how the bytes were chunked: an error that follows the first delta in
                 # the same chunk belongs to the stream (raised while iterating), not to the retry
@@ -413,16 +411,17 @@ class Pipeline:
                     end = boundary.end() if boundary is not None else size
                     events = decoder.feed(chunk[start:end] if start or end < size else chunk)
                     start = end
+                    limits.saw(decoder.events_received)
                     if events:
                         held += events
                         if not _only_prelude(events) or len(held) >= MAX_PRELUDE_EVENTS:
                             if start < size:
                                 chunks = _prepend(chunk[start:], chunks)
-                            return StreamStart(response, decoder, chunks, held)
+                            return StreamStart(response, decoder, chunks, held, limits)
         except Exception as exc:
             yield Close(response)
             if held:
-                failed = StreamStart(response, decoder, _failing_chunks(chunks, exc), held)
+                failed = StreamStart(response, decoder, _failing_chunks(chunks, exc), held, limits)
                 raise _StreamFailedEarly(exc, failed) from None
             raise
 

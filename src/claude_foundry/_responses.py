@@ -128,10 +128,23 @@ _TIMEOUT_PHASES: dict[type[httpx2.TimeoutException], str] = {
 }
 
 
-def transport_error(exc: httpx2.RequestError, request: httpx2.Request) -> APIConnectionError:
-    """A clear :class:`APIConnectionError` / :class:`APITimeoutError` for an httpx2 failure."""
+def transport_error(
+    exc: httpx2.RequestError, request: httpx2.Request, *, attempt_limit: float | None = None
+) -> APIConnectionError:
+    """A clear :class:`APIConnectionError` / :class:`APITimeoutError` for an httpx2 failure.
+
+    ``attempt_limit``: the timeout stopped the attempt as a whole (each operation was in time).
+    """
     target = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
     detail = str(exc) or type(exc).__name__
+    if attempt_limit is not None:
+        return APITimeoutError(
+            f"Request timed out: the answer from {target} was not complete within the timeout "
+            f"of {attempt_limit:g} s (connecting, sending and receiving the whole answer). "
+            "Raise `timeout` for long requests, or use stream=True / messages.stream() so "
+            "tokens arrive as they are generated.",
+            request,
+        )
     if isinstance(exc, httpx2.TimeoutException):
         phase = _TIMEOUT_PHASES.get(type(exc), "talking to")
         return APITimeoutError(

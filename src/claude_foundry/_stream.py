@@ -45,7 +45,10 @@ from ._accumulate import (
     StreamEventOrderError,
     ToolInputJSONError,
 )
+from ._deadline import READ_DEADLINE, StreamLimits
+from ._errors import APIError
 from ._events import EventDecoder, transport_error
+from ._redact import redact_error
 from .types import (
     ContentBlockDeltaEvent,
     Message,
@@ -84,6 +87,7 @@ def _iterate_events(
     chunks: Iterator[bytes],
     pending: Sequence[StreamEvent],
     closing: _Closing,
+    limits: StreamLimits | None,
 ) -> Generator[StreamEvent, None, None]:
     # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
     # stream is then freed at once and the generator's `finally` closes the response.
@@ -92,20 +96,34 @@ def _iterate_events(
         feed = decoder.feed
         while True:
             try:
-                chunk = next(chunks, None)
+                if limits is None:
+                    chunk = next(chunks, None)
+                else:
+                    # Set and reset around each read, never across a yield: the caller's code
+                    # between events runs in the same context and must not inherit the limit.
+                    token = READ_DEADLINE.set(limits.deadline)
+                    try:
+                        chunk = next(chunks, None)
+                    finally:
+                        READ_DEADLINE.reset(token)
             except Exception as exc:
                 if closing.requested:
                     return
                 if isinstance(exc, httpx2.TransportError):
-                    raise transport_error(exc, decoder) from exc
+                    raise transport_error(exc, decoder, limits) from exc
                 raise
             if chunk is None:
                 break
             events = feed(chunk)
+            if limits is not None:
+                limits.saw(decoder.events_received)
             if events:
                 yield from events
         if not closing.requested:
             yield from decoder.end()
+    except APIError as exc:
+        redact_error(exc)  # the server may have echoed a key or token
+        raise
     finally:
         response.close()
 
@@ -116,6 +134,7 @@ async def _aiterate_events(
     chunks: AsyncIterator[bytes],
     pending: Sequence[StreamEvent],
     closing: _Closing,
+    limits: StreamLimits | None,
 ) -> AsyncGenerator[StreamEvent, None]:
     try:
         for event in pending:
@@ -123,20 +142,33 @@ async def _aiterate_events(
         feed = decoder.feed
         while True:
             try:
-                chunk = await anext(chunks, None)
+                if limits is None:
+                    chunk = await anext(chunks, None)
+                else:
+                    token = READ_DEADLINE.set(limits.deadline)
+                    try:
+                        chunk = await anext(chunks, None)
+                    finally:
+                        READ_DEADLINE.reset(token)
             except Exception as exc:
                 if closing.requested:
                     return
                 if isinstance(exc, httpx2.TransportError):
-                    raise transport_error(exc, decoder) from exc
+                    raise transport_error(exc, decoder, limits) from exc
                 raise
             if chunk is None:
                 break
-            for event in feed(chunk):
+            events = feed(chunk)
+            if limits is not None:
+                limits.saw(decoder.events_received)
+            for event in events:
                 yield event
         if not closing.requested:
             for event in decoder.end():
                 yield event
+    except APIError as exc:
+        redact_error(exc)  # the server may have echoed a key or token
+        raise
     finally:
         await response.aclose()
 
@@ -175,11 +207,12 @@ class Stream(_StreamBase):
         decoder: EventDecoder,
         chunks: Iterator[bytes],
         pending: Sequence[StreamEvent] = (),
+        limits: StreamLimits | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
-        self._events = _iterate_events(response, decoder, chunks, pending, self._closing)
+        self._events = _iterate_events(response, decoder, chunks, pending, self._closing, limits)
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self._events
@@ -236,11 +269,12 @@ class AsyncStream(_StreamBase):
         decoder: EventDecoder,
         chunks: AsyncIterator[bytes],
         pending: Sequence[StreamEvent] = (),
+        limits: StreamLimits | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
-        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing)
+        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing, limits)
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events

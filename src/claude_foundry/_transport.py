@@ -16,19 +16,31 @@ few hundred in flight they outweigh the request itself:
   answers the same question from it.
 
 Only clients this package creates use this (:class:`FoundryAsyncClient`); an ``http_client``
-passed in is never touched. Proxies from the environment keep httpx2's own transports. If
-httpx2's internals change shape, the stock pieces are used unchanged.
+passed in keeps its own transport (only its network backend is wrapped, by
+:func:`claude_foundry._deadline.enforce_deadlines`, so a call's time limit reaches its sockets).
+Clients created here also close their pools when garbage collected (:func:`close_when_collected`).
+Proxies from the environment keep httpx2's own transports. If httpx2's internals change shape,
+the stock pieces are used unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx2
 
-__all__ = ["FoundryAsyncClient", "ShardedTransport", "async_transport", "sharded_transport"]
+__all__ = [
+    "FoundryAsyncClient",
+    "ShardedTransport",
+    "async_transport",
+    "close_when_collected",
+    "sharded_transport",
+]
 
 
 def async_transport(limits: httpx2.Limits, **options: Any) -> httpx2.AsyncHTTPTransport:
@@ -174,6 +186,47 @@ class FoundryAsyncClient(httpx2.AsyncClient):
         return sharded_transport(
             limits, verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2
         )
+
+
+def close_when_collected(http: httpx2.Client | httpx2.AsyncClient) -> None:
+    """Close ``http``'s connection pools when it is garbage collected, as the official client
+    does, so a client that is never closed leaves no socket open (no ``ResourceWarning``).
+
+    The finalizer holds the transports, not ``http``, so it does not keep ``http`` alive; a
+    client that is closed first finds nothing left to close. An async client is closed in a task
+    of the event loop running when it is collected; with no loop running nothing can be awaited,
+    and the sockets go with the loop.
+    """
+    transports = [t for t in (http._transport, *http._mounts.values()) if t is not None]
+    if isinstance(http, httpx2.Client):
+        weakref.finalize(http, _close_transports, transports)
+    else:
+        weakref.finalize(http, _close_async_transports, transports).atexit = False
+
+
+def _close_transports(transports: list[httpx2.BaseTransport]) -> None:
+    for transport in transports:
+        with contextlib.suppress(Exception):  # at interpreter exit, anything may be half gone
+            transport.close()
+
+
+_CLOSING: set[asyncio.Task[None]] = set()  # strong references, so the tasks run to the end
+
+
+def _close_async_transports(transports: list[httpx2.AsyncBaseTransport]) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+
+    async def close_all() -> None:
+        for transport in transports:
+            with contextlib.suppress(Exception):
+                await transport.aclose()
+
+    task = loop.create_task(close_all())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
 
 
 def _socket_backend() -> Any:

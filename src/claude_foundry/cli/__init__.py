@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from ._boundary import CommandGroup
+
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="claude-foundry", prog_name="claude-foundry")
 def main() -> None:
     """Claude in Microsoft Foundry: chat, a local emulator, and diagnostics."""

@@ -6,24 +6,31 @@ it starts the embedded emulator, says so on stderr, and talks to that, so the co
 the box.
 
 The reply goes to stdout; usage and the two correlation ids (``request-id``, ``apim-request-id``)
-go to stderr, so ``claude-foundry chat "..." > reply.txt`` keeps just the reply.
+go to stderr, so ``claude-foundry chat "..." > reply.txt`` keeps just the reply. While it waits,
+a spinner runs on stderr when that is a terminal, and each retry is named there with its reason.
+A reply too long to wait for without a stream (``--max-tokens`` above what the official client
+allows for a 10-minute request) is streamed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from .._errors import AnthropicError, APIStatusError, ConfigurationError
+from .._models import DEFAULT_MODEL, deprecation
+from ..resources.messages import NONSTREAMING_MAX_TOKENS
+from ._boundary import SetupError
+from ._progress import Waiting
 
 __all__ = ["command"]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
 _ENV_PREFIX = "ANTHROPIC_FOUNDRY_"
 
 
@@ -33,12 +40,33 @@ def _has_foundry_settings(base_url: str | None, resource: str | None) -> bool:
     return any(name.startswith(_ENV_PREFIX) and value for name, value in os.environ.items())
 
 
+def _entra_credential() -> Any:
+    try:
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        raise SetupError(
+            "--entra needs azure-identity, which is not installed. Install it: pip install "
+            "'claude-foundry[entra]' (from a checkout: pip install '.[entra]')."
+        ) from None
+    return DefaultAzureCredential()
+
+
 @contextlib.contextmanager
-def _client(base_url: str | None, resource: str | None) -> Iterator[Any]:
+def _client(
+    base_url: str | None, resource: str | None, *, entra: bool, timeout: float | None
+) -> Iterator[Any]:
     from .. import AnthropicFoundry
 
+    options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    if entra:
+        if not _has_foundry_settings(base_url, resource):
+            raise SetupError(
+                "--entra needs a Foundry endpoint: pass --resource NAME or --base-url URL, or set "
+                "ANTHROPIC_FOUNDRY_RESOURCE (the embedded emulator takes a key)."
+            )
+        options["credential"] = _entra_credential()
     if _has_foundry_settings(base_url, resource):
-        with AnthropicFoundry(base_url=base_url, resource=resource) as client:
+        with AnthropicFoundry(base_url=base_url, resource=resource, **options) as client:
             yield client
         return
     from ..emulator import Emulator
@@ -49,7 +77,9 @@ def _client(base_url: str | None, resource: str | None) -> Iterator[Any]:
             f"using the embedded emulator at {emulator.base_url}",
             err=True,
         )
-        with AnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url) as client:
+        with AnthropicFoundry(
+            api_key=emulator.api_key, base_url=emulator.base_url, **options
+        ) as client:
             yield client
 
 
@@ -75,19 +105,6 @@ def _report(message: Any) -> None:
     )
 
 
-class _ConfigurationFailure(click.ClickException):
-    exit_code = 2
-
-
-def _fail(exc: AnthropicError) -> click.ClickException:
-    text = str(exc)
-    if isinstance(exc, APIStatusError) and exc.hint and exc.hint not in text:
-        text += f"\nHint: {exc.hint}"
-    if isinstance(exc, ConfigurationError):
-        return _ConfigurationFailure(text)
-    return click.ClickException(text)
-
-
 @click.command("chat")
 @click.argument("prompt")
 @click.option("--stream", is_flag=True, help="Print the reply as it is generated.")
@@ -100,6 +117,16 @@ def _fail(exc: AnthropicError) -> click.ClickException:
 @click.option("--system", help="A system prompt.")
 @click.option("--base-url", help="Endpoint, https://{resource}.services.ai.azure.com/anthropic/.")
 @click.option("--resource", help="The Foundry resource name (instead of --base-url).")
+@click.option(
+    "--entra",
+    is_flag=True,
+    help="Sign in with Microsoft Entra ID (DefaultAzureCredential) instead of a key.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait for the reply (default: the client's, 600).",
+)
 def command(
     prompt: str,
     stream: bool,
@@ -108,12 +135,14 @@ def command(
     system: str | None,
     base_url: str | None,
     resource: str | None,
+    entra: bool,
+    timeout: float | None,
 ) -> None:
     """Send PROMPT to a Claude deployment and print the reply.
 
     \b
     Example:
-      claude-foundry chat "Hello!" --stream --model claude-sonnet-4-5
+      claude-foundry chat "Hello!" --stream --model claude-sonnet-5
     """
     params: dict[str, Any] = {
         "model": model,
@@ -122,21 +151,35 @@ def command(
     }
     if system:
         params["system"] = system
-    try:
-        with _client(base_url, resource) as client:
-            if stream:
-                with client.messages.stream(**params) as events:
-                    for text in events.text_stream:
-                        click.echo(text, nl=False)
-                        sys.stdout.flush()
-                    message = events.get_final_message()
-                click.echo()
-            else:
-                message = client.messages.create(**params)
-                click.echo(_reply_text(message))
-            _report(message)
-    except AnthropicError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted", err=True)
-        sys.exit(130)
+    retired = deprecation(model)
+    if retired is not None:
+        click.echo(f"warning: {retired.message(datetime.date.today())}", err=True)
+    if not stream and timeout is None and max_tokens > NONSTREAMING_MAX_TOKENS:
+        # The client refuses such a call without a stream (it could outlast the 10-minute
+        # timeout); the command streams it instead of failing.
+        click.echo(
+            f"--max-tokens {max_tokens} is above {NONSTREAMING_MAX_TOKENS}, too long to wait "
+            "for without a stream: streaming the reply.",
+            err=True,
+        )
+        stream = True
+    with (
+        _client(base_url, resource, entra=entra, timeout=timeout) as client,
+        Waiting(model) as waiting,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", DeprecationWarning)  # said above, once, in plain words
+        if stream:
+            with client.messages.stream(**params) as events:
+                for text in events.text_stream:
+                    waiting.reply_started()
+                    click.echo(text, nl=False)
+                    sys.stdout.flush()
+                message = events.get_final_message()
+            waiting.reply_started()
+            click.echo()
+        else:
+            message = client.messages.create(**params)
+            waiting.reply_started()
+            click.echo(_reply_text(message))
+    _report(message)

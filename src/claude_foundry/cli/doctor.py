@@ -23,6 +23,7 @@ def render_table(results: list[CheckResult]) -> None:
     """The report as a rich table on stdout (plain text when stdout is not a terminal)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="claude-foundry doctor", show_lines=True, expand=True)
     table.add_column("check", no_wrap=True)
@@ -30,11 +31,17 @@ def render_table(results: list[CheckResult]) -> None:
     table.add_column("detail", ratio=3)
     table.add_column("fix", ratio=2)
     for result in results:
-        style = _STYLE[result.status]
-        table.add_row(result.name, f"[{style}]{result.status}[/]", result.detail, result.fix,
-                      style="dim" if result.status == "skip" else None)  # fmt: skip
+        # Text, not markup: a detail such as "[redacted]" or a deployment name in brackets is
+        # shown as written.
+        table.add_row(
+            Text(result.name),
+            Text(result.status, style=_STYLE[result.status]),
+            Text(result.detail),
+            Text(result.fix),
+            style="dim" if result.status == "skip" else None,
+        )
     console = Console(highlight=False)
-    console.print(table, markup=True)
+    console.print(table)
     counts = {status: sum(r.status == status for r in results) for status in _STYLE}
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     console.print(summary)

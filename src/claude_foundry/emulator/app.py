@@ -21,6 +21,7 @@ from typing import Any
 
 from ..types import CountTokensRequest, Message, MessageCreateRequest, MessageStopEvent, encode
 from .auth import AuthFailure, azure_error
+from .bodies import BodyTooLarge, read_body
 from .config import DeploymentConfig
 from .control import build_control_app
 from .faults import (
@@ -30,6 +31,7 @@ from .faults import (
     status_fault_response,
     stream_error_event,
 )
+from .guard import foreign_request
 from .journal import JournalEntry
 from .quota import QuotaLimits, uncached_input_tokens
 from .responder import InvalidRequestError, check_request, stream_events
@@ -40,10 +42,12 @@ from .tokens import count_input_tokens
 from .validation import (
     COUNT_FIELDS,
     CREATE_FIELDS,
+    NESTED_TOO_DEEPLY,
     InvalidRequest,
     blocked_feature,
     check_count,
     check_create,
+    check_max_tokens,
     feature_message,
     parse_body,
     unknown_header_values,
@@ -69,9 +73,6 @@ _ON_ARRIVAL = frozenset({"status"})
 _ON_REPLY = frozenset({"latency"}) | _STREAM_CUTS
 _FLUSH_BYTES = 4096  # unpaced streams are written in chunks of about this size
 _PAUSE_SLICE_S = 0.1  # how soon a paused request notices that the emulator is stopping
-JOURNAL_BODY_LIMIT = 256 * 1024
-"""Larger request bodies are journalled as a note of their size, so that a journal of big
-(image-laden) requests cannot hold gigabytes."""
 
 _API_NOT_SUPPORTED = azure_error(
     404,
@@ -124,11 +125,11 @@ class _Exchange:
 
     __slots__ = (
         "apim_request_id",
-        "body",
         "deployment",
         "fault_id",
         "headers",
         "message_id",
+        "raw_body",
         "recorded",
         "request_id",
         "response_headers",
@@ -152,7 +153,7 @@ class _Exchange:
         if region:
             self.response_headers.append((b"x-ms-region", region.encode()))
         self.headers: dict[str, str] = {}
-        self.body: object = None
+        self.raw_body: bytes | None = None
         self.deployment: str | None = None
         self.fault_id: str | None = None
         self.status = 0
@@ -184,6 +185,14 @@ class EmulatorApp:
             await self._respond(exchange, send, refusal.status, refusal.body, refusal.headers)
         except _Stopping:
             await _drop_connection_soon(send)
+        except RecursionError:
+            # Deeply nested JSON that decoded can still be too deep for a later step: it is the
+            # request's fault, so it gets a 400, never a 500.
+            if exchange.status == 0:
+                body = _error_body("invalid_request_error", NESTED_TOO_DEEPLY, exchange.request_id)
+                await self._respond(exchange, send, 400, body)
+            else:
+                _drop_connection(send)
         except Exception:
             logger.exception("unexpected error while serving %s %s", scope["method"], path)
             if exchange.status == 0:
@@ -203,6 +212,10 @@ class EmulatorApp:
         ex.headers = headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
+        if not state.control_requires_key:  # on loopback only: no foreign web page may call
+            reason = foreign_request(headers, config.allowed_hosts)
+            if reason is not None:
+                raise ex.refuse(403, "permission_error", reason)
         if route is None:
             path: str = scope["path"]
             body = _API_NOT_SUPPORTED if path.startswith(("/anthropic/", "/v1/")) else None
@@ -234,7 +247,7 @@ class EmulatorApp:
         except InvalidRequest as exc:
             problem = exc
         if data is not None:
-            ex.body = data if len(raw) <= JOURNAL_BODY_LIMIT else _omitted(len(raw))
+            ex.raw_body = raw  # the journal keeps bytes (or a note), never the decoded tree
             model = data.get("model")
             ex.deployment = model if isinstance(model, str) else None
             ex.stream = data.get("stream") is True and route == "messages"
@@ -305,6 +318,10 @@ class EmulatorApp:
         send: Send,
     ) -> None:
         state = self.state
+        try:
+            check_max_tokens(request, limit=deployment.max_output_tokens, model=deployment.model)
+        except InvalidRequest as exc:
+            raise ex.refuse(400, "invalid_request_error", exc.message) from None
         try:
             check_request(request, context_window=deployment.context_window)
         except InvalidRequestError as exc:
@@ -510,7 +527,7 @@ class EmulatorApp:
             path=scope["path"],
             query=query.decode("latin-1"),
             headers=ex.headers,
-            body=ex.body,
+            raw_body=ex.raw_body,
             status=ex.status,
             deployment=ex.deployment,
             request_id=ex.request_id,
@@ -524,37 +541,16 @@ class EmulatorApp:
 
 
 async def _read_body(ex: _Exchange, receive: Receive, limit: int) -> bytes | None:
-    declared = ex.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(ex, limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk: bytes = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(ex, limit)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        return await read_body(receive, limit, ex.headers.get("content-length"))
+    except BodyTooLarge:
+        raise _too_large(ex, limit) from None
 
 
 def _too_large(ex: _Exchange, limit: int) -> _Refusal:
     return ex.refuse(
         413, "request_too_large", f"Request exceeds the maximum allowed number of bytes ({limit})."
     )
-
-
-def _omitted(size: int) -> dict[str, str]:
-    return {
-        "_omitted": f"a request body of {size} bytes (the journal keeps bodies up to "
-        f"{JOURNAL_BODY_LIMIT} bytes)"
-    }
 
 
 def _chunk(data: bytes) -> ASGIMessage:

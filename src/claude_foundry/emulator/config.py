@@ -43,6 +43,7 @@ from typing import Any, Literal, cast
 
 from .._errors import ConfigurationError
 from .entra_config import EntraConfigError, EntraSettings
+from .files import UnreadableFile, read_regular_file
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -51,6 +52,8 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorConfigError",
     "catalog",
+    "check_api_key",
+    "check_header_value",
 ]
 
 DEFAULT_API_KEY = "emulator-key"
@@ -106,6 +109,8 @@ class DeploymentConfig:
     echo_model: EchoModel = "deployment"
     """What replies carry as ``model``: the deployment name or the model id."""
     context_window: int | None = None
+    max_output_tokens: int | None = None
+    """The largest ``max_tokens`` accepted (the catalog's value for the model); None: no limit."""
     unavailable_features: tuple[str, ...] | None = None
     """Features answered with 400; ``None`` means the hosting option's list from the catalog."""
     quota_pool: str | None = None
@@ -134,6 +139,7 @@ class DeploymentConfig:
             "quotas": {key: getattr(self, key) for key in _QUOTA_KEYS},
             "echo_model": self.echo_model,
             "context_window": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
             "unavailable_features": list(self.blocked_features),
             "quota_pool": self.quota_pool,
         }
@@ -158,6 +164,7 @@ class DeploymentConfig:
             model=model,
             hosting=cast(Hosting, hosting),
             context_window=entry["context_window"] if entry else None,
+            max_output_tokens=entry.get("max_output_tokens") if entry else None,
         )
         deployment.update(
             {key: value for key, value in data.items() if key not in ("name", "model", "hosting")},
@@ -209,6 +216,8 @@ class DeploymentConfig:
             self.quota_pool = pool
         if "context_window" in data:
             self.context_window = _limit(data["context_window"], f"{where} context_window")
+        if "max_output_tokens" in data:
+            self.max_output_tokens = _limit(data["max_output_tokens"], f"{where} max_output_tokens")
         if "unavailable_features" in data:
             features = data["unavailable_features"]
             if features is None:
@@ -234,6 +243,7 @@ _DEPLOYMENT_KEYS = frozenset(
         "quota_pool",
         "echo_model",
         "context_window",
+        "max_output_tokens",
         "unavailable_features",
     }
 )
@@ -253,6 +263,14 @@ class EmulatorConfig:
     """Sent as ``x-ms-region``; ``None`` leaves the header out."""
     seed: int | None = None
     journal_size: int = 1000
+    journal_max_bytes: int = 32 * 1024 * 1024
+    header_timeout_s: float = 10.0
+    """A connection must deliver a request's headers within this time, or it is closed."""
+    keep_alive_s: float = 5.0
+    """An idle connection between requests is closed after this time."""
+    allowed_hosts: frozenset[str] = frozenset()
+    """Host names besides loopback ones that an emulator on loopback answers to (lower case)."""
+    """Request-body bytes the journal keeps in all; older bodies give way to a note."""
     deployments: dict[str, DeploymentConfig] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
     scripts: list[Path] = field(default_factory=list)
@@ -268,11 +286,9 @@ class EmulatorConfig:
         """Read a TOML file; relative script paths are resolved against its folder."""
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise EmulatorConfigError(
-                f"emulator config file {str(path)!r} does not exist"
-            ) from None
+            data = tomllib.loads(read_regular_file(path, what="emulator config file").decode())
+        except UnreadableFile as exc:
+            raise EmulatorConfigError(str(exc)) from None
         except UnicodeDecodeError:
             raise EmulatorConfigError(
                 f"emulator config file {str(path)!r} is not UTF-8 text; save it as UTF-8 TOML"
@@ -292,7 +308,7 @@ class EmulatorConfig:
         if "api_key" in data and "api_keys" in data:
             raise EmulatorConfigError("emulator config: give api_key or api_keys, not both")
         if "api_key" in data:
-            config.api_keys = [_require_str(data, "api_key", "emulator config")]
+            config.api_keys = [check_api_key(data["api_key"], "emulator config api_key")]
         elif "api_keys" in data:
             config.api_keys = _api_keys(data["api_keys"], "emulator config")
         config.apply_settings(
@@ -300,6 +316,16 @@ class EmulatorConfig:
         )
         config.seed = _optional_int(data, "seed", "emulator config")
         config.journal_size = _limit(data.get("journal_size", 1000), "journal_size") or 1000
+        for key in ("header_timeout_s", "keep_alive_s"):
+            if key in data:
+                setattr(config, key, _seconds(data[key], f"emulator config: {key}"))
+        if "allowed_hosts" in data:
+            config.allowed_hosts = _host_names(data["allowed_hosts"])
+        if "journal_max_bytes" in data:
+            journal_bytes = _limit(data["journal_max_bytes"], "journal_max_bytes")
+            config.journal_max_bytes = (
+                config.journal_max_bytes if journal_bytes is None else journal_bytes
+            )
 
         if data.get("default_deployments", True) is not False:
             for entry in catalog().models:
@@ -372,6 +398,8 @@ class EmulatorConfig:
             region = data["region"]
             if region is not None and not isinstance(region, str):
                 raise EmulatorConfigError(f"{where}: region must be a string, not {region!r}")
+            if region:
+                check_header_value(region, f"{where}: region")
             self.region = region or None
 
     def apply_quota_preset(self, preset: object, *, only_unset: bool = False) -> None:
@@ -456,6 +484,10 @@ class EmulatorConfig:
             "region": self.region,
             "seed": self.seed,
             "journal_size": self.journal_size,
+            "journal_max_bytes": self.journal_max_bytes,
+            "allowed_hosts": sorted(self.allowed_hosts),
+            "header_timeout_s": self.header_timeout_s,
+            "keep_alive_s": self.keep_alive_s,
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
@@ -477,6 +509,10 @@ _TOP_KEYS = frozenset(
         *_SETTING_KEYS,
         "seed",
         "journal_size",
+        "journal_max_bytes",
+        "allowed_hosts",
+        "header_timeout_s",
+        "keep_alive_s",
         "default_deployments",
         "deployments",
         "quota_preset",
@@ -490,16 +526,68 @@ _PATCH_KEYS = frozenset(
 )
 
 
+def check_header_value(value: str, where: str) -> None:
+    """Refuse a value that cannot travel in an HTTP header as it is.
+
+    Header values are visible ASCII, spaces and tabs (RFC 9110): a CR or LF would end the header
+    early and let the rest of the value forge headers or a body in every reply that carries it.
+    """
+    bad = next((char for char in value if not _is_header_char(char)), None)
+    if bad is not None:
+        raise EmulatorConfigError(
+            f"{where} must be printable ASCII (it is sent in an HTTP header); it contains "
+            f"{bad!r} at position {value.index(bad)}"
+        )
+
+
+def _is_header_char(char: str) -> bool:
+    return char == "\t" or " " <= char <= "~"
+
+
+def check_api_key(key: object, where: str) -> str:
+    """An API key as configured, or :class:`EmulatorConfigError` saying why it can never match."""
+    if not isinstance(key, str) or not key:
+        raise EmulatorConfigError(f"{where}: an API key must be a non-empty string")
+    if not key.isascii() or not key.isprintable() or key != key.strip():
+        raise EmulatorConfigError(
+            f"{where}: an API key must be printable ASCII without surrounding spaces: clients "
+            "send it in the api-key / x-api-key header, which carries nothing else, so this key "
+            "could never match"
+        )
+    return key
+
+
 def _api_keys(value: object, where: str) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(key, str) and key for key in value)
-    ):
+    if not isinstance(value, list) or not value:
         raise EmulatorConfigError(
             f"{where}: api_keys must be a non-empty list of non-empty strings"
         )
-    return list(value)
+    return [check_api_key(key, where) for key in value]
+
+
+def _seconds(value: object, where: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= 3600
+    ):
+        raise EmulatorConfigError(
+            f"{where} must be a number of seconds in (0, 3600], not {value!r}"
+        )
+    return float(value)
+
+
+def _host_names(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(host, str) and host and all(c.isalnum() or c in "-._" for c in host)
+        for host in value
+    ):
+        raise EmulatorConfigError(
+            "emulator config: allowed_hosts must be a list of host names such as "
+            f'["emulator.test"] (no ports or schemes), not {value!r}'
+        )
+    return frozenset(host.lower() for host in value)
 
 
 def _catalog_entry(model: str) -> dict[str, Any] | None:

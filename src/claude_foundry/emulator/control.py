@@ -16,24 +16,31 @@
     DELETE /_emulator/scripts/{id}      remove one rule
 
 Other parts add their routes with :meth:`EmulatorState.mount` (e.g. ``/_emulator/entra``).
-JSON in and out. Bad input gets 400 with ``{"error": {"type": ..., "message": ...}}``.
-No Foundry path starts with ``/_emulator``, so a real client can never reach these routes. An
-emulator listening beyond loopback (``allow_remote``) asks for its API key here too.
+JSON in and out: a request body must say ``content-type: application/json`` (415 otherwise) and
+stays under ``max_body_bytes`` (413), the one limit of every route. Bad input gets 400 with
+``{"error": {"type": ..., "message": ...}}``. No Foundry path starts with ``/_emulator``, so a
+real client can never reach these routes. On loopback, requests naming a foreign ``Host`` or
+``Origin`` are refused with 403 (see :mod:`.guard`); an emulator listening beyond loopback
+(``allow_remote``) asks for its API key here instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs
 
 import msgspec
 
 from ..types import encode
 from .auth import Principal
+from .bodies import BodyTooLarge, is_json_content_type, read_body, replay
 from .config import EmulatorConfigError
 from .faults import parse_fault_list
+from .guard import foreign_request
+from .journal import JournalEntry
 from .state import EmulatorState
 
 __all__ = ["build_control_app"]
@@ -47,7 +54,7 @@ logger = logging.getLogger("claude_foundry.emulator")
 
 _T = TypeVar("_T")
 _PREFIX = "/_emulator/"
-_MAX_BODY = 8 * 1024 * 1024
+_STREAM_CHUNK_BYTES = 256 * 1024  # journal bytes encoded per hop to the worker thread
 
 
 class ControlError(Exception):
@@ -85,6 +92,7 @@ def _health(call: _Call) -> tuple[int, object]:
         "deployments": len(state.config.deployments),
         "faults": len(state.faults),
         "journal": len(state.journal),
+        "journal_bytes": state.journal.body_bytes,
         "scripts": len(state.scripts),
     }
 
@@ -130,7 +138,7 @@ def _journal(call: _Call) -> tuple[int, object]:
             raise ControlError(400, f"limit must be a whole number, not {limit_text!r}")
         limit = int(limit_text)
     entries = call.state.journal.entries(deployment=deployment, limit=limit)
-    return 200, [entry.to_dict() for entry in entries]
+    return 200, _Streamed(entries, JournalEntry.to_json)
 
 
 def _clear_journal(call: _Call) -> tuple[int, object]:
@@ -198,6 +206,8 @@ _ROUTES: dict[str, dict[str, Handler]] = {
     "scripts": {"GET": _list_scripts, "POST": _add_scripts, "DELETE": _clear_scripts},
     "scripts/*": {"DELETE": _delete_script},
 }
+_OFF_LOOP = frozenset({_add_scripts})
+"""Handlers that may touch the file system, so they run in a worker thread."""
 
 
 def _resolve(path: str) -> tuple[dict[str, Handler] | None, str | None]:
@@ -210,16 +220,54 @@ def _resolve(path: str) -> tuple[dict[str, Handler] | None, str | None]:
     return None, None
 
 
+class _Streamed(Generic[_T]):
+    """A JSON array answered in pieces, each made off the event loop.
+
+    Serialising a journal of many large bodies takes time and memory in proportion; done on the
+    event loop in one piece it would stall every other request, and built whole it would hold a
+    second copy of every body. Here items are encoded in a worker thread, a chunk of about
+    ``_STREAM_CHUNK_BYTES`` at a time, and each chunk is sent before the next is made.
+    """
+
+    def __init__(self, items: Sequence[_T], encode_item: Callable[[_T], bytes]) -> None:
+        self._items = items
+        self._encode_item = encode_item
+
+    def _encode_chunk(self, start: int) -> tuple[bytes, int]:
+        """The items from ``start`` that fill one chunk, and the index after them."""
+        pieces: list[bytes] = []
+        size = 0
+        index = start
+        while index < len(self._items) and size < _STREAM_CHUNK_BYTES:
+            if index:
+                pieces.append(b",")
+            piece = self._encode_item(self._items[index])
+            pieces.append(piece)
+            size += len(piece)
+            index += 1
+        return b"".join(pieces), index
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield b"["
+        index = 0
+        while index < len(self._items):
+            chunk, index = await asyncio.to_thread(self._encode_chunk, index)
+            yield chunk
+        yield b"]"
+
+
 def build_control_app(state: EmulatorState) -> ASGIApp:
     """The ASGI callable serving ``/_emulator/...`` for ``state``."""
 
     async def control(scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            _require_key(state, scope)
+            _require_key(state, scope, headers)
+            raw = await _read(state, headers, receive)
             mounted = state.mounted_app(path)
             if mounted is None:
-                status, payload = await _dispatch(state, scope, receive)
+                status, payload = await _dispatch(state, scope, raw)
         except ControlError as exc:
             status, payload = (
                 exc.status,
@@ -231,26 +279,39 @@ def build_control_app(state: EmulatorState) -> ASGIApp:
             payload = {"error": {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}}
         else:
             if mounted is not None:
-                await mounted(scope, receive, send)
+                # The body is read already (under the one limit); the mounted app gets it again.
+                await mounted(scope, replay(raw, receive), send)
                 return
+        if isinstance(payload, _Streamed):
+            start = {"type": "http.response.start", "status": status, "headers": _JSON_HEADERS}
+            await send(start)
+            async for chunk in payload.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         body = encode(payload)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
+        response_headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         if status == 405:
             methods = _resolve(path)[0] or {}
-            headers.append((b"allow", ", ".join(sorted(methods)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+            response_headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     return control
 
 
-def _require_key(state: EmulatorState, scope: Scope) -> None:
-    if not state.control_requires_key or scope["path"] in state.keyless_paths:
+_JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+
+
+def _require_key(state: EmulatorState, scope: Scope, headers: Mapping[str, str]) -> None:
+    if not state.control_requires_key:
+        # On loopback the control API has no key; a web page must not be able to reach it.
+        reason = foreign_request(headers, state.config.allowed_hosts)
+        if reason is not None:
+            raise ControlError(403, reason, "forbidden")
         return
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    if scope["path"] in state.keyless_paths:
+        return
     if not isinstance(state.authenticator.authenticate(headers), Principal):
         raise ControlError(
             401,
@@ -260,7 +321,7 @@ def _require_key(state: EmulatorState, scope: Scope) -> None:
         )
 
 
-async def _dispatch(state: EmulatorState, scope: Scope, receive: Receive) -> tuple[int, object]:
+async def _dispatch(state: EmulatorState, scope: Scope, raw: bytes) -> tuple[int, object]:
     methods, param = _resolve(scope["path"])
     if methods is None:
         raise ControlError(
@@ -277,29 +338,37 @@ async def _dispatch(state: EmulatorState, scope: Scope, receive: Receive) -> tup
             f"use {', '.join(sorted(methods))}",
             "method_not_allowed",
         )
-    raw = await _read(receive)
     body: object = None
     if raw.strip():
         try:
             body = msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:
             raise ControlError(400, f"the request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ControlError(400, "the request body is nested too deeply") from None
     query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
-    return handler(_Call(state, body, query, param))
+    call = _Call(state, body, query, param)
+    if handler in _OFF_LOOP:
+        return await asyncio.to_thread(handler, call)
+    return handler(call)
 
 
-async def _read(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > _MAX_BODY:
-            raise ControlError(413, f"control request bodies are limited to {_MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+async def _read(state: EmulatorState, headers: Mapping[str, str], receive: Receive) -> bytes:
+    """The body under the emulator's one limit; a body must be declared as JSON."""
+    limit = state.config.max_body_bytes
+    try:
+        raw = await read_body(receive, limit, headers.get("content-length"))
+    except BodyTooLarge as exc:
+        raise ControlError(413, f"request bodies are limited to {exc.limit} bytes") from None
+    if raw is None:
+        return b""
+    content_type = headers.get("content-type")
+    if raw.strip() and not is_json_content_type(content_type):
+        # Also what keeps a cross-site form or text/plain POST (no CORS preflight) out.
+        raise ControlError(
+            415,
+            f"send control request bodies as JSON with content-type: application/json, "
+            f"not {content_type!r}",
+            "unsupported_media_type",
+        )
+    return raw

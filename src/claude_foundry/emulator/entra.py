@@ -18,6 +18,7 @@ Service managed-identity protocol that ``ManagedIdentityCredential`` (and so
 from __future__ import annotations
 
 import enum
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_TENANT_ID",
     "DOCUMENTED_AUDIENCES",
     "ENTRA_PREFIX",
+    "MAX_TOKEN_LIFETIME_S",
     "MANAGED_IDENTITY_API_VERSION",
     "MANAGED_IDENTITY_PATH",
     "EntraAuthenticator",
@@ -72,6 +74,8 @@ __all__ = [
 Clock = Callable[[], float]
 
 DEFAULT_SCOPE = "https://ai.azure.com/.default"
+MAX_TOKEN_LIFETIME_S = 86_400
+_LATEST_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z; beyond it a date means nothing
 DOCUMENTED_AUDIENCES = ("https://ai.azure.com", "https://cognitiveservices.azure.com")
 _DATA_ACTION = "Microsoft.CognitiveServices/accounts/MaaS/*"
 
@@ -110,6 +114,7 @@ class TokenIssuer:
     ) -> None:
         if lifetime_s < 1:
             raise EntraConfigError(f"token lifetime must be at least 1 second, not {lifetime_s}")
+        _check_lifetime(lifetime_s)
         self.tenant_id = tenant_id
         self.lifetime_s = int(lifetime_s)
         self.issuer_version = issuer_version
@@ -144,6 +149,8 @@ class TokenIssuer:
         if not audience:
             raise EntraConfigError(f"scope must name a resource such as {DEFAULT_SCOPE!r}")
         now = int(self.clock())
+        if lifetime_s is not None:
+            _check_lifetime(lifetime_s)
         expires_on = now + int(lifetime_s if lifetime_s is not None else self.lifetime_s)
         claims = {
             "aud": audience,
@@ -172,6 +179,35 @@ class TokenIssuer:
         return jwt.encode(
             dict(claims), self._private_key, algorithm="RS256", headers={"kid": self.key_id}
         )
+
+
+def _check_lifetime(lifetime_s: object) -> None:
+    """Refuse a lifetime that is not a whole number of seconds within a day either way.
+
+    Negative lifetimes stay allowed (tests mint expired tokens with them); a day is the longest
+    access-token lifetime Entra ID can be configured to issue.
+    """
+    if isinstance(lifetime_s, bool) or not isinstance(lifetime_s, int):
+        raise EntraConfigError(
+            f"token lifetime must be a whole number of seconds, not {lifetime_s!r}"
+        )
+    if abs(lifetime_s) > MAX_TOKEN_LIFETIME_S:
+        raise EntraConfigError(
+            f"token lifetime must be at most {MAX_TOKEN_LIFETIME_S} seconds (one day, the longest "
+            "Entra ID issues)"
+        )
+
+
+def _numeric_date(value: object) -> float | None:
+    """A JWT NumericDate as seconds, or None when the claim is not a usable one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > _LATEST_NUMERIC_DATE:
+        return None
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > _LATEST_NUMERIC_DATE:
+        return None
+    return number
 
 
 class RejectReason(enum.Enum):
@@ -267,12 +303,19 @@ class TokenVerifier:
                 f"token tenant {claims['tid']!r} doesn't match resource tenant "
                 f"{self.issuer.tenant_id!r}",
             )
-        now = self.clock()
-        if now > float(claims["exp"]) + self.leeway_s:
+        expires = _numeric_date(claims["exp"])
+        not_before = _numeric_date(claims["nbf"]) if "nbf" in claims else None
+        if expires is None or ("nbf" in claims and not_before is None):
             return TokenRejection(
-                RejectReason.EXPIRED, f"the token expired {now - float(claims['exp']):.0f} s ago"
+                RejectReason.MALFORMED,
+                "exp and nbf must be NumericDate values (seconds since 1970 as a number)",
             )
-        if "nbf" in claims and now + self.leeway_s < float(claims["nbf"]):
+        now = self.clock()
+        if now > expires + self.leeway_s:
+            return TokenRejection(
+                RejectReason.EXPIRED, f"the token expired {now - expires:.0f} s ago"
+            )
+        if not_before is not None and now + self.leeway_s < not_before:
             return TokenRejection(RejectReason.NOT_YET_VALID, "the token is not valid yet (nbf)")
         object_id = str(claims["oid"])
         principal = self.principal_for(object_id)
@@ -289,7 +332,7 @@ class TokenVerifier:
         return VerifiedToken(
             principal=principal,
             audience=str(audience),
-            expires_on=int(claims["exp"]),
+            expires_on=int(expires),
             claims=claims,
         )
 

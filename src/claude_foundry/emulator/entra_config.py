@@ -139,6 +139,11 @@ class EntraSettings:
             raise EntraConfigError(
                 f"entra.token_lifetime_s must be at least 1 second, not {self.token_lifetime_s}"
             )
+        if self.token_lifetime_s > 86_400:
+            raise EntraConfigError(
+                "entra.token_lifetime_s must be at most 86400 seconds (one day, the longest "
+                f"Entra ID issues), not {self.token_lifetime_s}"
+            )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> EntraSettings:

@@ -18,7 +18,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,9 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from .entra import EntraDirectory, EntraPrincipal, TokenIssuer
+from .entra_config import EntraPrincipal
 
 __all__ = [
     "ENTRA_PREFIX",
@@ -43,6 +41,38 @@ ENTRA_PREFIX = "/_emulator/entra"
 MANAGED_IDENTITY_PATH = f"{ENTRA_PREFIX}/msi/token"
 
 
+# What the routes need of the token machinery, as protocols: ``entra`` builds on this module,
+# so this module names only the shapes it calls, never ``entra`` itself.
+class _IssuedToken(Protocol):
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def expires_on(self) -> int: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def principal(self) -> EntraPrincipal: ...
+
+
+class _Issuer(Protocol):
+    @property
+    def tenant_id(self) -> str: ...
+    def issue(self, principal: EntraPrincipal, *, scope: str = ...) -> _IssuedToken: ...
+
+
+class _Directory(Protocol):
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def principals(self) -> dict[str, EntraPrincipal]: ...
+    @property
+    def managed_identity(self) -> ManagedIdentityEndpoint: ...
+    def issue_token(
+        self, *, principal: str | None = ..., scope: str = ..., lifetime_s: int | None = ...
+    ) -> _IssuedToken: ...
+    def set_roles(self, name: str, roles: Iterable[str]) -> EntraPrincipal: ...
+
+
 class ManagedIdentityEndpoint:
     """The App Service managed-identity token endpoint (api-version 2019-08-01).
 
@@ -54,7 +84,7 @@ class ManagedIdentityEndpoint:
 
     def __init__(
         self,
-        issuer: TokenIssuer,
+        issuer: _Issuer,
         principals: Callable[[], Iterable[EntraPrincipal]],
         *,
         default_principal: Callable[[], EntraPrincipal],
@@ -131,7 +161,7 @@ def _mi_error(status: int, message: str) -> Response:
     return JSONResponse({"statusCode": status, "message": message}, status_code=status)
 
 
-def build_entra_app(directory: EntraDirectory) -> Starlette:
+def build_entra_app(directory: _Directory) -> Starlette:
     """The ASGI app for every route under :data:`ENTRA_PREFIX`."""
 
     async def mint(request: Request) -> Response:

@@ -2,8 +2,9 @@
 
 Tests read it to prove what a client sent (retries via ``x-stainless-retry-count``, headers,
 bodies, fields no handler read). Credentials never reach it: every credential header and query
-parameter is replaced by ``[redacted]`` when an entry is built, whoever builds it. Bodies are
-the caller's content and are kept as sent.
+parameter (by name pattern: key, token, secret, password, signature, ...) is replaced by
+``[redacted]`` when an entry is built, whoever builds it. Bodies are the caller's content and are
+kept as the bytes sent, within a byte budget (see :class:`Journal`).
 
 Example::
 
@@ -15,8 +16,8 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import itertools
+import re
 import threading
 import time
 from collections import deque
@@ -25,11 +26,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+import msgspec
+
 __all__ = [
+    "BODY_LIMIT",
+    "DEFAULT_MAX_BYTES",
     "REDACTED",
     "Journal",
     "JournalEntry",
     "is_credential_header",
+    "omitted_note",
     "redact_headers",
     "redact_query",
 ]
@@ -45,29 +51,22 @@ _CREDENTIAL_HEADERS = frozenset(
         "ocp-apim-subscription-key",
         "cookie",
         "set-cookie",
+        "x-identity-header",
     }
 )
-_CREDENTIAL_HEADER_PREFIXES = ("x-ms-token-",)
-# Query parameters that carry credentials in Azure and OAuth URLs (SAS signatures included).
-_CREDENTIAL_QUERY_KEYS = frozenset(
-    {
-        "api-key",
-        "api_key",
-        "apikey",
-        "key",
-        "subscription-key",
-        "access_token",
-        "token",
-        "code",
-        "sig",
-        "client_secret",
-    }
+# Names that carry credentials, by pattern rather than by list, so that a name nobody listed
+# (``X-Goog-Api-Key``, ``client_secret``, ``sas_signature``, ``passwd``) is redacted too. A false
+# positive costs a journal value; a miss would leak a secret.
+_CREDENTIAL_NAME = re.compile(
+    r"key|token|secret|passw|pwd|signature|credential|auth|cookie|session"
+    r"|^(?:sig|code|pass)$|(?:^|[-_.])sig(?:$|[-_.])",
+    re.IGNORECASE,
 )
 
 
 def is_credential_header(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in _CREDENTIAL_HEADERS or lowered.startswith(_CREDENTIAL_HEADER_PREFIXES)
+    lowered = name.strip().lower()
+    return lowered in _CREDENTIAL_HEADERS or _CREDENTIAL_NAME.search(lowered) is not None
 
 
 def redact_headers(
@@ -107,7 +106,7 @@ def redact_query(query: str) -> str:
 
 
 def _is_credential_key(key: str) -> bool:
-    return key.strip().lower() in _CREDENTIAL_QUERY_KEYS
+    return is_credential_header(key)
 
 
 _entry_ids = itertools.count(1)
@@ -117,20 +116,32 @@ def _new_entry_id() -> str:
     return f"j_{next(_entry_ids)}"
 
 
+BODY_LIMIT = 256 * 1024
+"""Larger request bodies are journalled as a note of their size."""
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+"""The request bodies one journal keeps in all; older bodies give way to a note beyond it."""
+
+
 @dataclass
 class JournalEntry:
     """One request and its outcome. Headers and query are redacted on construction.
 
-    ``body`` is the parsed JSON request body (None if absent or not JSON); ``retry_count`` comes
-    from ``x-stainless-retry-count`` (None if absent or not a number); ``unknown_fields`` lists
-    request fields no handler read; ``fault_id`` names the fault rule that fired, if any.
+    The request body is kept as the bytes that came in (``raw_body``), never as a decoded tree:
+    a few hundred KiB of ``[{}, {}, ...]`` decode to objects many times their size. ``body``
+    decodes it on each access (None if absent or not JSON; a note ``{"_omitted": ...}`` when
+    it was too large to keep). ``retry_count`` comes from ``x-stainless-retry-count`` (None if
+    absent or not a number); ``unknown_fields`` lists request fields no handler read;
+    ``fault_id`` names the fault rule that fired, if any.
     """
 
     method: str = "POST"
     path: str = ""
     query: str = ""
     headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
+    raw_body: bytes | None = field(default=None, repr=False)
+    """The request body as sent, when it was a JSON object of at most ``BODY_LIMIT`` bytes."""
+    body_note: str | None = None
+    """Why the body is not kept, when it was not (too large, or pushed out by newer ones)."""
     status: int = 0
     deployment: str | None = None
     request_id: str | None = None
@@ -148,9 +159,30 @@ class JournalEntry:
         self.query = redact_query(self.query)
         if self.retry_count is None:
             self.retry_count = _retry_count(self.headers.get("x-stainless-retry-count"))
+        if self.raw_body is not None and len(self.raw_body) > BODY_LIMIT:
+            self.body_note = omitted_note(len(self.raw_body))
+            self.raw_body = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable copy (the body is copied, not shared)."""
+    @property
+    def body(self) -> Any:
+        """The request body, decoded afresh on each access (so callers may change it)."""
+        if self.raw_body is not None:
+            return msgspec.json.decode(self.raw_body)
+        if self.body_note is not None:
+            return {"_omitted": self.body_note}
+        return None
+
+    @property
+    def size(self) -> int:
+        """Bytes of request body this entry holds."""
+        return len(self.raw_body) if self.raw_body is not None else 0
+
+    def drop_body(self, reason: str) -> None:
+        if self.raw_body is not None:
+            self.body_note = f"a request body of {len(self.raw_body)} bytes ({reason})"
+            self.raw_body = None
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "time": self.time,
@@ -158,7 +190,6 @@ class JournalEntry:
             "path": self.path,
             "query": self.query,
             "headers": dict(self.headers),
-            "body": copy.deepcopy(self.body),
             "status": self.status,
             "deployment": self.deployment,
             "request_id": self.request_id,
@@ -170,9 +201,26 @@ class JournalEntry:
             "duration_ms": self.duration_ms,
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable copy (the body is decoded afresh, not shared)."""
+        return {**self._fields(), "body": self.body}
+
+    def to_json(self) -> bytes:
+        """The entry as JSON, with the body's bytes spliced in as they came: no decoding.
+
+        The kept body was accepted by a strict JSON decoder, so it is valid JSON (and UTF-8).
+        """
+        head = msgspec.json.encode(self._fields())
+        body = self.raw_body if self.raw_body is not None else msgspec.json.encode(self.body)
+        return b"".join((head[:-1], b',"body":', body, b"}"))
+
     def header(self, name: str) -> str | None:
         """One header's (redacted) value, looked up case-insensitively."""
         return self.headers.get(name.lower())
+
+
+def omitted_note(size: int) -> str:
+    return f"a request body of {size} bytes (the journal keeps bodies up to {BODY_LIMIT} bytes)"
 
 
 def _retry_count(value: str | None) -> int | None:
@@ -185,21 +233,51 @@ def _retry_count(value: str | None) -> int | None:
 
 
 class Journal:
-    """The most recent ``maxlen`` entries, oldest first. Safe to use from several threads."""
+    """The most recent ``maxlen`` entries, oldest first. Safe to use from several threads.
 
-    def __init__(self, maxlen: int = 1000) -> None:
+    Memory is bounded in bytes as well as entries: the kept request bodies total at most
+    ``max_bytes``; beyond it the oldest bodies are replaced by a note of their size (their
+    entries stay).
+    """
+
+    def __init__(self, maxlen: int = 1000, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
             raise ValueError(f"journal maxlen must be a whole number >= 1, not {maxlen!r}")
-        self._entries: deque[JournalEntry] = deque(maxlen=maxlen)
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError(f"journal max_bytes must be a whole number >= 0, not {max_bytes!r}")
+        self._entries: deque[JournalEntry] = deque()
+        self._maxlen = maxlen
+        self.max_bytes = max_bytes
+        self._with_bodies: deque[JournalEntry] = deque()  # oldest first
+        self._bytes = 0
         self._lock = threading.Lock()
 
     @property
     def maxlen(self) -> int:
-        return self._entries.maxlen or 0
+        return self._maxlen
+
+    @property
+    def body_bytes(self) -> int:
+        """Bytes of request bodies held now (at most ``max_bytes``)."""
+        with self._lock:
+            return self._bytes
 
     def record(self, entry: JournalEntry) -> None:
         with self._lock:
             self._entries.append(entry)
+            if entry.raw_body is not None:
+                self._with_bodies.append(entry)
+                self._bytes += entry.size
+            if len(self._entries) > self._maxlen:
+                evicted = self._entries.popleft()
+                self._bytes -= evicted.size
+                evicted.drop_body("evicted from the journal")
+            while self._bytes > self.max_bytes and self._with_bodies:
+                oldest = self._with_bodies.popleft()
+                self._bytes -= oldest.size
+                oldest.drop_body(f"dropped: the journal keeps {self.max_bytes} bytes of bodies")
+            while self._with_bodies and self._with_bodies[0].raw_body is None:
+                self._with_bodies.popleft()  # evicted with their entries
 
     def entries(
         self, *, deployment: str | None = None, limit: int | None = None
@@ -220,10 +298,12 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._with_bodies.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
 
     def __repr__(self) -> str:
-        return f"Journal(entries={len(self)}, maxlen={self.maxlen})"
+        return f"Journal(entries={len(self)}, maxlen={self.maxlen}, body_bytes={self._bytes})"

@@ -108,7 +108,9 @@ def _example(schema: Any, *, root: Mapping[str, Any], name: str, depth: int, bud
         properties = schema.get("properties")
         properties = properties if isinstance(properties, Mapping) else {}
         required = schema.get("required")
-        names = required if isinstance(required, list) else []
+        # Only string names count: ``required: [{}]`` is not a schema to honour, and a dict as a
+        # key would be unhashable.
+        names = [n for n in required if isinstance(n, str)] if isinstance(required, list) else []
         share = max(1, budget // max(1, len(names)))
         return {
             str(prop): _example(

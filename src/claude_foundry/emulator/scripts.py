@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import MessageCreateRequest, MessageParam
+from .files import read_regular_file
 
 __all__ = [
     "ScriptBook",
@@ -292,9 +293,7 @@ class ScriptBook:
         file = Path(path)
         kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
         try:
-            raw = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"cannot read script file {str(file)!r}: {exc.strerror}") from None
+            raw = read_regular_file(file, what="script file").decode("utf-8")
         except UnicodeDecodeError:
             raise ValueError(
                 f"script file {str(file)!r} is not UTF-8 text; save it as UTF-8 {kind}"

@@ -25,7 +25,8 @@ import uvicorn
 
 from .app import EmulatorApp
 from .auth import Authenticator, TokenVerifier
-from .config import EmulatorConfig, EmulatorConfigError
+from .config import EmulatorConfig, EmulatorConfigError, check_api_key
+from .connections import ConnectionGuard
 from .faults import FaultSpec
 from .journal import JournalEntry
 from .state import EmulatorState
@@ -74,9 +75,7 @@ class Emulator:
         else:
             config = copy.deepcopy(config)  # the caller's object stays as given
         if api_key is not None:
-            if not isinstance(api_key, str) or not api_key:
-                raise EmulatorConfigError("api_key must be a non-empty string")
-            config.api_keys = [api_key]
+            config.api_keys = [check_api_key(api_key, "api_key")]
         if not is_loopback(host) and not allow_remote:
             raise EmulatorConfigError(
                 f"host {host!r} is not a loopback address; the emulator accepts a well-known key "
@@ -93,6 +92,7 @@ class Emulator:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self._guard: ConnectionGuard | None = None
         self.port = 0
 
     def __repr__(self) -> str:
@@ -134,13 +134,17 @@ class Emulator:
                 exc.errno, f"cannot listen on {self.host}:{self._requested_port}: {exc.strerror}"
             ) from None
         self.port = sock.getsockname()[1]
+        settings = self.state.config
+        self._guard = ConnectionGuard(
+            header_timeout_s=settings.header_timeout_s, keep_alive_s=settings.keep_alive_s
+        )
         config = uvicorn.Config(
             self.app,
             lifespan="off",
             access_log=False,
             log_config=None,
             log_level="warning",
-            http="h11",
+            http=self._guard.protocol,
             ws="none",
             interface="asgi3",
             timeout_graceful_shutdown=1,
@@ -164,9 +168,14 @@ class Emulator:
         return self
 
     def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
         assert self._server is not None
         assert self._socket is not None
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        assert self._guard is not None
+        asyncio.get_running_loop().set_exception_handler(self._guard.handle_loop_error)
+        await self._server.serve(sockets=[self._socket])
 
     def stop(self) -> None:
         """Stop serving; open connections are closed. Safe to call twice."""

@@ -62,7 +62,7 @@ class EmulatorState:
         )
         self.faults = FaultPlan(seed=config.seed)
         self.quota = QuotaBook()
-        self.journal = Journal(maxlen=config.journal_size)
+        self.journal = Journal(maxlen=config.journal_size, max_bytes=config.journal_max_bytes)
         self.scripts = ScriptBook()
         self.responder = Responder(self.scripts)
         self._counter = itertools.count(1)

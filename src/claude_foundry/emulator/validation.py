@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import msgspec
 
@@ -23,15 +23,21 @@ from .config import catalog
 __all__ = [
     "COUNT_FIELDS",
     "CREATE_FIELDS",
+    "NESTED_TOO_DEEPLY",
     "InvalidRequest",
     "blocked_feature",
     "check_count",
     "check_create",
+    "check_max_tokens",
     "feature_message",
     "parse_body",
     "unknown_header_values",
 ]
 
+NESTED_TOO_DEEPLY = (
+    "The request body is nested too deeply to process. Flatten the JSON (objects and arrays "
+    "nested a few hundred levels deep are refused)."
+)
 CREATE_FIELDS = frozenset(MessageCreateRequest.__struct_fields__)
 COUNT_FIELDS = frozenset(CountTokensRequest.__struct_fields__)
 _ROLES = ("user", "assistant")
@@ -59,6 +65,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
             f"There was an error parsing the body of your request: {exc}. Send valid JSON with "
             "content-type: application/json."
         ) from None
+    except RecursionError:
+        raise InvalidRequest(NESTED_TOO_DEEPLY) from None
     if not isinstance(data, dict):
         raise InvalidRequest(
             f"The request body must be a JSON object, not {_json_kind(data)}. Send an object "
@@ -74,7 +82,92 @@ def check_create(data: dict[str, Any]) -> MessageCreateRequest:
     if data["max_tokens"] < 1:
         raise InvalidRequest("max_tokens: Input should be greater than or equal to 1")
     _check_messages(data["messages"])
+    _check_sampling(data)
+    _check_tool_schemas(data.get("tools"))
     return _convert(data, MessageCreateRequest)
+
+
+def _check_sampling(data: Mapping[str, Any]) -> None:
+    """``temperature`` and ``top_p`` within 0..1, ``top_k`` at least 0, in the API's words.
+
+    Values of the wrong type are left to the conversion, which names the expected type.
+    """
+    for name in ("temperature", "top_p"):
+        value = data.get(name)
+        if _is_number(value) and not 0 <= value <= 1:
+            raise InvalidRequest(f"{name}: range: 0..1")
+    top_k = data.get("top_k")
+    if _is_number(top_k) and top_k < 0:
+        raise InvalidRequest("top_k: Input should be greater than or equal to 0")
+
+
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains")
+_SCHEMA_NODES = 10_000  # schemas walked per tool; a larger one is not examined further
+
+
+def _check_tool_schemas(tools: object) -> None:
+    """Each custom tool's ``input_schema`` is a JSON Schema object, with names in ``required``."""
+    if not isinstance(tools, list):
+        return
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict) or "input_schema" not in tool:
+            continue
+        if not _valid_schema(tool["input_schema"]):
+            raise InvalidRequest(
+                f"tools.{index}.custom.input_schema: JSON schema is invalid. It must match JSON "
+                "Schema draft 2020-12 (https://json-schema.org/draft/2020-12): an object whose "
+                "`properties` is an object of schemas and whose `required` lists property names "
+                "as strings."
+            )
+
+
+def _valid_schema(root: object) -> bool:
+    pending = [root]
+    for _ in range(_SCHEMA_NODES):
+        if not pending:
+            return True
+        schema = pending.pop()
+        if isinstance(schema, bool):
+            continue  # true / false are schemas too
+        if not isinstance(schema, dict):
+            return False
+        required = schema.get("required")
+        if required is not None and (
+            not isinstance(required, list) or not all(isinstance(n, str) for n in required)
+        ):
+            return False
+        for key in _SUBSCHEMA_MAPS:
+            children = schema.get(key)
+            if children is not None:
+                if not isinstance(children, dict):
+                    return False
+                pending.extend(children.values())
+        for key in _SUBSCHEMA_LISTS:
+            children = schema.get(key)
+            if children is not None:
+                if not isinstance(children, list):
+                    return False
+                pending.extend(children)
+        for key in _SUBSCHEMAS:
+            if key in schema:
+                child = schema[key]
+                pending.extend(child if key == "items" and isinstance(child, list) else [child])
+    return True
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_max_tokens(request: MessageCreateRequest, *, limit: int | None, model: str) -> None:
+    """Refuse a ``max_tokens`` above the model's largest output, as the API words it."""
+    if limit is not None and request.max_tokens > limit:
+        raise InvalidRequest(
+            f"max_tokens: {request.max_tokens} > {limit}, which is the maximum allowed number "
+            f"of output tokens for {model}"
+        )
 
 
 def check_count(data: dict[str, Any]) -> CountTokensRequest:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, TypeVar, Unpack, overload
+from typing import Any, Literal, Required, TypedDict, TypeVar, Unpack, overload
 
 import httpx2
 
@@ -23,8 +23,9 @@ from .._config import (
     NotGiven,
 )
 from .._files import inline_file_data
+from .._models import warn_if_deprecated
 from .._parse import OutputFormat, parsed_message, resolve_output_format
-from .._pipeline import Call, parse_message, parse_token_count
+from .._pipeline import AsyncRequester, Call, SyncRequester, parse_message, parse_token_count
 from .._stream import (
     AsyncMessageStreamManager,
     AsyncStream,
@@ -42,9 +43,6 @@ from . import (
     StreamingResponse,
     StreamingResponseManager,
 )
-
-if TYPE_CHECKING:
-    from .._client import AnthropicFoundry, AsyncAnthropicFoundry
 
 __all__ = [
     "AsyncMessages",
@@ -208,6 +206,7 @@ class _MessagesCore:
         for name in required:
             if name not in params:
                 raise TypeError(f"{method}() missing required keyword argument: {name!r}")
+        warn_if_deprecated(params["model"])
         for value in params.values():
             if type(value).__name__ in SENTINEL_TYPE_NAMES:
                 params = {
@@ -351,7 +350,7 @@ class _MessagesCore:
 class Messages(_MessagesCore):
     """``client.messages`` of :class:`~claude_foundry.AnthropicFoundry`."""
 
-    _client: AnthropicFoundry
+    _client: SyncRequester
 
     @overload
     def create(self, **params: Unpack[MessageCreateParamsNonStreaming]) -> Message: ...
@@ -419,7 +418,7 @@ class Messages(_MessagesCore):
 class AsyncMessages(_MessagesCore):
     """``client.messages`` of :class:`~claude_foundry.AsyncAnthropicFoundry`."""
 
-    _client: AsyncAnthropicFoundry
+    _client: AsyncRequester
 
     @overload
     async def create(self, **params: Unpack[MessageCreateParamsNonStreaming]) -> Message: ...

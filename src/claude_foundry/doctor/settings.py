@@ -1,92 +1,39 @@
-"""A preflight check of a Claude-in-Foundry setup: settings, endpoint, credential, network, access.
-
-:func:`run_doctor` reads the same settings as the client (``ANTHROPIC_FOUNDRY_API_KEY``,
-``ANTHROPIC_FOUNDRY_RESOURCE``, ``ANTHROPIC_FOUNDRY_BASE_URL`` and the options that override them)
-and runs the checks in order, each one a :class:`CheckResult` with a status, what was found and
-how to fix it. A check that needs an earlier one that failed is skipped and says why.
-
-    >>> results = run_doctor(DoctorOptions(base_url="http://127.0.0.1:8000/anthropic/"))
-    ... # doctest: +SKIP
-    >>> [(r.name, r.status) for r in results]  # doctest: +SKIP
-    [('environment', 'ok'), ('resource', 'skip'), ('base_url', 'ok'), ('credential', 'ok'), ...]
-
-Secrets stay secret: a key is reported as "set, 32 chars", a token only by the claims that explain
-a refusal (audience, tenant, expiry, roles, object id), read from the JWT payload without
-verifying it. Every text is passed through :func:`~claude_foundry._token_cache.redact_secrets`
-with the key and token before it is returned.
-"""
+"""The doctor's settings checks: the environment, the resource name and the base URL."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 import httpx2
 
-from ._config import (
+from .._config import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_CUSTOM_HEADERS,
+    ENV_ENDPOINT_TEMPLATE,
     ENV_RESOURCE,
     _check_resource,
     _suggest_base_url,
+    _url_for_resource,
     is_loopback_host,
     normalise_base_url,
 )
-from ._doctor_core import (
-    DEFAULT_DEPLOYMENT,
-    CheckResult,
-    DoctorContext,
-    DoctorOptions,
-    Finding,
-    Status,
-    merge_findings,
-    resolve_context,
-)
-from ._doctor_credential import check_credential
-from ._doctor_probes import (
-    check_connect,
-    check_dns,
-    check_tls,
-    display_proxy,
-    probe_auth,
-    probe_deployment,
-    proxy_for,
-)
-from ._errors import ConfigurationError
-from ._token_cache import redact_secrets
+from .._errors import ConfigurationError
+from .context import DoctorContext
+from .network import display_proxy, proxy_problem
+from .results import CheckResult, Finding, Status, merge_findings
 
 __all__ = [
-    "CHECK_NAMES",
-    "DEFAULT_DEPLOYMENT",
-    "CheckResult",
-    "DoctorOptions",
-    "Status",
-    "exit_code",
-    "run_doctor",
+    "check_base_url",
+    "check_environment",
+    "check_resource",
+    "endpoint_for_resource",
+    "url_secrets",
 ]
 
-CHECK_NAMES = (
-    "environment",
-    "resource",
-    "base_url",
-    "credential",
-    "dns",
-    "connect",
-    "tls",
-    "auth",
-    "deployment",
-)
+_EXAMPLE_BASE_URL = "https://<resource>.services.ai.azure.com/anthropic/"
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
-
-
-def exit_code(results: list[CheckResult]) -> int:
-    """1 when any check failed, else 0 (warnings do not fail a run)."""
-    return 1 if any(result.status == "fail" for result in results) else 0
-
-
-# --- settings -------------------------------------------------------------------------------------
 
 
 def check_environment(ctx: DoctorContext) -> CheckResult:
@@ -171,7 +118,8 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
         fix = "Unset ANTHROPIC_BASE_URL unless another tool needs it."
         looks_foundry = ".azure.com" in generic_url or "/anthropic" in generic_url
         if ctx.base_url_raw is None and ctx.resource is None and looks_foundry:
-            fix = f"Set {ENV_BASE_URL}={generic_url} instead (Foundry clients read only that)."
+            suggestion = _suggested_base_url(generic_url, refused=False)
+            fix = f"Set {ENV_BASE_URL}={suggestion} instead (Foundry clients read only that)."
         findings.append(("warn", "$ANTHROPIC_BASE_URL is set, but Foundry clients ignore it", fix))
     if ctx.env("ANTHROPIC_AUTH_TOKEN") is not None:
         findings.append(
@@ -214,7 +162,18 @@ def check_environment(ctx: DoctorContext) -> CheckResult:
         else:
             findings.append(("ok", f"${ENV_CUSTOM_HEADERS} adds {', '.join(names)}", ""))
     if ctx.proxy is not None:
-        findings.append(("ok", f"requests go through the proxy {display_proxy(ctx.proxy)}", ""))
+        problem = proxy_problem(ctx.proxy)
+        if problem is None:
+            findings.append(("ok", f"requests go through the proxy {display_proxy(ctx.proxy)}", ""))
+        else:
+            findings.append(
+                (
+                    "fail",
+                    problem,
+                    "Fix or unset HTTPS_PROXY / HTTP_PROXY / ALL_PROXY: a proxy URL looks like "
+                    "http://host:port (http://, https://, or socks5:// with pip install socksio).",
+                )
+            )
     if not findings:
         return CheckResult("environment", "ok", "no conflicting or ignored variables")
     return merge_findings("environment", findings)
@@ -247,7 +206,7 @@ def _resource_fix(resource: str) -> str:
     text = resource.strip()
     if not any(ch in text for ch in "./:"):
         return "Use the resource name exactly as in the Azure portal (letters, digits, hyphens)."
-    suggestion = _suggest_base_url(text if "://" in text else "https://" + text)
+    suggestion = _suggested_base_url(text)
     host = httpx2.URL(suggestion).host if "<" not in suggestion else ""
     if host.endswith((".services.ai.azure.com", ".cognitiveservices.azure.com")):
         return f"Use --resource {host.split('.', 1)[0]} (or --base-url {suggestion})."
@@ -261,10 +220,22 @@ def check_base_url(ctx: DoctorContext) -> CheckResult:
         return CheckResult("base_url", "skip", "ambiguous: a resource and a base URL are both set")
     if ctx.base_url_raw is None:
         assert ctx.resource is not None
-        name = ctx.resource.strip()
-        ctx.base_url = f"https://{name}.services.ai.azure.com/anthropic/"
+        template = ctx.env(ENV_ENDPOINT_TEMPLATE)
+        try:
+            ctx.base_url = _url_for_resource(ctx.resource.strip(), ctx.environ)
+        except ConfigurationError as exc:
+            return CheckResult(
+                "base_url",
+                "fail",
+                str(exc),
+                f"Fix or unset {ENV_ENDPOINT_TEMPLATE}; a resource name otherwise becomes "
+                "https://{resource}.services.ai.azure.com/anthropic/.",
+            )
         ctx.url = httpx2.URL(ctx.base_url)
-        return CheckResult("base_url", "ok", f"{ctx.base_url} (built from the resource)")
+        if template is None:
+            return CheckResult("base_url", "ok", f"{ctx.base_url} (built from the resource)")
+        built = f"{ctx.base_url} (built from the resource with ${ENV_ENDPOINT_TEMPLATE})"
+        return merge_findings("base_url", [("ok", built, ""), *_host_notes(ctx, ctx.url)])
     raw = ctx.base_url_raw
     try:
         base_url, target_uri_warning = normalise_base_url(raw)
@@ -275,12 +246,11 @@ def check_base_url(ctx: DoctorContext) -> CheckResult:
                 ctx.url = url  # the network checks can still tell whether the host answers
         except httpx2.InvalidURL:
             pass
-        guess = raw.strip() if "://" in raw else "https://" + raw.strip()
         return CheckResult(
             "base_url",
             "fail",
             f"{ctx.base_url_source}: {exc}",
-            f"Set {ctx.base_url_source.lstrip('$')} to {_suggest_base_url(guess)}",
+            f"Set {ctx.base_url_source.lstrip('$')} to {_suggested_base_url(raw)}",
         )
     ctx.base_url = base_url
     ctx.url = httpx2.URL(base_url)
@@ -343,100 +313,45 @@ def _host_notes(ctx: DoctorContext, url: httpx2.URL) -> list[Finding]:
     return notes
 
 
-# --- the run --------------------------------------------------------------------------------------
-
-_REQUIRES: dict[str, tuple[str, ...]] = {
-    "base_url": ("resource",),
-    "credential": ("environment",),
-    "dns": ("resource",),
-    "connect": ("dns",),
-    "tls": ("connect",),
-    "auth": ("base_url", "credential", "tls"),
-    "deployment": ("auth",),
-}
-
-
-def run_doctor(
-    options: DoctorOptions | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    token_provider: Callable[[], Any] | None = None,
-    credential: Any = None,
-    http_client: httpx2.Client | None = None,
-) -> list[CheckResult]:
-    """Run every check in order and return one :class:`CheckResult` per entry of CHECK_NAMES.
-
-    ``token_provider`` (a callable returning a token) or ``credential`` (an azure-identity
-    credential) check Microsoft Entra ID as the client would use it.
-    """
-    ctx = DoctorContext(
-        options=options or DoctorOptions(),
-        environ=os.environ if environ is None else environ,
-        token_provider=token_provider,
-        credential=credential,
-    )
-    resolve_context(ctx)
-    target = ctx.base_url_raw or (
-        f"https://{ctx.resource.strip()}.services.ai.azure.com/" if ctx.resource else None
-    )
-    ctx.proxy = proxy_for(target, ctx.environ) if target else None
-    checks: list[tuple[str, Callable[[DoctorContext], CheckResult]]] = [
-        ("environment", check_environment),
-        ("resource", check_resource),
-        ("base_url", check_base_url),
-        ("credential", check_credential),
-        ("dns", lambda c: check_dns(_url(c), c.proxy, c.options.timeout)),
-        ("connect", lambda c: check_connect(_url(c), c.proxy, c.options.timeout)),
-        ("tls", lambda c: check_tls(_url(c), c.proxy, c.options.timeout)),
-        ("auth", probe_auth),
-        ("deployment", probe_deployment),
-    ]
-    results: list[CheckResult] = []
-    by_name: dict[str, CheckResult] = {}
-    owns_http = http_client is None
-    ctx.http = http_client or httpx2.Client(
-        timeout=ctx.options.timeout,
-        proxy=ctx.proxy,
-        verify=httpx2.create_ssl_context(),  # honours SSL_CERT_FILE, as the client does
-        trust_env=False,  # proxies come from `environ`, already resolved
-        follow_redirects=False,
-    )
+def endpoint_for_resource(resource: str, environ: Mapping[str, str]) -> str | None:
+    """The base URL the client builds for ``resource`` (honouring the endpoint template), or
+    None when it cannot build one; the base_url check reports why."""
     try:
-        for name, check in checks:
-            result = _skip_if_blocked(ctx, name, by_name)
-            if result is None:
-                if name in ("dns", "connect", "tls") and ctx.url is None:
-                    ctx.blocked.add(name)
-                    result = CheckResult(name, "skip", "no endpoint to reach")
-                else:
-                    result = check(ctx)
-            if result.status == "fail":
-                ctx.blocked.add(name)
-            results.append(result)
-            by_name[name] = result
-    finally:
-        if owns_http:
-            ctx.http.close()
-    secrets = tuple(s for s in (ctx.key, ctx.token) if s)
-    return [
-        CheckResult(
-            r.name, r.status, redact_secrets(r.detail, *secrets), redact_secrets(r.fix, *secrets)
-        )
-        for r in results
-    ]
+        return _url_for_resource(resource.strip(), environ)
+    except ConfigurationError:
+        return None
 
 
-def _url(ctx: DoctorContext) -> httpx2.URL:
-    assert ctx.url is not None
-    return ctx.url
+def url_secrets(*urls: str | None) -> tuple[str, ...]:
+    """The passwords that URLs carry, so the report can redact them wherever they appear."""
+    found: list[str] = []
+    for raw in urls:
+        if not raw or "@" not in raw:
+            continue
+        try:
+            url = httpx2.URL(raw.strip() if "://" in raw else "https://" + raw.strip())
+        except httpx2.InvalidURL:
+            continue
+        if url.password:
+            found.append(url.password)
+    return tuple(found)
 
 
-def _skip_if_blocked(
-    ctx: DoctorContext, name: str, done: Mapping[str, CheckResult]
-) -> CheckResult | None:
-    for needed in _REQUIRES.get(name, ()):
-        if needed in ctx.blocked:
-            ctx.blocked.add(name)
-            why = "failed" if done[needed].status == "fail" else "was skipped"
-            return CheckResult(name, "skip", f"skipped: the {needed} check {why}")
-    return None
+def _suggested_base_url(raw: str, *, refused: bool = True) -> str:
+    """The base URL to suggest in place of a rejected one: without credentials, over https when
+    the scheme is not http(s), and never the ``refused`` text itself."""
+    text = raw.strip()
+    try:
+        url = httpx2.URL(text if "://" in text else "https://" + text)
+        if url.userinfo:
+            url = url.copy_with(userinfo=b"")
+        if url.scheme not in ("http", "https"):
+            url = url.copy_with(scheme="https")
+    except httpx2.InvalidURL:
+        return _EXAMPLE_BASE_URL
+    if not url.host:
+        return _EXAMPLE_BASE_URL
+    suggestion = _suggest_base_url(str(url))
+    if refused and suggestion.rstrip("/") == text.rstrip("/"):
+        return _EXAMPLE_BASE_URL
+    return suggestion

@@ -8,9 +8,10 @@ import re
 import time
 from collections.abc import Iterator
 
-from ._doctor_core import CheckResult, DoctorContext
-from ._doctor_probes import TokenFacts, read_token_facts
-from ._token_cache import DEFAULT_TOKEN_SCOPE, redact_secrets
+from .._token_cache import DEFAULT_TOKEN_SCOPE, redact_secrets
+from .context import DoctorContext
+from .results import CheckResult
+from .tokens import TokenFacts, read_token_facts
 
 __all__ = ["check_credential"]
 

@@ -1,48 +1,22 @@
-"""The doctor's shared parts: the result record, the options, and the state of one run."""
+"""The doctor's options and the state of one run, which the checks read and fill in turn."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import httpx2
 
-from ._config import ENV_API_KEY, ENV_BASE_URL, ENV_RESOURCE
-from ._token_cache import DEFAULT_TOKEN_SCOPE
+from .._config import ENV_API_KEY, ENV_BASE_URL, ENV_RESOURCE
+from .._errors import APIStatusError
+from .._models import DEFAULT_MODEL
+from .._token_cache import DEFAULT_TOKEN_SCOPE
+from .tokens import TokenFacts
 
-if TYPE_CHECKING:
-    from ._doctor_probes import TokenFacts, _Answer
+__all__ = ["DEFAULT_DEPLOYMENT", "Answer", "DoctorContext", "DoctorOptions", "resolve_context"]
 
-__all__ = [
-    "DEFAULT_DEPLOYMENT",
-    "CheckResult",
-    "DoctorContext",
-    "DoctorOptions",
-    "Finding",
-    "Status",
-    "merge_findings",
-    "resolve_context",
-]
-
-Status = Literal["ok", "warn", "fail", "skip"]
-Finding = tuple[Status, str, str]
-"""(status, what was found, how to fix it): several findings merge into one row."""
-DEFAULT_DEPLOYMENT = "claude-sonnet-4-5"
-_RANK: dict[str, int] = {"ok": 0, "skip": 0, "warn": 1, "fail": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One row of the report. ``status`` is ``ok``, ``warn``, ``fail`` or ``skip``."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+DEFAULT_DEPLOYMENT = DEFAULT_MODEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +36,15 @@ class DoctorOptions:
     timeout: float = 10.0
     send_message: bool = True
     """Send a one-token Messages request after count_tokens (the only check that costs tokens)."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """An HTTP probe's answer: the response, its error when the status is 4xx/5xx, the body."""
+
+    response: httpx2.Response
+    error: APIStatusError | None
+    data: object
 
 
 @dataclass
@@ -87,7 +70,7 @@ class DoctorContext:
     """The proxy URL from the environment (it may hold a password: shown via display_proxy)."""
     http: httpx2.Client | None = None
     blocked: set[str] = field(default_factory=set)
-    count_tokens_answer: _Answer | None = None
+    count_tokens_answer: Answer | None = None
     """What the auth probe's count_tokens got back; the deployment check reads it again."""
 
     @property
@@ -118,11 +101,3 @@ def resolve_context(ctx: DoctorContext) -> None:
         ctx.base_url_raw, ctx.base_url_source = options.base_url, "--base-url"
     elif ctx.env(ENV_BASE_URL) is not None:
         ctx.base_url_raw, ctx.base_url_source = ctx.env(ENV_BASE_URL), f"${ENV_BASE_URL}"
-
-
-def merge_findings(name: str, findings: list[Finding]) -> CheckResult:
-    """One row: the worst status, every finding, every fix."""
-    worst = max(findings, key=lambda finding: _RANK[finding[0]])[0]
-    detail = "; ".join(text for _, text, _ in findings)
-    fix = " ".join(fix for _, _, fix in findings if fix)
-    return CheckResult(name, worst, detail, fix)

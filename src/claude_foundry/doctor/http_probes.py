@@ -1,44 +1,28 @@
-"""The doctor's network checks: DNS, TCP, TLS, and the two HTTP probes that test access.
+"""The doctor's two HTTP probes: count_tokens tests access, a one-token message the deployment.
 
-Each function returns a :class:`~claude_foundry.doctor.CheckResult`. The HTTP probes send what the
-client sends (``x-api-key`` or ``Authorization: Bearer``, ``anthropic-version``) without retries,
-so each answer is the service's first word, and map it to the troubleshooting table.
+The probes send what the client sends (``x-api-key`` or ``Authorization: Bearer``,
+``anthropic-version``) without retries, so each answer is the service's first word, and map it to
+the troubleshooting table.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
-import ssl
-import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
-import jwt
 import msgspec
 
-from ._config import DEFAULT_ANTHROPIC_VERSION, ENV_CUSTOM_HEADERS, is_loopback_host
-from ._doctor_core import CheckResult, DoctorContext, Status
-from ._errors import APIStatusError, make_status_error
-from ._pipeline import transport_error
+from .._config import DEFAULT_ANTHROPIC_VERSION, ENV_CUSTOM_HEADERS
+from .._errors import APIStatusError, make_status_error
+from .._pipeline import transport_error
+from .context import Answer, DoctorContext
+from .network import display_proxy
+from .results import CheckResult, Status
 
-__all__ = [
-    "TokenFacts",
-    "check_connect",
-    "check_dns",
-    "check_tls",
-    "probe_auth",
-    "probe_deployment",
-    "proxy_for",
-    "read_token_facts",
-]
+__all__ = ["probe_auth", "probe_deployment"]
 
-FOUNDRY_AUDIENCES = ("https://ai.azure.com", "https://cognitiveservices.azure.com")
 _ROLE_FIX = (
     "Assign {who} the 'Foundry User' (formerly Azure AI User) or 'Cognitive Services User' role "
     "on the Foundry resource: az role assignment create --assignee {assignee} --role "
@@ -52,270 +36,8 @@ def _result(name: str, status: Status, detail: str, fix: str = "") -> CheckResul
     return CheckResult(name, status, detail, fix)
 
 
-# --- tokens ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TokenFacts:
-    """What a token's payload says, read without verifying it. Holds no part of the token."""
-
-    length: int
-    is_jwt: bool
-    audience: tuple[str, ...] = ()
-    tenant: str | None = None
-    expires_at: float | None = None
-    not_before: float | None = None
-    roles: tuple[str, ...] = ()
-    object_id: str | None = None
-
-    @property
-    def audience_ok(self) -> bool:
-        wanted = {a.lower() for a in FOUNDRY_AUDIENCES}
-        return any(a.rstrip("/").lower() in wanted for a in self.audience)
-
-    def expired(self, now: float) -> bool:
-        return self.expires_at is not None and now >= self.expires_at
-
-    def expires_within(self, now: float, seconds: float) -> bool:
-        return self.expires_at is not None and now + seconds >= self.expires_at
-
-    def describe(self, now: float) -> str:
-        parts = [f"audience {' '.join(self.audience) or '(none)'}"]
-        if self.tenant:
-            parts.append(f"tenant {self.tenant}")
-        if self.expires_at is not None:
-            when = datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            left = self.expires_at - now
-            relative = f"in {_duration(left)}" if left > 0 else f"{_duration(-left)} ago"
-            verb = "expires" if left > 0 else "expired"
-            parts.append(f"{verb} {when} ({relative})")
-        if self.roles:
-            parts.append(f"roles {list(self.roles)}")
-        if self.object_id:
-            parts.append(f"object id {self.object_id}")
-        return ", ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-def read_token_facts(token: str) -> TokenFacts:
-    """Claims that explain a refusal, from the unverified JWT payload."""
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return TokenFacts(length=len(token), is_jwt=False)
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience] if audience else []
-    roles = claims.get("roles")
-    return TokenFacts(
-        length=len(token),
-        is_jwt=True,
-        audience=tuple(str(a) for a in audiences),
-        tenant=_str(claims.get("tid")),
-        expires_at=_number(claims.get("exp")),
-        not_before=_number(claims.get("nbf")),
-        roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
-        object_id=_str(claims.get("oid")),
-    )
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-# --- network --------------------------------------------------------------------------------------
-
-
-def proxy_for(url: str, environ: Mapping[str, str]) -> str | None:
-    """The proxy the environment names for ``url`` (``HTTPS_PROXY`` etc., minus ``NO_PROXY``)."""
-    try:
-        parsed = httpx2.URL(url)
-    except httpx2.InvalidURL:
-        return None
-    lowered = {name.lower(): value for name, value in environ.items() if value}
-    proxy = lowered.get(f"{parsed.scheme}_proxy") or lowered.get("all_proxy")
-    if not proxy:
-        return None
-    host = parsed.host.lower()
-    for entry in lowered.get("no_proxy", "").split(","):
-        entry = entry.strip().lower()
-        if entry == "*" or (
-            entry and (host == entry.lstrip(".") or host.endswith("." + entry.lstrip(".")))
-        ):
-            return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
-def display_proxy(proxy: str) -> str:
-    """The proxy without any user name or password."""
-    try:
-        url = httpx2.URL(proxy)
-    except httpx2.InvalidURL:
-        return "(unparseable proxy URL)"
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}"
-
-
-def _port(url: httpx2.URL) -> int:
-    return url.port or (443 if url.scheme == "https" else 80)
-
-
-def _is_azure(host: str) -> bool:
-    return host.endswith(".azure.com")
-
-
-class _Lookup:
-    """getaddrinfo in a daemon thread: it has no timeout of its own, and a stuck resolver must
-    neither hang the check nor keep the process from exiting."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.done = threading.Event()
-        self.infos: list[Any] = []
-        self.error: OSError | None = None
-        threading.Thread(target=self._run, args=(host, port), daemon=True).start()
-
-    def _run(self, host: str, port: int) -> None:
-        try:
-            self.infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            self.error = exc
-        finally:
-            self.done.set()
-
-
-def check_dns(url: httpx2.URL, proxy: str | None, timeout: float) -> CheckResult:
-    host = url.host
-    if proxy is not None:
-        return _result("dns", "skip", f"the proxy {display_proxy(proxy)} resolves {host}")
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    else:
-        return _result("dns", "ok", f"{host} is an IP address; nothing to resolve")
-    lookup = _Lookup(host, _port(url))
-    if not lookup.done.wait(timeout):
-        slow = f"looking up {host} took longer than {timeout:g} s"
-        return _result("dns", "fail", slow, _dns_fix(host))
-    if lookup.error is not None:
-        why = lookup.error.strerror or str(lookup.error)
-        return _result("dns", "fail", f"cannot resolve {host}: {why}", _dns_fix(host))
-    infos = lookup.infos
-    addresses = sorted({str(info[4][0]) for info in infos})
-    detail = f"{host} → {', '.join(addresses[:4])}"
-    if _is_azure(host) and all(ipaddress.ip_address(a).is_private for a in addresses):
-        detail += " (private addresses: a private endpoint)"
-    return _result("dns", "ok", detail)
-
-
-def _dns_fix(host: str) -> str:
-    if _is_azure(host):
-        label = host.split(".", 1)[0]
-        return (
-            f"Check the resource name {label!r}: it must match the Azure resource exactly (the "
-            "portal shows the endpoint on the deployment's Details tab). A resource behind a "
-            "private endpoint resolves only inside its network (private DNS zone "
-            "privatelink.services.ai.azure.com or privatelink.cognitiveservices.azure.com); run "
-            "from there or set HTTPS_PROXY."
-        )
-    return "Check the host name in the base URL, and your DNS or proxy settings."
-
-
-def check_connect(url: httpx2.URL, proxy: str | None, timeout: float) -> CheckResult:
-    target = f"{url.host}:{_port(url)}"
-    if proxy is not None:
-        return _result(
-            "connect", "skip", f"traffic to {target} goes through the proxy {display_proxy(proxy)}"
-        )
-    started = time.perf_counter()
-    try:
-        with socket.create_connection((url.host.strip("[]"), _port(url)), timeout=timeout):
-            pass
-    except ConnectionRefusedError:
-        if is_loopback_host(url.host):
-            fix = (
-                "Nothing listens on that port: start the service (for a local emulator: "
-                "claude-foundry emulator) or correct the port in the base URL."
-            )
-        else:
-            fix = "Check the port in the base URL and any firewall between here and the host."
-        return _result("connect", "fail", f"connection to {target} refused", fix)
-    except TimeoutError:
-        return _result(
-            "connect",
-            "fail",
-            f"no answer from {target} within {timeout:g} s",
-            "A firewall, or a resource reachable only through its private endpoint (public "
-            "network access disabled): check the resource's Networking settings, or go through "
-            "a proxy (HTTPS_PROXY).",
-        )
-    except OSError as exc:
-        return _result(
-            "connect",
-            "fail",
-            f"cannot connect to {target}: {exc.strerror or exc}",
-            "Check your network, VPN and proxy settings.",
-        )
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return _result("connect", "ok", f"TCP connection to {target} in {elapsed_ms:.0f} ms")
-
-
-def check_tls(url: httpx2.URL, proxy: str | None, timeout: float) -> CheckResult:
-    if proxy is not None:
-        return _result("tls", "skip", "TLS to the host runs through the proxy tunnel")
-    if url.scheme == "http":
-        if is_loopback_host(url.host):
-            return _result("tls", "skip", "plain http to a loopback host: TLS skipped")
-        return _result(
-            "tls", "warn", f"plain http to {url.host}: no TLS", "Use an https:// base URL."
-        )
-    context = httpx2.create_ssl_context()
-    host = url.host.strip("[]")
-    try:
-        with (
-            socket.create_connection((host, _port(url)), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=host) as tls,
-        ):
-            version = tls.version() or "TLS"
-            cert = tls.getpeercert() or {}
-    except ssl.SSLCertVerificationError as exc:
-        return _result(
-            "tls",
-            "fail",
-            f"the certificate of {host} is not trusted: {exc.verify_message or exc}",
-            "A TLS-inspecting proxy or firewall? Point SSL_CERT_FILE at your organisation's CA "
-            "bundle. Otherwise check that the host name is the resource's endpoint.",
-        )
-    except (ssl.SSLError, OSError) as exc:
-        return _result(
-            "tls",
-            "fail",
-            f"TLS handshake with {host} failed: {exc}",
-            "Check proxies and firewalls that intercept TLS.",
-        )
-    not_after = cert.get("notAfter")
-    valid = f", certificate valid until {not_after}" if isinstance(not_after, str) else ""
-    return _result("tls", "ok", f"{version} with {host}{valid}")
-
-
-# --- HTTP probes ----------------------------------------------------------------------------------
-
-
 def _headers(ctx: DoctorContext) -> dict[str, str]:
-    from . import __version__
+    from .. import __version__
 
     headers = {
         "accept": "application/json",
@@ -334,14 +56,7 @@ def _headers(ctx: DoctorContext) -> dict[str, str]:
     return headers
 
 
-@dataclass(slots=True)
-class _Answer:
-    response: httpx2.Response
-    error: APIStatusError | None
-    data: object
-
-
-def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> _Answer | tuple[str, str]:
+def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> Answer | tuple[str, str]:
     """The answer, or (what went wrong, the fix) when no answer came."""
     assert ctx.base_url is not None
     assert ctx.http is not None
@@ -378,7 +93,7 @@ def _post(ctx: DoctorContext, path: str, body: dict[str, Any]) -> _Answer | tupl
             request_id=headers.get("request-id"),
             apim_request_id=headers.get("apim-request-id"),
         )
-    return _Answer(response, error, data)
+    return Answer(response, error, data)
 
 
 def _ids(response: httpx2.Response) -> str:
@@ -387,7 +102,7 @@ def _ids(response: httpx2.Response) -> str:
     return f" ({text})" if text else ""
 
 
-def _said(answer: _Answer) -> str:
+def _said(answer: Answer) -> str:
     error = answer.error
     assert error is not None
     label = error.code or error.type
@@ -406,7 +121,7 @@ def _role_fix(ctx: DoctorContext) -> str:
     return _ROLE_FIX.format(who="your identity", assignee="<object id>")
 
 
-def _refusal(ctx: DoctorContext, name: str, answer: _Answer) -> CheckResult | None:
+def _refusal(ctx: DoctorContext, name: str, answer: Answer) -> CheckResult | None:
     """A 401 or 403, explained; None for other answers."""
     error = answer.error
     if error is None or error.status_code not in (401, 403):
@@ -533,7 +248,7 @@ def probe_deployment(ctx: DoctorContext) -> CheckResult:
     return _classify_deployment(ctx, answer)
 
 
-def _classify_deployment(ctx: DoctorContext, answer: _Answer) -> CheckResult:
+def _classify_deployment(ctx: DoctorContext, answer: Answer) -> CheckResult:
     deployment = ctx.options.deployment
     response, error = answer.response, answer.error
     if error is None:
@@ -565,7 +280,7 @@ def _classify_deployment(ctx: DoctorContext, answer: _Answer) -> CheckResult:
     return _result("deployment", "fail", detail, error.hint)
 
 
-def _deployment_missing(ctx: DoctorContext, answer: _Answer) -> CheckResult:
+def _deployment_missing(ctx: DoctorContext, answer: Answer) -> CheckResult:
     deployment = ctx.options.deployment
     detail = f"no deployment named {deployment!r}: {_said(answer)}{_ids(answer.response)}"
     fix = (
