@@ -27,7 +27,6 @@ from ._tools import ToolError, is_runnable_tool, tool_definition
 
 if TYPE_CHECKING:
     from ._stream import AsyncMessageStream, MessageStream
-    from .resources.beta import AsyncBetaMessages, BetaMessages
     from .types import Message
 
 __all__ = [
@@ -339,7 +338,7 @@ class _RunnerBase:
 class _SyncRunner(_RunnerBase):
     _stream = False
 
-    def __init__(self, messages: BetaMessages, params: dict[str, Any], max_iterations: int | None):
+    def __init__(self, messages: Any, params: dict[str, Any], max_iterations: int | None):
         super().__init__(messages, params, max_iterations)
         _check_sync_tools(self._loop.tools)
 
@@ -465,9 +464,7 @@ class AsyncStreamingToolRunner(_AsyncRunner):
         return self._turns()
 
 
-def make_runner(
-    messages: BetaMessages | AsyncBetaMessages, params: dict[str, Any], *, is_async: bool
-) -> _RunnerBase:
+def make_runner(messages: Any, params: dict[str, Any], *, is_async: bool) -> _RunnerBase:
     """The runner for ``tool_runner(**params)`` on ``messages`` (``client.beta.messages``)."""
     stream = bool(params.pop("stream", False))
     max_iterations = params.pop("max_iterations", None)

@@ -539,7 +539,7 @@ class TextEvent(WireModel, tag_field="type", tag="text"):
     def parsed_snapshot(self) -> Any:
         """The text so far decoded as partial JSON, for structured outputs (``{}`` before the
         first brace); a string still being written is kept as far as it goes."""
-        from ._accumulate import PartialJSON  # the accumulator imports this module
+        from ._partial_json import PartialJSON
 
         partial = PartialJSON()
         partial.feed(self.snapshot)
