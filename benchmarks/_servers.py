@@ -185,6 +185,49 @@ async def _serve_fixed(sock: socket.socket, response: bytes) -> None:
         await server.serve_forever()
 
 
+class _TrickleProtocol(asyncio.Protocol):
+    """Answers a request with the canned message's headers, then its body one byte at a time,
+    ``interval`` seconds apart: a server that is never silent long enough for a read timeout."""
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0 or len(self._buffer) < end + 4 + _content_length(bytes(self._buffer[:end])):
+            return
+        self._buffer.clear()
+        response = json_response_bytes()
+        head, _, body = response.partition(b"\r\n\r\n")
+        assert self._transport is not None
+        self._transport.write(head + b"\r\n\r\n")
+        self._drip(body)
+
+    def _drip(self, rest: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing() or not rest:
+            return
+        transport.write(rest[:1])
+        asyncio.get_running_loop().call_later(self._interval, self._drip, rest[1:])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+
+async def _serve_trickle(sock: socket.socket, interval: float) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _TrickleProtocol(interval), sock=sock)
+    async with server:
+        await server.serve_forever()
+
+
 # --- uvicorn-served apps -----------------------------------------------------------------------
 
 
@@ -321,10 +364,11 @@ def _listening_socket() -> socket.socket:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("kind", choices=["fixed", "starlette", "emulator"])
+    parser.add_argument("kind", choices=["fixed", "starlette", "emulator", "trickle"])
     parser.add_argument("--mode", choices=["json", "sse"], default="json")
     parser.add_argument("--deltas", type=int, default=STREAM_DELTAS)
     parser.add_argument("--event-delay-ms", type=int, default=0)
+    parser.add_argument("--interval", type=float, default=1.0, help="trickle: seconds per byte")
     options = parser.parse_args(argv)
 
     if options.kind == "fixed":
@@ -333,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif options.kind == "starlette":
         app = bare_starlette_app()
-    else:
+    elif options.kind == "emulator":
         app = emulator_app(options.event_delay_ms)
     sock = _listening_socket()
     print(f"PORT {sock.getsockname()[1]}", flush=True)
@@ -341,6 +385,8 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         if options.kind == "fixed":
             asyncio.run(_serve_fixed(sock, response))
+        elif options.kind == "trickle":
+            asyncio.run(_serve_trickle(sock, options.interval))
         else:
             asyncio.run(_serve_uvicorn(sock, app))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import resource
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _quota
 import _servers
 from _harness import (
     MEGABYTES,
@@ -34,6 +36,7 @@ from _harness import (
     Row,
     Spread,
     Target,
+    Unit,
     interleave,
     interleave_async,
     machine_description,
@@ -67,6 +70,7 @@ class Scale:
     emulator_connections: int
     open_streams: int
     event_delay_ms: int
+    trickle_timeout: float  # the client's timeout against a server sending a byte a second
 
 
 FULL = Scale(
@@ -83,6 +87,7 @@ FULL = Scale(
     emulator_connections=32,
     open_streams=1000,
     event_delay_ms=400,
+    trickle_timeout=3.0,
 )
 SMOKE = Scale(
     rounds=2,
@@ -98,6 +103,7 @@ SMOKE = Scale(
     emulator_connections=4,
     open_streams=10,
     event_delay_ms=20,
+    trickle_timeout=1.0,
 )
 
 
@@ -539,6 +545,58 @@ def bench_emulator_streams(scale: Scale) -> list[Row]:
     return [row]
 
 
+# --- a trickling server ------------------------------------------------------------------------
+
+SECONDS = Unit("s", 1.0, 2)
+
+
+def bench_trickle(scale: Scale) -> list[Row]:
+    """How long a call with ``timeout=T`` lasts against a server that sends a byte a second."""
+    limit = scale.trickle_timeout
+    rows = [
+        Row(f"`timeout={limit:g}` call, server trickling 1 byte/s ({kind})", "elapsed", SECONDS)
+        for kind in ("sync", "async")
+    ]
+    for row in rows:
+        row.target_text = f"≤ {limit + 1:g} s"
+    try:
+        sync_client, async_client = our("AnthropicFoundry"), our("AsyncAnthropicFoundry")
+    except NotBuilt:
+        for row in rows:
+            row.status = NOT_BUILT
+        return rows
+    from claude_foundry import APITimeoutError
+
+    options = {"api_key": API_KEY, "timeout": limit, "max_retries": 0}
+
+    def sync_call(base_url: str) -> float:
+        with sync_client(base_url=base_url, **options) as client:
+            started = time.perf_counter()
+            with contextlib.suppress(APITimeoutError):
+                client.messages.create(**PARAMS)
+            return time.perf_counter() - started
+
+    async def async_call(base_url: str) -> float:
+        async with async_client(base_url=base_url, **options) as client:
+            started = time.perf_counter()
+            with contextlib.suppress(APITimeoutError):
+                await client.messages.create(**PARAMS)
+            return time.perf_counter() - started
+
+    with _servers.running("trickle", "--interval", "1.0") as server:
+        rows[0].subject_samples = [sync_call(server.base_url)]
+        rows[1].subject_samples = [asyncio.run(async_call(server.base_url))]
+    for row in rows:
+        met = row.subject_samples[0] <= limit + 1
+        row.verdict_override = "met" if met else "MISSED"
+    rows[0].note = (
+        "one call each; the server sends the headers, then the body a byte a second, so no "
+        "single read ever waits long enough to time out: only the limit on the whole attempt "
+        "ends the call (an APITimeoutError)"
+    )
+    return rows
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 BENCHMARKS: dict[str, Callable[[Scale], list[Row]]] = {
@@ -548,6 +606,8 @@ BENCHMARKS: dict[str, Callable[[Scale], list[Row]]] = {
     "async": bench_async,
     "emulator-rps": bench_emulator_rps,
     "emulator-streams": bench_emulator_streams,
+    "trickle": bench_trickle,
+    "quota": lambda scale: _quota.rows(smoke=scale is SMOKE),
 }
 
 

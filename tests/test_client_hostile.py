@@ -355,3 +355,14 @@ def test_request_secrets_are_found_by_name_and_short_values_are_left_alone() -> 
     error.request = request
     redact_error(error)
     assert "secret" not in error.message + str(error.args) + json.dumps(error.body)
+
+
+def test_a_stream_total_bounds_its_headers_too() -> None:
+    prefix, drip = TRICKLES["headers"]
+    with hostile_server(prefix, drip, interval=0.25) as server:
+        timeout = Timeout(None, stream_total=1.0)
+        client = AnthropicFoundry(
+            api_key="k", base_url=server.base_url, timeout=timeout, max_retries=0
+        )
+        with client, pytest.raises(APITimeoutError, match="within the timeout of 1 s"):
+            client.messages.create(**REQUEST, stream=True)

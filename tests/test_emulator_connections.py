@@ -3,6 +3,7 @@ clients out for long nor floods the log."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,7 +22,9 @@ WAIT_S = 15.0  # generous: how long a test waits for the server to close a conne
 
 @pytest.fixture(scope="module")
 def quick() -> Iterator[Emulator]:
-    config = EmulatorConfig.from_mapping({"header_timeout_s": 0.5, "keep_alive_s": 0.5})
+    config = EmulatorConfig.from_mapping(
+        {"header_timeout_s": 0.5, "keep_alive_s": 0.5, "body_timeout_s": 0.5}
+    )
     with Emulator(config) as emulator:
         yield emulator
 
@@ -76,6 +79,40 @@ def test_idle_sockets_do_not_keep_real_clients_out(quick: Emulator) -> None:
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_headers_that_never_end_are_not_buffered_without_bound(quick: Emulator) -> None:
+    head = b"GET /_emulator/health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: " + b"a" * 100_000
+    with socket.create_connection(("127.0.0.1", quick.port)) as sock:
+        # The server may answer and close before all of it is sent.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head)
+        sock.settimeout(WAIT_S)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+
+
+@pytest.mark.parametrize(
+    ("path", "status_type"),
+    [("/anthropic/v1/messages", b"timeout_error"), ("/_emulator/faults", b"timeout")],
+)
+def test_a_body_that_never_arrives_in_full_gets_408(
+    quick: Emulator, path: str, status_type: bytes
+) -> None:
+    head = (
+        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\napi-key: {quick.api_key}\r\n"
+        "content-type: application/json\r\ncontent-length: 100\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", quick.port)) as sock:
+        sock.sendall(head.encode() + b'{"model": ')
+        sock.settimeout(WAIT_S)
+        reply = b""
+        while b"\r\n\r\n" not in reply or status_type not in reply:
+            data = sock.recv(4096)
+            if not data:
+                break
+            reply += data
+    assert reply.startswith(b"HTTP/1.1 408")
+    assert status_type in reply
 
 
 @pytest.mark.parametrize("value", [0, -1, "5", float("inf"), 10_000, True])

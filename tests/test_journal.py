@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from claude_foundry.emulator.journal import (
     BODY_LIMIT,
+    HISTORY_LIMIT,
     REDACTED,
     Journal,
     JournalEntry,
@@ -128,6 +129,7 @@ def test_to_dict_has_every_field_and_copies_the_body() -> None:
         "retry_count",
         "unknown_fields",
         "fault_id",
+        "history",
         "duration_ms",
     }
     dumped["body"]["messages"].clear()
@@ -254,3 +256,57 @@ def test_evicted_entries_release_their_bytes() -> None:
     assert journal.body_bytes == 3 * len(b'{"x": 1}')
     journal.clear()
     assert journal.body_bytes == 0
+
+
+def test_entries_serialise_while_newer_ones_push_their_bodies_out() -> None:
+    journal = Journal(maxlen=50, max_bytes=2_000)
+    body = b'{"x": "' + b"a" * 300 + b'"}'
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            journal.record(JournalEntry(raw_body=body))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(200):
+            for entry in journal.entries():
+                decoded = json.loads(entry.to_json())
+                assert (
+                    decoded["body"] is None
+                    or "x" in decoded["body"]
+                    or "_omitted" in decoded["body"]
+                )
+    finally:
+        stop.set()
+        thread.join()
+    assert journal.body_bytes <= 2_000
+
+
+def test_history_is_kept_as_bytes_within_a_limit() -> None:
+    conversation = [{"role": "user", "content": "hi"}]
+    entry = JournalEntry(raw_history=json.dumps(conversation).encode())
+    assert entry.history == conversation
+    entry.history.clear()  # each access decodes afresh
+    assert entry.history == conversation
+    assert entry.to_dict()["history"] == conversation
+    assert "raw_history" not in repr(entry)
+    huge = JournalEntry(raw_history=json.dumps(["x" * (HISTORY_LIMIT + 1)]).encode())
+    assert "conversation of about" in huge.history["_omitted"]
+    assert JournalEntry().history is None
+
+
+def test_history_counts_against_the_byte_budget() -> None:
+    journal = Journal(max_bytes=300)
+    history = json.dumps([{"role": "user", "content": "x" * 200}]).encode()
+    first = JournalEntry(raw_body=b'{"a": 1}', raw_history=history)
+    journal.record(first)
+    assert journal.body_bytes == first.size == len(history) + 8
+    journal.record(JournalEntry(raw_history=history))
+    assert first.raw_history is None
+    assert "dropped" in first.history["_omitted"]
+    assert first.body == {"_omitted": first.body_note}
+    assert journal.body_bytes <= 300
+    as_json = json.loads(journal.entries()[-1].to_json())
+    assert as_json["history"][0]["content"] == "x" * 200

@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from claude_foundry import AnthropicError
+from claude_foundry._events import EventDecoder
 from claude_foundry._sse import MAX_EVENT_SIZE, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 
@@ -261,3 +263,33 @@ def test_a_large_event_within_the_limit_in_fine_chunks() -> None:
     for start in range(0, len(body), 1000):
         pairs += decoder.feed_raw(body[start : start + 1000])
     assert pairs == [(None, b"y" * (4 * 1024 * 1024))]
+
+
+EVENT_PIECES = st.sampled_from(
+    [
+        b"event: message_start\n", b"event: content_block_delta\n", b"event: error\n",
+        b"event: ping\n", b"event: message_stop\n", b"event: future_event\n", b"event:\n",
+        b'data: {"type":"message_stop"}\n', b'data: {"type":"ping"}\n', b"data: [DONE]\n",
+        b'data: {"type":"error","error":{"type":"overloaded_error","message":"busy"}}\n',
+        b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}\n',
+        b'data: {"type":"content_block_delta","index":"x"}\n', b"data: {\n", b"data: null\n",
+        b"\n", b"\r\n", b": keep-alive\n", b"\xff", b"x" * 40,
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_the_event_decoder_gives_events_or_typed_errors_for_any_input(
+    data: st.DataObject,
+) -> None:
+    body = data.draw(st.one_of(st.binary(max_size=200), st.lists(EVENT_PIECES).map(b"".join)))
+    decoder = EventDecoder(response=None, request_id="req_1", apim_request_id=None)
+    message = "no error"
+    try:
+        for chunk in data.draw(splits(body)):
+            decoder.feed(chunk)
+        decoder.end()
+    except AnthropicError as exc:  # anything else fails the test
+        message = str(exc)
+    assert message

@@ -15,7 +15,8 @@ What goes wrong mid-stream is raised as the error the user would catch for it:
 - ``event: error`` → the class of its ``error.type`` (``overloaded_error`` →
   :class:`OverloadedError` with ``status_code`` 529 and ``in_stream`` set), with the request ids;
 - a stream that ends before ``message_stop`` or a dropped connection → :class:`APIConnectionError`,
-  a stall past the read timeout → :class:`APITimeoutError`, each saying how many events arrived;
+  no event within the read timeout (or past ``stream_total``) → :class:`APITimeoutError`, each
+  saying how many events arrived;
 - data that is not JSON → :class:`APIResponseValidationError` naming the event.
 
 Every path out (exhausted, error, ``close()``, leaving a ``with`` block) closes the response.

@@ -1,8 +1,9 @@
 """The emulator's ASGI application: Foundry's two Messages routes, its errors, and the control API.
 
 The Foundry routes are served by a plain ASGI callable rather than a framework router: every
-request pays for auth, one JSON decode, validation and the reply, and nothing else. The order of
-checks follows the service: path, method, auth (Azure-shaped 401), status faults, body,
+request pays for auth, one JSON decode, validation and the reply, and nothing else. On loopback
+a request from a foreign web page (``Host`` / ``Origin``, see :mod:`.guard`) gets 403 first; then
+the order of checks follows the service: path, method, auth (Azure-shaped 401), status faults, body,
 deployment (Azure-shaped 404), strict mode and hosting features (400), quota (429), then the
 reply, where the other fault kinds (latency, stream cuts, malformed bodies) are taken, so that
 a request refused on the way does not use them up.
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..types import CountTokensRequest, Message, MessageCreateRequest, MessageStopEvent, encode
 from .auth import AuthFailure, azure_error
-from .bodies import BodyTooLarge, read_body
+from .bodies import BodyTimeout, BodyTooLarge, read_body
 from .config import DeploymentConfig
 from .control import build_control_app
 from .faults import (
@@ -32,12 +33,13 @@ from .faults import (
     stream_error_event,
 )
 from .guard import foreign_request
-from .journal import JournalEntry
+from .journal import HISTORY_LIMIT, JournalEntry, history_note
 from .quota import QuotaLimits, uncached_input_tokens
 from .responder import InvalidRequestError, check_request, stream_events
 from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 from .sse import encode_event
 from .state import EmulatorState
+from .threads import THREADS_FEATURE, ThreadError, ThreadTurn
 from .tokens import count_input_tokens
 from .validation import (
     COUNT_FIELDS,
@@ -128,8 +130,10 @@ class _Exchange:
         "deployment",
         "fault_id",
         "headers",
+        "history_note",
         "message_id",
         "raw_body",
+        "raw_history",
         "recorded",
         "request_id",
         "response_headers",
@@ -137,6 +141,7 @@ class _Exchange:
         "started",
         "status",
         "stream",
+        "thread_turn",
         "unknown_fields",
     )
 
@@ -159,6 +164,9 @@ class _Exchange:
         self.status = 0
         self.stream = False
         self.unknown_fields: list[str] = []
+        self.thread_turn: ThreadTurn | None = None
+        self.raw_history: bytes | None = None
+        self.history_note: str | None = None
 
     def refuse(self, status: int, error_type: str, message: str) -> _Refusal:
         return _Refusal(status, _error_body(error_type, message, self.request_id))
@@ -202,6 +210,7 @@ class EmulatorApp:
                 _drop_connection(send)
         finally:
             self._record(exchange)
+            self._settle_thread(exchange, whole=False)
 
     # --- the request path ---------------------------------------------------------------------
 
@@ -237,7 +246,7 @@ class EmulatorApp:
                 [(k.encode(), v.encode()) for k, v in principal.headers],
             )
 
-        raw = await _read_body(ex, receive, config.max_body_bytes)
+        raw = await _read_body(ex, receive, config.max_body_bytes, config.body_timeout_s)
         if raw is None:
             return  # the client went away while sending
         data: dict[str, Any] | None = None
@@ -268,6 +277,8 @@ class EmulatorApp:
         if data is None:
             assert problem is not None
             raise ex.refuse(400, "invalid_request_error", problem.message)
+        if route == "messages" and "thread" in data:
+            data = self._begin_thread(ex, data, len(raw))
 
         request: MessageCreateRequest | CountTokensRequest
         try:
@@ -371,6 +382,9 @@ class EmulatorApp:
                 usage.cache_creation_input_tokens or 0,
                 usage.cache_read_input_tokens or 0,
             )
+            cut = fault is not None and fault.spec.kind in _STREAM_CUTS
+            if ex.thread_turn is not None and not cut:
+                ex.thread_turn.answered(message)  # kept by the thread if it goes out whole
             if ex.stream:
                 await self._stream(ex, message, fault, receive, send)
             else:
@@ -445,9 +459,40 @@ class EmulatorApp:
                     pending.clear()
                     pending_size = 0
         self._record(ex)
+        self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _begin_thread(self, ex: _Exchange, data: dict[str, Any], size: int) -> dict[str, Any]:
+        """The body to answer from: for a request that continues a message thread, the thread's
+        conversation and fields with the new messages; ``thread`` itself removed."""
+        model = data.get("model")
+        deployment = self.state.config.deployments.get(model) if isinstance(model, str) else None
+        if deployment is None:
+            return data  # refused as DeploymentNotFound further on
+        try:
+            turn = self.state.threads.begin(
+                data,
+                ex.headers,
+                deployment=deployment.name,
+                model=deployment.model,
+                unavailable=THREADS_FEATURE in deployment.blocked_features,
+                size=size,
+            )
+        except ThreadError as exc:
+            raise _Refusal(exc.status, encode(exc.body(ex.request_id))) from None
+        if turn is None:
+            return data
+        ex.thread_turn = turn
+        if turn.history is not None:
+            # Kept as bytes, as bodies are; a conversation too long to keep is not even encoded.
+            size = turn.history_size
+            if size <= HISTORY_LIMIT:
+                ex.raw_history = encode(turn.history)
+            else:
+                ex.history_note = history_note(size)
+        return turn.data
 
     def _take_fault(
         self,
@@ -512,7 +557,15 @@ class EmulatorApp:
         length = [(b"content-length", str(len(body)).encode())]
         await self._start(ex, send, status, _JSON, length + (extra or []))
         self._record(ex)
+        self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _settle_thread(self, ex: _Exchange, *, whole: bool) -> None:
+        """End the exchange's message-thread turn, if any, once. Like the journal entry, this
+        happens before the last byte goes out, so a client that has read the whole reply can
+        continue from it at once; ``whole`` is False when the reply was cut or never sent."""
+        if ex.thread_turn is not None:
+            self.state.threads.settle(ex.thread_turn, whole=whole)
 
     def _record(self, ex: _Exchange) -> None:
         """Journal the exchange once, before its last byte goes out, so that a client that has
@@ -535,16 +588,20 @@ class EmulatorApp:
             stream=ex.stream,
             unknown_fields=ex.unknown_fields,
             fault_id=ex.fault_id,
+            raw_history=ex.raw_history,
+            history_note=ex.history_note,
             duration_ms=(time.perf_counter() - ex.started) * 1000,
         )
         self.state.journal.record(entry)
 
 
-async def _read_body(ex: _Exchange, receive: Receive, limit: int) -> bytes | None:
+async def _read_body(ex: _Exchange, receive: Receive, limit: int, timeout_s: float) -> bytes | None:
     try:
-        return await read_body(receive, limit, ex.headers.get("content-length"))
+        return await read_body(receive, limit, ex.headers.get("content-length"), timeout_s)
     except BodyTooLarge:
         raise _too_large(ex, limit) from None
+    except BodyTimeout as exc:
+        raise ex.refuse(408, "timeout_error", str(exc)) from None
 
 
 def _too_large(ex: _Exchange, limit: int) -> _Refusal:

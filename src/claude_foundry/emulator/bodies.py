@@ -3,18 +3,29 @@
 The Foundry routes, the control API and the apps mounted under it (Entra ID) all read bodies
 through :func:`read_body`, so ``max_body_bytes`` bounds them alike: a declared
 ``content-length`` beyond the limit is refused before a byte is read, and a body that grows past
-it while arriving stops being read at once.
+it while arriving stops being read at once. A body must also arrive within ``body_timeout_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["BodyTooLarge", "is_json_content_type", "read_body", "replay"]
+__all__ = ["BodyTimeout", "BodyTooLarge", "is_json_content_type", "read_body", "replay"]
 
 ASGIMessage = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[ASGIMessage]]
+
+
+class BodyTimeout(Exception):
+    """The request body did not arrive in full within the time allowed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The request body did not arrive within {seconds:g} seconds; send it at once."
+        )
+        self.seconds = seconds
 
 
 class BodyTooLarge(Exception):
@@ -25,13 +36,26 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-async def read_body(receive: Receive, limit: int, declared: str | None = None) -> bytes | None:
+async def read_body(
+    receive: Receive, limit: int, declared: str | None = None, timeout_s: float | None = None
+) -> bytes | None:
     """The whole body, at most ``limit`` bytes; None if the client went away while sending.
 
-    ``declared`` is the request's ``content-length`` header, if any.
+    ``declared`` is the request's ``content-length`` header, if any. ``timeout_s`` bounds the
+    whole read (:class:`BodyTimeout`), so a body trickling in cannot hold a request for ever.
     """
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
+    if timeout_s is None:
+        return await _read(receive, limit)
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read(receive, limit)
+    except TimeoutError:
+        raise BodyTimeout(timeout_s) from None
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -41,7 +41,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from .._errors import ConfigurationError
+from .config_values import (
+    EmulatorConfigError,
+    api_keys,
+    check_api_key,
+    check_header_value,
+    check_keys,
+    host_names,
+    optional_count,
+    optional_int,
+    optional_str,
+    require_bool,
+    require_str,
+    seconds,
+)
 from .entra_config import EntraConfigError, EntraSettings
 from .files import UnreadableFile, read_regular_file
 
@@ -63,10 +76,6 @@ Hosting = Literal["azure", "anthropic"]
 EchoModel = Literal["deployment", "model"]
 _HOSTINGS: tuple[str, ...] = ("azure", "anthropic")
 _QUOTA_KEYS = ("rpm", "input_tpm", "output_tpm")
-
-
-class EmulatorConfigError(ConfigurationError):
-    """The emulator configuration is invalid; the message names the key and what it accepts."""
 
 
 @dataclass(frozen=True)
@@ -148,13 +157,13 @@ class DeploymentConfig:
     def from_mapping(
         cls, data: Mapping[str, Any], *, where: str = "deployment"
     ) -> DeploymentConfig:
-        _check_keys(data, _DEPLOYMENT_KEYS, where)
-        name = _require_str(data, "name", where)
+        check_keys(data, _DEPLOYMENT_KEYS, where)
+        name = require_str(data, "name", where)
         where = f"deployment {name!r}"
-        model = _optional_str(data, "model", where) or name
+        model = optional_str(data, "model", where) or name
         entry = _catalog_entry(model)
         allowed_hostings = tuple(entry["hosting"]) if entry else _HOSTINGS
-        hosting = _optional_str(data, "hosting", where) or allowed_hostings[0]
+        hosting = optional_str(data, "hosting", where) or allowed_hostings[0]
         if hosting not in _HOSTINGS:
             raise EmulatorConfigError(
                 f"{where}: hosting must be 'azure' or 'anthropic', not {hosting!r}"
@@ -175,9 +184,9 @@ class DeploymentConfig:
     def update(self, data: Mapping[str, Any], *, where: str | None = None) -> None:
         """Apply a partial change (the keys of a ``[[deployments]]`` table except ``name``)."""
         where = where or f"deployment {self.name!r}"
-        _check_keys(data, _DEPLOYMENT_KEYS - {"name"}, where)
+        check_keys(data, _DEPLOYMENT_KEYS - {"name"}, where)
         if "model" in data:
-            self.model = _require_str(data, "model", where)
+            self.model = require_str(data, "model", where)
         if "hosting" in data:
             hosting = data["hosting"]
             if hosting not in _HOSTINGS:
@@ -192,10 +201,10 @@ class DeploymentConfig:
                     f"{where}: quotas must be a table such as {{ rpm = 10, input_tpm = 10000, "
                     f"output_tpm = 2000 }}, not {quotas!r}"
                 )
-            _check_keys(quotas, frozenset(_QUOTA_KEYS), f"{where} quotas")
+            check_keys(quotas, frozenset(_QUOTA_KEYS), f"{where} quotas")
             for key in _QUOTA_KEYS:
                 if key in quotas:
-                    setattr(self, key, _limit(quotas[key], f"{where} quotas.{key}"))
+                    setattr(self, key, optional_count(quotas[key], f"{where} quotas.{key}"))
         if "echo_model" in data:
             echo = data["echo_model"]
             if echo is True:
@@ -215,9 +224,11 @@ class DeploymentConfig:
                 )
             self.quota_pool = pool
         if "context_window" in data:
-            self.context_window = _limit(data["context_window"], f"{where} context_window")
+            self.context_window = optional_count(data["context_window"], f"{where} context_window")
         if "max_output_tokens" in data:
-            self.max_output_tokens = _limit(data["max_output_tokens"], f"{where} max_output_tokens")
+            self.max_output_tokens = optional_count(
+                data["max_output_tokens"], f"{where} max_output_tokens"
+            )
         if "unavailable_features" in data:
             features = data["unavailable_features"]
             if features is None:
@@ -268,6 +279,8 @@ class EmulatorConfig:
     """A connection must deliver a request's headers within this time, or it is closed."""
     keep_alive_s: float = 5.0
     """An idle connection between requests is closed after this time."""
+    body_timeout_s: float = 60.0
+    """A request body must arrive in full within this time, or the request gets 408."""
     allowed_hosts: frozenset[str] = frozenset()
     """Host names besides loopback ones that an emulator on loopback answers to (lower case)."""
     """Request-body bytes the journal keeps in all; older bodies give way to a note."""
@@ -303,26 +316,26 @@ class EmulatorConfig:
     def from_mapping(
         cls, data: Mapping[str, Any], *, base_dir: Path | None = None
     ) -> EmulatorConfig:
-        _check_keys(data, _TOP_KEYS, "emulator config")
+        check_keys(data, _TOP_KEYS, "emulator config")
         config = cls()
         if "api_key" in data and "api_keys" in data:
             raise EmulatorConfigError("emulator config: give api_key or api_keys, not both")
         if "api_key" in data:
             config.api_keys = [check_api_key(data["api_key"], "emulator config api_key")]
         elif "api_keys" in data:
-            config.api_keys = _api_keys(data["api_keys"], "emulator config")
+            config.api_keys = api_keys(data["api_keys"], "emulator config")
         config.apply_settings(
             {key: data[key] for key in _SETTING_KEYS if key in data}, where="emulator config"
         )
-        config.seed = _optional_int(data, "seed", "emulator config")
-        config.journal_size = _limit(data.get("journal_size", 1000), "journal_size") or 1000
-        for key in ("header_timeout_s", "keep_alive_s"):
+        config.seed = optional_int(data, "seed", "emulator config")
+        config.journal_size = optional_count(data.get("journal_size", 1000), "journal_size") or 1000
+        for key in ("header_timeout_s", "keep_alive_s", "body_timeout_s"):
             if key in data:
-                setattr(config, key, _seconds(data[key], f"emulator config: {key}"))
+                setattr(config, key, seconds(data[key], f"emulator config: {key}"))
         if "allowed_hosts" in data:
-            config.allowed_hosts = _host_names(data["allowed_hosts"])
+            config.allowed_hosts = host_names(data["allowed_hosts"])
         if "journal_max_bytes" in data:
-            journal_bytes = _limit(data["journal_max_bytes"], "journal_max_bytes")
+            journal_bytes = optional_count(data["journal_max_bytes"], "journal_max_bytes")
             config.journal_max_bytes = (
                 config.journal_max_bytes if journal_bytes is None else journal_bytes
             )
@@ -372,11 +385,11 @@ class EmulatorConfig:
 
     def apply_settings(self, data: Mapping[str, Any], *, where: str = "config") -> None:
         """Apply the scalar switches (strict, pacing, body limit, region, auth)."""
-        _check_keys(data, frozenset(_SETTING_KEYS), where)
+        check_keys(data, frozenset(_SETTING_KEYS), where)
         if "strict" in data:
-            self.strict = _require_bool(data, "strict", where)
+            self.strict = require_bool(data, "strict", where)
         if "require_auth" in data:
-            self.require_auth = _require_bool(data, "require_auth", where)
+            self.require_auth = require_bool(data, "require_auth", where)
         if "stream_event_delay_ms" in data:
             delay = data["stream_event_delay_ms"]
             if (
@@ -390,7 +403,7 @@ class EmulatorConfig:
                 )
             self.stream_event_delay_ms = float(delay)
         if "max_body_bytes" in data:
-            limit = _limit(data["max_body_bytes"], f"{where} max_body_bytes")
+            limit = optional_count(data["max_body_bytes"], f"{where} max_body_bytes")
             if not limit:
                 raise EmulatorConfigError(f"{where}: max_body_bytes must be a positive integer")
             self.max_body_bytes = limit
@@ -425,9 +438,9 @@ class EmulatorConfig:
         ``seed`` (an integer or null) sets the fault plan's seed; the switches of
         :meth:`apply_settings` are set directly.
         """
-        _check_keys(data, _PATCH_KEYS, "config patch")
-        keys = _api_keys(data["api_keys"], "config patch") if "api_keys" in data else None
-        seed = _optional_int(data, "seed", "config patch")
+        check_keys(data, _PATCH_KEYS, "config patch")
+        keys = api_keys(data["api_keys"], "config patch") if "api_keys" in data else None
+        seed = optional_int(data, "seed", "config patch")
         deployments = data.get("deployments", {})
         quotas = data.get("quotas", {})
         if not isinstance(deployments, Mapping) or not isinstance(quotas, Mapping):
@@ -488,6 +501,7 @@ class EmulatorConfig:
             "allowed_hosts": sorted(self.allowed_hosts),
             "header_timeout_s": self.header_timeout_s,
             "keep_alive_s": self.keep_alive_s,
+            "body_timeout_s": self.body_timeout_s,
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
@@ -513,6 +527,7 @@ _TOP_KEYS = frozenset(
         "allowed_hosts",
         "header_timeout_s",
         "keep_alive_s",
+        "body_timeout_s",
         "default_deployments",
         "deployments",
         "quota_preset",
@@ -526,116 +541,8 @@ _PATCH_KEYS = frozenset(
 )
 
 
-def check_header_value(value: str, where: str) -> None:
-    """Refuse a value that cannot travel in an HTTP header as it is.
-
-    Header values are visible ASCII, spaces and tabs (RFC 9110): a CR or LF would end the header
-    early and let the rest of the value forge headers or a body in every reply that carries it.
-    """
-    bad = next((char for char in value if not _is_header_char(char)), None)
-    if bad is not None:
-        raise EmulatorConfigError(
-            f"{where} must be printable ASCII (it is sent in an HTTP header); it contains "
-            f"{bad!r} at position {value.index(bad)}"
-        )
-
-
-def _is_header_char(char: str) -> bool:
-    return char == "\t" or " " <= char <= "~"
-
-
-def check_api_key(key: object, where: str) -> str:
-    """An API key as configured, or :class:`EmulatorConfigError` saying why it can never match."""
-    if not isinstance(key, str) or not key:
-        raise EmulatorConfigError(f"{where}: an API key must be a non-empty string")
-    if not key.isascii() or not key.isprintable() or key != key.strip():
-        raise EmulatorConfigError(
-            f"{where}: an API key must be printable ASCII without surrounding spaces: clients "
-            "send it in the api-key / x-api-key header, which carries nothing else, so this key "
-            "could never match"
-        )
-    return key
-
-
-def _api_keys(value: object, where: str) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise EmulatorConfigError(
-            f"{where}: api_keys must be a non-empty list of non-empty strings"
-        )
-    return [check_api_key(key, where) for key in value]
-
-
-def _seconds(value: object, where: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 < value <= 3600
-    ):
-        raise EmulatorConfigError(
-            f"{where} must be a number of seconds in (0, 3600], not {value!r}"
-        )
-    return float(value)
-
-
-def _host_names(value: object) -> frozenset[str]:
-    if not isinstance(value, list) or not all(
-        isinstance(host, str) and host and all(c.isalnum() or c in "-._" for c in host)
-        for host in value
-    ):
-        raise EmulatorConfigError(
-            "emulator config: allowed_hosts must be a list of host names such as "
-            f'["emulator.test"] (no ports or schemes), not {value!r}'
-        )
-    return frozenset(host.lower() for host in value)
-
-
 def _catalog_entry(model: str) -> dict[str, Any] | None:
     for entry in catalog().models:
         if entry["model"] == model:
             return entry
     return None
-
-
-def _check_keys(data: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise EmulatorConfigError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(sorted(allowed))}"
-        )
-
-
-def _require_str(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise EmulatorConfigError(f"{where}: {key} must be a non-empty string, not {value!r}")
-    return value
-
-
-def _optional_str(data: Mapping[str, Any], key: str, where: str) -> str | None:
-    return _require_str(data, key, where) if data.get(key) is not None else None
-
-
-def _require_bool(data: Mapping[str, Any], key: str, where: str) -> bool:
-    value = data[key]
-    if not isinstance(value, bool):
-        raise EmulatorConfigError(f"{where}: {key} must be true or false, not {value!r}")
-    return value
-
-
-def _optional_int(data: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise EmulatorConfigError(f"{where}: {key} must be an integer, not {value!r}")
-    return value
-
-
-def _limit(value: object, where: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise EmulatorConfigError(f"{where} must be an integer >= 0 (or omitted), not {value!r}")
-    return value

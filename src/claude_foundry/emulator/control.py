@@ -36,7 +36,7 @@ import msgspec
 
 from ..types import encode
 from .auth import Principal
-from .bodies import BodyTooLarge, is_json_content_type, read_body, replay
+from .bodies import BodyTimeout, BodyTooLarge, is_json_content_type, read_body, replay
 from .config import EmulatorConfigError
 from .faults import parse_fault_list
 from .guard import foreign_request
@@ -206,8 +206,9 @@ _ROUTES: dict[str, dict[str, Handler]] = {
     "scripts": {"GET": _list_scripts, "POST": _add_scripts, "DELETE": _clear_scripts},
     "scripts/*": {"DELETE": _delete_script},
 }
-_OFF_LOOP = frozenset({_add_scripts})
-"""Handlers that may touch the file system, so they run in a worker thread."""
+_OFF_LOOP = frozenset({_add_scripts, _reset})
+"""Handlers that may read files (scripts; a reset loads the configuration's again), so they run
+in a worker thread."""
 
 
 def _resolve(path: str) -> tuple[dict[str, Handler] | None, str | None]:
@@ -357,9 +358,13 @@ async def _read(state: EmulatorState, headers: Mapping[str, str], receive: Recei
     """The body under the emulator's one limit; a body must be declared as JSON."""
     limit = state.config.max_body_bytes
     try:
-        raw = await read_body(receive, limit, headers.get("content-length"))
+        raw = await read_body(
+            receive, limit, headers.get("content-length"), state.config.body_timeout_s
+        )
     except BodyTooLarge as exc:
         raise ControlError(413, f"request bodies are limited to {exc.limit} bytes") from None
+    except BodyTimeout as exc:
+        raise ControlError(408, str(exc), "timeout") from None
     if raw is None:
         return b""
     content_type = headers.get("content-type")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import ipaddress
 import socket
 import threading
 import time
@@ -28,21 +27,20 @@ from .auth import Authenticator, TokenVerifier
 from .config import EmulatorConfig, EmulatorConfigError, check_api_key
 from .connections import ConnectionGuard
 from .faults import FaultSpec
+from .guard import is_loopback_host
 from .journal import JournalEntry
 from .state import EmulatorState
 
 __all__ = ["Emulator", "is_loopback"]
 
 _START_TIMEOUT_S = 10.0
+_MAX_HEADER_BYTES = 64 * 1024
+"""The request line and headers together; more is answered 400 (room for large Entra tokens)."""
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """True for a loopback name or address (see :func:`.guard.is_loopback_host`)."""
+    return is_loopback_host(host)
 
 
 class Emulator:
@@ -144,7 +142,8 @@ class Emulator:
             access_log=False,
             log_config=None,
             log_level="warning",
-            http=self._guard.protocol,
+            http=self._guard.protocol,  # header and keep-alive timeouts (see .connections)
+            h11_max_incomplete_event_size=_MAX_HEADER_BYTES,
             ws="none",
             interface="asgi3",
             timeout_graceful_shutdown=1,
