@@ -48,6 +48,7 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._observe import CallObserver, CallRecord
 from ._stream import (
     AsyncMessageStream,
     AsyncMessageStreamManager,
@@ -56,6 +57,7 @@ from ._stream import (
     MessageStreamManager,
     Stream,
 )
+from ._tools import ToolError, beta_async_tool, beta_tool
 from .resources import RawResponse
 
 __version__ = "0.1.0"
@@ -74,6 +76,8 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallObserver",
+    "CallRecord",
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
@@ -101,8 +105,11 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "ToolError",
     "UnprocessableEntityError",
     "__version__",
+    "beta_async_tool",
+    "beta_tool",
     "omit",
     "types",
 ]
