@@ -232,3 +232,54 @@ def test_dropped_connections_and_5xx_are_retried_and_never_written(
     assert 503 in statuses
     assert 429 in statuses
     client.close()
+
+
+def test_every_request_is_recorded_for_the_usage_ledger_with_the_batch_id(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    records: list[Any] = []
+
+    class Capture:
+        def record_call(self, record: Any) -> None:
+            records.append(record)
+
+    client = AnthropicFoundry(
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        batch_store=tmp_path / "b.sqlite",
+        observers=[Capture()],
+        tags={"team": "data"},
+    )
+    batch = client.messages.batches.create(requests=[request("l1"), request("l2")])
+    wait_ended(client, batch.id)
+    client.close()
+    assert len(records) == 2
+    assert {record.tags["custom_id"] for record in records} == {"l1", "l2"}
+    assert all(record.tags["batch"] == batch.id for record in records)
+    assert all(record.tags["team"] == "data" for record in records)
+    assert all(record.outcome == "ok" and record.output_tokens > 0 for record in records)
+
+
+def test_the_ledger_from_the_environment_records_a_cli_batch(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    import json
+    import sqlite3
+    import subprocess
+
+    from test_batches_cli import CLI, cli_env, write_requests
+
+    requests, output = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    write_requests(requests, 3)
+    ledger = tmp_path / "usage.db"
+    env = {**cli_env(emulator), "CLAUDE_FOUNDRY_LEDGER": f"sqlite:///{ledger}"}
+    done = subprocess.run(
+        [*CLI, "batch", "run", str(requests), "-o", str(output)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(ledger) as db:
+        tags = [json.loads(row[0]) for row in db.execute("SELECT tags FROM ledger_calls")]
+    assert sorted(tag["custom_id"] for tag in tags) == ["req-0", "req-1", "req-2"]
+    assert len({tag["batch"] for tag in tags}) == 1
+    assert tags[0]["batch"].startswith("msgbatch_")
