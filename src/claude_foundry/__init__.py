@@ -56,9 +56,8 @@ from ._stream import (
     MessageStreamManager,
     Stream,
 )
+from ._version import __version__
 from .resources import RawResponse
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",

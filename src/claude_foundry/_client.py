@@ -40,6 +40,7 @@ from ._pipeline import Call, Pipeline, StreamStart
 from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
+from ._version import __version__
 from .resources import ALTERNATIVES, NotOnFoundry
 from .resources.beta import AsyncBeta, Beta
 from .resources.messages import AsyncMessages, Messages
@@ -53,8 +54,6 @@ _DEFAULT_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=
 
 
 def _user_agent() -> str:
-    from . import __version__
-
     return f"claude-foundry/{__version__}"
 
 
