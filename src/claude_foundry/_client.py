@@ -32,10 +32,12 @@ from ._config import (
     NOT_GIVEN,
     NotGiven,
     Settings,
+    bad_proxy_message,
     redact_url,
     resolve_settings,
 )
 from ._deadline import enforce_deadlines, within
+from ._errors import ConfigurationError
 from ._pipeline import Call, Pipeline, StreamStart
 from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
 from ._stream import AsyncStream, Stream
@@ -161,7 +163,12 @@ class _FoundryClient(Generic[_HttpT]):
         )
         # The official non-streaming guard applies only on a client with the default timeout.
         self._uses_default_timeout = settings.timeout == DEFAULT_TIMEOUT
-        self._http = http_client if http_client is not None else self._make_http(settings)
+        if http_client is None:
+            try:
+                http_client = self._make_http(settings)
+            except (httpx2.InvalidURL, ValueError) as exc:  # only proxy URLs are parsed there
+                raise ConfigurationError(bad_proxy_message(exc)) from None
+        self._http = http_client
         self._owns_http = owns_http
         enforce_deadlines(self._http)
 

@@ -108,9 +108,15 @@ def run_doctor(
     finally:
         if owns_http:
             ctx.http.close()
-    secrets = (
-        *(s for s in (ctx.key, ctx.token) if s),
-        *url_secrets(ctx.base_url_raw, ctx.proxy, ctx.env("ANTHROPIC_BASE_URL")),
+    # A secret of a few characters (a placeholder such as "k") is no secret worth hiding, and
+    # removing it from every word would garble the report.
+    secrets = tuple(
+        s
+        for s in (
+            *(s for s in (ctx.key, ctx.token) if s),
+            *url_secrets(ctx.base_url_raw, ctx.proxy, ctx.env("ANTHROPIC_BASE_URL")),
+        )
+        if len(s) >= 4
     )
     return [
         CheckResult(

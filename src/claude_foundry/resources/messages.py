@@ -14,7 +14,7 @@ from typing import Any, Literal, Required, TypedDict, TypeVar, Unpack, overload
 
 import httpx2
 
-from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven
+from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven, check_timeout
 from .._models import warn_if_deprecated
 from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import AsyncRequester, Call, SyncRequester, parse_message, parse_token_count
@@ -155,14 +155,12 @@ _TOKEN_COUNTING_BETA = "token-counting-2024-11-01"
 def _resolve_call_timeout(timeout: Any) -> httpx2.Timeout | None:
     if type(timeout).__name__ in SENTINEL_TYPE_NAMES:
         return None
-    if isinstance(timeout, httpx2.Timeout):
-        return timeout
-    if timeout is None or isinstance(timeout, int | float):
-        return httpx2.Timeout(timeout)
-    raise TypeError(
-        f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
-        f"{type(timeout).__name__}"
-    )
+    if timeout is not None and not isinstance(timeout, int | float | httpx2.Timeout):
+        raise TypeError(
+            f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
+            f"{type(timeout).__name__}"
+        )
+    return check_timeout(timeout)
 
 
 class _MessagesCore:
