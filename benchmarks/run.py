@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _quota
 import _servers
 from _harness import (
     MEGABYTES,
@@ -606,6 +607,7 @@ BENCHMARKS: dict[str, Callable[[Scale], list[Row]]] = {
     "emulator-rps": bench_emulator_rps,
     "emulator-streams": bench_emulator_streams,
     "trickle": bench_trickle,
+    "quota": lambda scale: _quota.rows(smoke=scale is SMOKE),
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any, Generic, Self, TypeVar, assert_never
 
 import httpx2
 
+from ._admission import PRIORITIES, AdmissionGate, Priority, asettling_events, settling_events
 from ._auth import ApiKeyAuth, Auth, CredentialAuth, TokenProviderAuth
 from ._config import (
     DEFAULT_ANTHROPIC_VERSION,
@@ -39,7 +40,18 @@ from ._config import (
 from ._deadline import enforce_deadlines, within
 from ._errors import ConfigurationError
 from ._pipeline import Call, Pipeline, StreamStart
-from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
+from ._steps import (
+    Admit,
+    Close,
+    FetchToken,
+    NextChunk,
+    OpenChunks,
+    ReadBody,
+    Send,
+    Settle,
+    Sleep,
+    Step,
+)
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
 from ._version import __version__
@@ -91,6 +103,8 @@ class _FoundryClient(Generic[_HttpT]):
         webhook_key: str | None = None,
         credential: Any = None,
         token_scope: str | None = None,
+        governor: AdmissionGate | None = None,
+        priority: Priority = "interactive",
         _strict_response_validation: bool = False,
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
@@ -105,6 +119,10 @@ class _FoundryClient(Generic[_HttpT]):
         ``azure.identity.aio`` one for the async client): its token is cached until shortly before
         expiry, refreshed once for all concurrent requests, and refreshed and resent once after a
         401. ``token_scope`` defaults to ``https://ai.azure.com/.default``.
+
+        ``governor`` (a :class:`claude_foundry.quota.QuotaGovernor`) admits each attempt into its
+        deployment's quota pool before it is sent, waiting for room rather than meeting a 429;
+        ``priority`` (``"interactive"`` or ``"background"``) is how this client's calls rank.
         """
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise TypeError(
@@ -130,6 +148,7 @@ class _FoundryClient(Generic[_HttpT]):
         )
         self.webhook_key = webhook_key
         self._configure(settings, http_client, owns_http=True)
+        self._set_admission(governor, priority)
 
     def _configure(
         self,
@@ -171,6 +190,23 @@ class _FoundryClient(Generic[_HttpT]):
         self._http = http_client
         self._owns_http = owns_http
         enforce_deadlines(self._http)
+
+    def _set_admission(self, governor: AdmissionGate | None, priority: Priority) -> None:
+        if priority not in PRIORITIES:
+            raise ConfigurationError(
+                f"priority must be one of {list(PRIORITIES)}, not {priority!r}"
+            )
+        self._pipeline.admission = governor
+        self._pipeline.priority = priority
+
+    @property
+    def governor(self) -> AdmissionGate | None:
+        """The quota governor admitting this client's calls, if any."""
+        return self._pipeline.admission
+
+    @property
+    def priority(self) -> Priority:
+        return self._pipeline.priority
 
     def _token_source(
         self, settings: Settings
@@ -254,6 +290,8 @@ class _FoundryClient(Generic[_HttpT]):
         anthropic_version: str | None = None,
         credential: Any = None,
         token_scope: str | None = None,
+        governor: AdmissionGate | NotGiven | None = NOT_GIVEN,
+        priority: Priority | None = None,
         _extra_kwargs: Mapping[str, Any] | None = None,
     ) -> Self:
         """A new client with the same options, except those given. It shares the HTTP client.
@@ -315,6 +353,10 @@ class _FoundryClient(Generic[_HttpT]):
         clone.webhook_key = webhook_key or self.webhook_key
         clone._configure(
             settings, http_client or self._http, owns_http=False, inherited_auth=inherited_auth
+        )
+        clone._set_admission(
+            self._pipeline.admission if isinstance(governor, NotGiven) else governor,
+            priority or self._pipeline.priority,
         )
         return clone
 
@@ -408,13 +450,16 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
     def _request(self, call: Call) -> Any:
         result = self._drive(self._pipeline.request_flow(call))
         if type(result) is StreamStart:
-            return Stream(
+            stream = Stream(
                 response=result.response,
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
                 limits=result.limits,
             )
+            if result.admission is not None:
+                stream._events = settling_events(stream._events, *result.admission)
+            return stream
         return result
 
     def _drive(self, flow: Generator[Step, Any, Any]) -> Any:
@@ -453,6 +498,10 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                             step.response.read()
                     elif isinstance(step, Close):
                         step.response.close()
+                    elif isinstance(step, Admit):
+                        value = step.gate.reserve(step.ask)
+                    elif isinstance(step, Settle):
+                        step.gate.settle(step.grant, step.outcome)
                     else:
                         assert_never(step)
                 except Exception as exc:
@@ -515,13 +564,16 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
     async def _request(self, call: Call) -> Any:
         result = await self._drive(self._pipeline.request_flow(call))
         if type(result) is StreamStart:
-            return AsyncStream(
+            stream = AsyncStream(
                 response=result.response,
                 decoder=result.decoder,
                 chunks=result.chunks,
                 pending=result.pending,
                 limits=result.limits,
             )
+            if result.admission is not None:
+                stream._events = asettling_events(stream._events, *result.admission)
+            return stream
         return result
 
     async def _drive(self, flow: Generator[Step, Any, Any]) -> Any:
@@ -560,6 +612,10 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                             await step.response.aread()
                     elif isinstance(step, Close):
                         await step.response.aclose()
+                    elif isinstance(step, Admit):
+                        value = await step.gate.areserve(step.ask)
+                    elif isinstance(step, Settle):
+                        await step.gate.asettle(step.grant, step.outcome)
                     else:
                         assert_never(step)
                 except Exception as exc:

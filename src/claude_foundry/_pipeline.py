@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx2
 
+from ._admission import AdmissionAsk, AdmissionGate, Outcome, Priority, usage_outcome
 from ._config import SENTINEL_TYPE_NAMES
 from ._deadline import StreamLimits, attempt_limit, stream_total
 from ._errors import APIConnectionError, APIError, APIStatusError
@@ -50,7 +51,18 @@ from ._responses import (
     status_error_from_response,
     transport_error,
 )
-from ._steps import Close, FetchToken, NextChunk, OpenChunks, ReadBody, Send, Sleep, Step
+from ._steps import (
+    Admit,
+    Close,
+    FetchToken,
+    NextChunk,
+    OpenChunks,
+    ReadBody,
+    Send,
+    Settle,
+    Sleep,
+    Step,
+)
 from .types import ContentBlockStartEvent, MessageStartEvent, StreamEvent
 
 if TYPE_CHECKING:
@@ -59,6 +71,7 @@ if TYPE_CHECKING:
     from ._events import EventDecoder
 
 __all__ = [
+    "Admit",
     "AsyncRequester",
     "Call",
     "Close",
@@ -68,6 +81,7 @@ __all__ = [
     "Pipeline",
     "ReadBody",
     "Send",
+    "Settle",
     "Sleep",
     "Step",
     "StreamStart",
@@ -100,6 +114,8 @@ class StreamStart:
     chunks: Any
     pending: Sequence[StreamEvent]
     limits: StreamLimits | None = None
+    admission: tuple[AdmissionGate, object] | None = None
+    """The gate and grant to settle when the stream ends (the driver wraps its events)."""
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -185,6 +201,9 @@ class Call:
     parse: Callable[[httpx2.Response], Any] = field(default=parse_message)
     unread: bool = False
     """Return the successful response with its body unread (``with_streaming_response``)."""
+    model: str | None = None
+    max_tokens: int | None = None
+    """Set for calls that create a message: what admission reserves (none for count_tokens)."""
 
 
 class SyncRequester(Protocol):
@@ -243,6 +262,14 @@ class Pipeline:
         self.clock: Callable[[], float] = time.monotonic
         self.now: Callable[[], float] = time.time
         self.random: Callable[[], float] = random.random
+        self.admission: AdmissionGate | None = None
+        """A quota governor asked before each attempt (``AnthropicFoundry(governor=...)``)."""
+        self.priority: Priority = "interactive"
+        self.pool: str | None = None
+        """The quota pool of this client's deployments, when a router's catalogue says."""
+        self.hand_over_failed_streams = True
+        """A stream that failed before its content and is not retried is handed over with its
+        events, then its error; a router sets False to get the error and fail over instead."""
 
     def url_for(self, path: str) -> httpx2.URL:
         url = self._urls.get(path)
@@ -294,24 +321,42 @@ class Pipeline:
         )
         started = self.clock()
         retries_taken = 0
+        gate = self.admission if call.max_tokens is not None else None
+        waited = 0.0
         while True:
             request = self.build_request(call, retries_taken)
+            grant: object = None
+            if gate is not None:
+                grant, waited = yield from self._admit(gate, call, waited)
             # A stream that failed after some events: what the caller gets if it is not retried.
             fallback: StreamStart | None = None
             try:
-                return (yield from self._attempt(call, request, keep))
+                result = yield from self._attempt(call, request, keep)
+            except GeneratorExit:
+                if gate is not None:
+                    gate.release(grant)
+                raise
             except _StreamFailedEarly as early:
                 fallback = early.start
                 error, retryable, headers = _retry_decision(early.error, request)
             except (httpx2.RequestError, APIConnectionError, APIStatusError) as exc:
                 error, retryable, headers = _retry_decision(exc, request)
+            else:
+                if gate is not None:
+                    if type(result) is StreamStart:
+                        result.admission = (gate, grant)
+                    else:
+                        yield Settle(gate, grant, usage_outcome(getattr(result, "usage", None)))
+                return result
+            if gate is not None:
+                yield Settle(gate, grant, self._failure_outcome(error, headers))
             delay = None
             if retryable and retries_taken < max_retries:
                 delay = self._delay_within_budget(error, headers, retries_taken, started)
             elif retries_taken:
                 error.add_note(f"(gave up after {retries_taken + 1} attempts)")
             if delay is None:
-                if fallback is not None:
+                if fallback is not None and self.hand_over_failed_streams:
                     return fallback
                 raise error
             log.info(
@@ -324,6 +369,39 @@ class Pipeline:
             )
             yield Sleep(delay)
             retries_taken += 1
+
+    def _admit(
+        self, gate: AdmissionGate, call: Call, waited: float
+    ) -> Generator[Step, Any, tuple[object, float]]:
+        """Ask until granted (sleeping as told); the gate raises when the wait runs too long."""
+        assert call.model is not None
+        assert call.max_tokens is not None
+        ask = AdmissionAsk(
+            model=call.model,
+            max_tokens=call.max_tokens,
+            body_size=len(call.body),
+            priority=self.priority,
+            base_url=self._base_url,
+            waited=waited,
+            pool=self.pool,
+        )
+        while True:
+            verdict = yield Admit(gate, ask)
+            if verdict.grant is not None:
+                return verdict.grant, ask.waited
+            yield Sleep(verdict.wait)
+            ask.waited += verdict.wait
+
+    def _failure_outcome(self, error: Exception, headers: httpx2.Headers | None) -> Outcome:
+        if isinstance(error, APIStatusError):
+            retry_after = requested_retry_delay(headers, self.now) if headers else None
+            return Outcome(
+                status=error.status_code,
+                retry_after=retry_after,
+                message=error.api_message,
+                output_tokens=0,  # the server answered: nothing was produced
+            )
+        return Outcome(reached=False)
 
     def _delay_within_budget(
         self,

@@ -19,13 +19,17 @@ from typing import Any
 
 import httpx2
 
+from ._admission import AdmissionAsk, AdmissionGate, Outcome
+
 __all__ = [
+    "Admit",
     "Close",
     "FetchToken",
     "NextChunk",
     "OpenChunks",
     "ReadBody",
     "Send",
+    "Settle",
     "Sleep",
     "Step",
 ]
@@ -81,4 +85,22 @@ class NextChunk:
     deadline: float | None = None
 
 
-Step = Send | FetchToken | Sleep | ReadBody | Close | OpenChunks | NextChunk
+@dataclass(slots=True)
+class Admit:
+    """Ask ``gate`` for room for one attempt (``reserve``, or ``areserve`` in the async
+    client); the result is a :class:`~claude_foundry._admission.Verdict`."""
+
+    gate: AdmissionGate
+    ask: AdmissionAsk
+
+
+@dataclass(slots=True)
+class Settle:
+    """Tell ``gate`` what a granted attempt cost (``settle`` / ``asettle``); no result."""
+
+    gate: AdmissionGate
+    grant: object
+    outcome: Outcome
+
+
+Step = Send | FetchToken | Sleep | ReadBody | Close | OpenChunks | NextChunk | Admit | Settle

@@ -246,6 +246,8 @@ class _MessagesCore:
         if raw and not stream:
             inner = parse
             parse = lambda response: RawResponse(response, inner(response))  # noqa: E731
+        model, max_tokens = params.get("model"), params.get("max_tokens")
+        admitted = not counting and isinstance(model, str) and type(max_tokens) is int
         return Call(
             path=path,
             body=encode(params),
@@ -254,6 +256,8 @@ class _MessagesCore:
             extra_query=extra_query,
             timeout=timeout,
             parse=parse,
+            model=model if admitted else None,
+            max_tokens=max_tokens if admitted else None,
         )
 
     def _take_output_format(self, params: dict[str, Any]) -> OutputFormat[Any] | None:

@@ -12,17 +12,7 @@ from claude_foundry.emulator.quota import (
     QuotaLimits,
     uncached_input_tokens,
 )
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from fake_clock import FakeClock
 
 
 @pytest.fixture

@@ -1,0 +1,257 @@
+"""The routed client: ``AnthropicFoundry``'s ``messages`` surface over a catalogue of deployments.
+
+    from claude_foundry.router import RoutedFoundry, load_catalogue
+
+    client = RoutedFoundry(load_catalogue("deployments.toml"))
+    message = client.messages.create(model="sonnet", max_tokens=256, messages=[...])
+    message.deployment            # the catalogue name of the deployment that answered
+
+``model=`` names a route (or a deployment). Each attempt goes to the deployment the
+:class:`~claude_foundry.router.Router` picks; a failure that nothing reached the caller from
+(including a stream that failed before its first content) moves to the next one. ``conversation=``
+(routed clients only, never sent) keeps a conversation on one deployment while it is healthy, so
+its prompt cache is reused. Each deployment gets its own ``AnthropicFoundry`` (its retries, its
+connection pool) sharing one quota governor keyed by the catalogue's pools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from .._client import AnthropicFoundry, AsyncAnthropicFoundry
+from .._errors import ConfigurationError
+from ..quota.governor import QuotaGovernor
+from .catalogue import Catalogue, Deployment
+from .features import features_used
+from .router import Attempts, Router
+
+__all__ = ["AsyncRoutedFoundry", "RoutedFoundry"]
+
+Params = dict[str, Any]
+_ClientT = TypeVar("_ClientT", AnthropicFoundry, AsyncAnthropicFoundry)
+
+
+class _RoutedBase(Generic[_ClientT]):
+    _client_class: type[_ClientT]
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        *,
+        governor: QuotaGovernor | bool | None = True,
+        environ: Mapping[str, str] | None = None,
+        credential: Any = None,
+        max_retries: int = 1,
+        client_options: Mapping[str, Any] | None = None,
+        router: Router | None = None,
+    ) -> None:
+        """``governor``: ``True`` (default) builds one from the catalogue's pools, ``None`` or
+        ``False`` turns quota off, or pass your own. ``credential`` serves deployments with
+        ``entra = true``. ``max_retries`` is each deployment's own retries before the call moves
+        on. ``client_options`` go to every deployment's client (``timeout``, ...)."""
+        import os
+
+        if governor is True:
+            governor = QuotaGovernor(catalogue.pools)
+        self.catalogue = catalogue
+        self.governor: QuotaGovernor | None = governor or None
+        self.router = router or Router(catalogue, governor=self.governor)
+        self._environ = os.environ if environ is None else environ
+        self._credential = credential
+        self._options = {"max_retries": max_retries, **(client_options or {})}
+        self._clients: dict[str, _ClientT] = {}
+
+    def client_for(self, deployment: Deployment) -> _ClientT:
+        """The deployment's own client (built on first use, then kept)."""
+        client = self._clients.get(deployment.name)
+        if client is None:
+            options: dict[str, Any] = dict(self._options)
+            if deployment.base_url is not None:
+                options["base_url"] = deployment.base_url
+            else:
+                options["resource"] = deployment.resource
+            if deployment.entra:
+                if self._credential is None:
+                    raise ConfigurationError(
+                        f"deployment {deployment.name!r} uses Entra ID: pass credential="
+                        "DefaultAzureCredential() (azure-identity) to the routed client"
+                    )
+                options["credential"] = self._credential
+            else:
+                variable = deployment.api_key_env or "ANTHROPIC_FOUNDRY_API_KEY"
+                key = self._environ.get(variable)
+                if not key:
+                    raise ConfigurationError(
+                        f"deployment {deployment.name!r} reads its key from ${variable}, "
+                        "which is not set"
+                    )
+                options["api_key"] = key
+            client = self._client_class(governor=self.governor, **options)
+            # The catalogue knows the pool (deployments of one name may sit in different ones).
+            client._pipeline.pool = deployment.pool
+            # A stream that fails before its first content moves to the next deployment.
+            client._pipeline.hand_over_failed_streams = False
+            self._clients[deployment.name] = client
+        return client
+
+    def _start(self, params: dict[str, Any]) -> tuple[Attempts, dict[str, Any]]:
+        conversation = params.pop("conversation", None)
+        route = params.get("model")
+        if not isinstance(route, str):
+            raise TypeError("model must be a route or deployment name (a string)")
+        attempts = self.router.start(route, features_used(params), conversation)
+        return attempts, params
+
+
+def _tag(result: Any, attempts: Attempts) -> Any:
+    """Let the reply say how it was routed: ``deployment`` (the catalogue name of the one that
+    answered), ``route`` and ``failovers`` (how often the call moved on) on messages."""
+    assert attempts.deployment is not None
+    with contextlib.suppress(AttributeError, TypeError):
+        result.__dict__["deployment"] = attempts.deployment.name
+        result.__dict__["route"] = attempts.route
+        result.__dict__["failovers"] = attempts.failovers
+    return result
+
+
+class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
+    """Synchronous; see the module docstring."""
+
+    _client_class = AnthropicFoundry
+
+    @property
+    def messages(self) -> RoutedMessages:
+        return RoutedMessages(self)
+
+    def _run(
+        self, params: dict[str, Any], call: Callable[[AnthropicFoundry, dict[str, Any]], Any]
+    ) -> Any:
+        attempts, params = self._start(params)
+        while True:
+            deployment = self.router.pick(attempts)
+            try:
+                result = call(
+                    self.client_for(deployment), {**params, "model": deployment.deployment}
+                )
+            except Exception as exc:
+                if not self.router.failed(attempts, exc):
+                    raise
+                continue
+            except BaseException:
+                self.router.abandoned(attempts)
+                raise
+            self.router.succeeded(attempts)
+            return _tag(result, attempts)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+    def __enter__(self) -> RoutedFoundry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RoutedMessages:
+    def __init__(self, owner: RoutedFoundry) -> None:
+        self._owner = owner
+
+    def create(self, **params: Any) -> Any:
+        return self._owner._run(params, lambda client, p: client.messages.create(**p))
+
+    def parse(self, **params: Any) -> Any:
+        return self._owner._run(params, lambda client, p: client.messages.parse(**p))
+
+    def count_tokens(self, **params: Any) -> Any:
+        return self._owner._run(params, lambda client, p: client.messages.count_tokens(**p))
+
+    @contextlib.contextmanager
+    def stream(self, **params: Any) -> Iterator[Any]:
+        """``with client.messages.stream(...) as stream:``; fails over until the first content."""
+        managers: list[Any] = []
+
+        def open_stream(client: AnthropicFoundry, p: dict[str, Any]) -> Any:
+            manager = client.messages.stream(**p)
+            stream = manager.__enter__()
+            managers.append(manager)
+            return stream
+
+        stream = self._owner._run(params, open_stream)
+        try:
+            yield stream
+        finally:
+            managers[-1].__exit__(None, None, None)
+
+
+class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
+    """The asyncio twin of :class:`RoutedFoundry`."""
+
+    _client_class = AsyncAnthropicFoundry
+
+    @property
+    def messages(self) -> AsyncRoutedMessages:
+        return AsyncRoutedMessages(self)
+
+    async def _run(
+        self, params: dict[str, Any], call: Callable[[AsyncAnthropicFoundry, dict[str, Any]], Any]
+    ) -> Any:
+        attempts, params = self._start(params)
+        while True:
+            deployment = self.router.pick(attempts)
+            try:
+                result = await call(
+                    self.client_for(deployment), {**params, "model": deployment.deployment}
+                )
+            except Exception as exc:
+                if not self.router.failed(attempts, exc):
+                    raise
+                continue
+            except BaseException:
+                self.router.abandoned(attempts)
+                raise
+            self.router.succeeded(attempts)
+            return _tag(result, attempts)
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+
+    async def __aenter__(self) -> AsyncRoutedFoundry:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class AsyncRoutedMessages:
+    def __init__(self, owner: AsyncRoutedFoundry) -> None:
+        self._owner = owner
+
+    async def create(self, **params: Any) -> Any:
+        return await self._owner._run(params, lambda client, p: client.messages.create(**p))
+
+    async def parse(self, **params: Any) -> Any:
+        return await self._owner._run(params, lambda client, p: client.messages.parse(**p))
+
+    async def count_tokens(self, **params: Any) -> Any:
+        return await self._owner._run(params, lambda client, p: client.messages.count_tokens(**p))
+
+    @contextlib.asynccontextmanager
+    async def stream(self, **params: Any) -> AsyncIterator[Any]:
+        managers: list[Any] = []
+
+        async def open_stream(client: AsyncAnthropicFoundry, p: dict[str, Any]) -> Any:
+            manager = client.messages.stream(**p)
+            stream = await manager.__aenter__()
+            managers.append(manager)
+            return stream
+
+        stream = await self._owner._run(params, open_stream)
+        try:
+            yield stream
+        finally:
+            await managers[-1].__aexit__(None, None, None)

@@ -1,0 +1,363 @@
+"""The router: catalogue, feature steering, the breaker's state table, failover end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from claude_foundry import BadRequestError, ConfigurationError
+from claude_foundry.emulator import Emulator, EmulatorConfig
+from claude_foundry.router import (
+    TRANSITIONS,
+    AsyncRoutedFoundry,
+    BreakerEvent,
+    BreakerState,
+    BreakerStateError,
+    Catalogue,
+    CircuitBreaker,
+    Deployment,
+    NoDeploymentAvailable,
+    Route,
+    RoutedFoundry,
+    Router,
+    features_used,
+    load_catalogue,
+)
+from fake_clock import FakeClock
+
+KEY = "test-key"
+MESSAGES = [{"role": "user", "content": "Hello"}]
+
+# --- the breaker's table, every cell -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(BreakerState))
+@pytest.mark.parametrize("event", list(BreakerEvent))
+def test_breaker_table_every_cell(state: BreakerState, event: BreakerEvent) -> None:
+    breaker = CircuitBreaker(clock=FakeClock())
+    breaker.state = state
+    allowed = TRANSITIONS[state]
+    if event in allowed:
+        assert breaker.handle(event) is allowed[event]
+    else:
+        with pytest.raises(BreakerStateError, match=event.value):
+            breaker.handle(event)
+        assert breaker.state is state  # an illegal event changes nothing
+
+
+def test_breaker_opens_probes_and_grows_its_cooldown() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=2, cooldown=5.0, clock=clock)
+    breaker.failure("boom")
+    assert breaker.allows()
+    breaker.failure("boom")
+    assert breaker.state is BreakerState.OPEN
+    assert not breaker.allows()
+    clock.advance(5.0)
+    assert breaker.allows()  # the half-open probe
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert not breaker.allows()  # one probe at a time
+    breaker.failure("still down")
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.open_until == pytest.approx(clock.now + 10.0)  # the cooldown doubled
+    breaker.failure("late reply of an earlier call")  # extends, never shortens
+    assert breaker.open_until == pytest.approx(clock.now + 20.0)
+    clock.advance(20.0)
+    assert breaker.allows()
+    breaker.success()
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.trips == 0
+
+
+def test_breaker_config_error_holds_until_reset() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(clock=clock)
+    breaker.config_error("401 wrong key")
+    clock.advance(10_000)
+    assert not breaker.allows()
+    breaker.success()  # ignored: nothing was sent to it
+    assert breaker.state is BreakerState.DISABLED
+    breaker.reset()
+    assert breaker.allows()
+
+
+# --- catalogue and features ---------------------------------------------------------------------
+
+CATALOGUE_TOML = """
+[pools.sonnet]
+rpm = 60
+
+[[deployments]]
+name = "sweden"
+base_url = "http://127.0.0.1:1/anthropic/"
+deployment = "claude-sonnet-4-5"
+api_key_env = "SWEDEN_KEY"
+hosting = "azure"
+pool = "sonnet"
+region = "swedencentral"
+
+[[deployments]]
+name = "eastus"
+resource = "contoso-eastus"
+deployment = "claude-sonnet-4-5"
+model = "claude-sonnet-4-5"
+hosting = "anthropic"
+priority = 1
+
+[[routes]]
+name = "sonnet"
+deployments = ["sweden", "eastus"]
+"""
+
+
+def test_catalogue_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "deployments.toml"
+    path.write_text(CATALOGUE_TOML)
+    catalogue = load_catalogue(path)
+    assert [d.name for d in catalogue.deployments_of("sonnet")] == ["sweden", "eastus"]
+    assert catalogue.deployments["eastus"].pool == "claude-sonnet-4-5/global-standard"
+    assert catalogue.pools["sonnet"].rpm == 60
+    assert catalogue.route("eastus").deployments == ("eastus",)
+    row = catalogue.deployments["sweden"].to_dict()
+    assert row["credential"] == "SWEDEN_KEY"
+    assert "structured_outputs" in row["unavailable_features"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"deployments": [{"name": "a", "deployment": "d"}]}, "exactly one of resource"),
+        (
+            {"deployments": [{"name": "a", "deployment": "d", "resource": "r", "hosting": "x"}]},
+            "hosting",
+        ),
+        (
+            {"deployments": [{"name": "a", "deployment": "d", "resource": "r", "colour": 1}]},
+            "colour",
+        ),
+        ({"routes": [{"name": "r", "deployments": ["nope"]}]}, "nope"),
+        ({"pools": {"p": {"rpm": -1}}}, "rpm"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_catalogue_errors_name_the_entry(data: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_catalogue(data)
+
+
+def test_features_used() -> None:
+    assert features_used({"model": "m", "messages": MESSAGES}) == frozenset()
+    assert features_used(
+        {"messages": MESSAGES, "output_config": {"format": {"type": "json_schema"}}}
+    ) == {"structured_outputs"}
+    assert features_used(
+        {"messages": MESSAGES, "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
+    ) == {"web_search"}
+    assert (
+        features_used({"messages": MESSAGES, "tools": [{"name": "f", "input_schema": {}}]}) == set()
+    )
+
+
+def test_a_feature_only_one_hosting_has_steers_the_request() -> None:
+    catalogue = load_catalogue(_data(CATALOGUE_TOML))
+    router = Router(catalogue)
+    plain = router.start("sonnet", frozenset())
+    assert router.pick(plain).name == "sweden"
+    structured = router.start("sonnet", frozenset({"structured_outputs"}))
+    assert router.pick(structured).name == "eastus"
+    only_azure = router.start("sweden", frozenset({"structured_outputs"}))
+    with pytest.raises(BadRequestError, match="not supported on deployments hosted on Azure"):
+        router.pick(only_azure)
+
+
+def _data(text: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+# --- end to end: two resources, one goes down ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def resources() -> Iterator[tuple[Emulator, Emulator]]:
+    with (
+        Emulator(EmulatorConfig.default(), api_key=KEY) as first,
+        Emulator(EmulatorConfig.default(), api_key=KEY) as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture
+def two(resources: tuple[Emulator, Emulator]) -> tuple[Emulator, Emulator]:
+    for emulator in resources:
+        emulator.reset()
+    return resources
+
+
+def _catalogue(a: Emulator, b: Emulator, strategy: str = "ordered") -> Catalogue:
+    return Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url=a.base_url, hosting="anthropic"),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url, hosting="anthropic"),
+        ],
+        [Route("haiku", ("a", "b"), strategy)],  # type: ignore[arg-type]
+    )
+
+
+def _routed(two: tuple[Emulator, Emulator], clock: FakeClock, **options: object) -> RoutedFoundry:
+    catalogue = _catalogue(*two)
+    router = Router(catalogue, breaker=lambda: CircuitBreaker(threshold=2, clock=clock))
+    return RoutedFoundry(
+        catalogue,
+        environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY},
+        router=router,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_a_resource_going_down_fails_no_call_and_comes_back(two: tuple[Emulator, Emulator]) -> None:
+    a, _ = two
+    clock = FakeClock()
+    client = _routed(two, clock, max_retries=0)
+    assert client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment == "a"
+    a.add_fault(kind="status", status=503, count=None)  # region down
+    answered = [
+        client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment
+        for _ in range(5)
+    ]
+    assert answered == ["b"] * 5
+    moved = client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert (moved.route, moved.deployment) == ("haiku", "b")
+    assert client.router.breakers["a"].state is BreakerState.OPEN
+    # While open, nothing is sent to it.
+    sent_to_a = len(a.journal())
+    client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert len(a.journal()) == sent_to_a
+    a.clear_faults()  # region back
+    clock.advance(60)
+    assert client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment == "a"
+    assert client.router.breakers["a"].state is BreakerState.CLOSED
+
+
+def test_a_stream_fails_over_before_its_first_token(two: tuple[Emulator, Emulator]) -> None:
+    a, _ = two
+    a.add_fault(kind="disconnect", after_events=1, count=None, stream=True)
+    client = _routed(two, FakeClock(), max_retries=0)
+    with client.messages.stream(model="haiku", max_tokens=16, messages=MESSAGES) as stream:
+        text = "".join(stream.text_stream)
+    assert text
+    assert client.router.breakers["a"].failures == 1
+
+
+def test_config_errors_do_not_fail_over_and_take_the_deployment_out(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    a, b = two
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "no-such-deployment", base_url=a.base_url),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url),
+        ],
+        [Route("haiku", ("a", "b"))],
+    )
+    client = RoutedFoundry(catalogue, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    with pytest.raises(Exception) as caught:
+        client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert getattr(caught.value, "status_code", None) == 404
+    assert len(b.journal()) == 0
+    assert client.router.breakers["a"].state is BreakerState.DISABLED
+    # The next call goes where it can.
+    assert client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment == "b"
+
+
+def test_every_deployment_down_says_why(two: tuple[Emulator, Emulator]) -> None:
+    for emulator in two:
+        emulator.add_fault(kind="status", status=529, count=None)
+    client = _routed(two, FakeClock(), max_retries=0)
+    with pytest.raises(NoDeploymentAvailable) as caught:
+        client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert set(caught.value.reasons) == {"a", "b"}
+
+
+def test_sticky_conversations_stay_on_their_deployment(two: tuple[Emulator, Emulator]) -> None:
+    client = _routed(two, FakeClock())
+    client.router.catalogue.routes["haiku"] = Route("haiku", ("a", "b"), "weighted")
+    first = client.messages.create(
+        model="haiku", max_tokens=16, messages=MESSAGES, conversation="c-1"
+    ).deployment
+    for _ in range(10):
+        again = client.messages.create(
+            model="haiku", max_tokens=16, messages=MESSAGES, conversation="c-1"
+        )
+        assert again.deployment == first
+    assert all("conversation" not in (e.body or {}) for e in two[0].journal() + two[1].journal())
+
+
+def test_a_missing_key_variable_is_a_configuration_error(two: tuple[Emulator, Emulator]) -> None:
+    client = RoutedFoundry(_catalogue(*two), environ={})
+    with pytest.raises(ConfigurationError, match="ANTHROPIC_FOUNDRY_API_KEY"):
+        client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+
+
+async def test_async_routed_client_fails_over(two: tuple[Emulator, Emulator]) -> None:
+    a, _ = two
+    a.add_fault(kind="status", status=500, count=None)
+    client = AsyncRoutedFoundry(
+        _catalogue(*two), environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}, max_retries=0
+    )
+    message = await client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert message.deployment == "b"
+    async with client.messages.stream(model="haiku", max_tokens=16, messages=MESSAGES) as stream:
+        assert (await stream.get_final_message()).content
+    count = await client.messages.count_tokens(model="haiku", messages=MESSAGES)
+    assert count.input_tokens > 0
+    await client.close()
+
+
+def test_one_pool_across_two_resources_and_a_region_outage(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from claude_foundry.emulator.quota import QuotaBook
+    from claude_foundry.emulator.subscription import bring_up, share_quota, take_down
+    from claude_foundry.quota import PoolLimits, QuotaGovernor
+
+    a, b = two
+    window = 2.0
+    share_quota(a, b, window_s=window)
+    try:
+        for emulator in two:
+            emulator.configure(quotas={"claude-haiku-4-5": {"rpm": 10}})
+        catalogue = Catalogue.of(
+            [
+                Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="haiku"),
+                Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="haiku"),
+            ],
+            [Route("haiku", ("a", "b"), "weighted")],
+            {"haiku": PoolLimits(rpm=10)},
+        )
+        governor = QuotaGovernor(catalogue.pools, window_s=window, window_margin_s=1.0)
+        client = RoutedFoundry(
+            catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}
+        )
+
+        def call(index: int) -> str:
+            if index == 10:
+                take_down(a)
+            message = client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+            return str(message.deployment)
+
+        with ThreadPoolExecutor(4) as pool:
+            answered = list(pool.map(call, range(25)))
+        assert len(answered) == 25  # no call failed, though region a went down
+        journal = a.journal() + b.journal()
+        assert not [e for e in journal if e.status == 429]  # one pool, counted once
+        bring_up(a)
+        assert not a.faults()
+    finally:
+        for emulator in two:
+            emulator.state.quota = QuotaBook()
