@@ -149,6 +149,14 @@ def test_a_bad_timeout_is_a_usage_error(timeout: str) -> None:
     assert "timeout" in result.stderr
 
 
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e20"])
+def test_a_doctor_timeout_no_socket_takes_is_one_line(timeout: str) -> None:
+    # They passed the option's range; inf and 1e20 raised OverflowError in the dns probe.
+    env = {"ANTHROPIC_FOUNDRY_API_KEY": "some-key"}
+    result = run("doctor", "--resource", "res-1", "--timeout", timeout, "--json", env=env)
+    assert "timeout must be" in assert_one_line_error(result, 2)
+
+
 # --- Microsoft Entra ID and timeouts -------------------------------------------------------------
 
 

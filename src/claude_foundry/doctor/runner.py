@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 
+from .._config import check_timeout
 from .._token_cache import redact_secrets
 from .context import DoctorContext, DoctorOptions, resolve_context
 from .credential import check_credential
@@ -59,8 +60,11 @@ def run_doctor(
     ``token_provider`` (a callable returning a token) or ``credential`` (an azure-identity
     credential) check Microsoft Entra ID as the client would use it.
     """
+    options = options or DoctorOptions()
+    # A timeout no socket takes (NaN, infinity, 1e20 s) would raise deep in a probe.
+    check_timeout(options.timeout)
     ctx = DoctorContext(
-        options=options or DoctorOptions(),
+        options=options,
         environ=os.environ if environ is None else environ,
         token_provider=token_provider,
         credential=credential,
