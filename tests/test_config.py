@@ -457,3 +457,41 @@ def test_a_proxy_url_the_http_client_cannot_parse_is_a_configuration_error(
             client_class(api_key="k", resource="res-1")
         assert "pr0xy-s3cret" not in str(info.value)
         assert "http://host:port" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ({"x-team": "équipe"}, "header 'x-team' holds a non-ASCII character at position 1"),
+        ({"x-team": "a\r\nx-injected: 1"}, "header 'x-team' holds a control character"),
+        ({"x team": "a"}, "'x team' is not a header name"),
+    ],
+)
+def test_a_header_no_request_can_carry_is_refused_naming_only_the_header(
+    clean_env: pytest.MonkeyPatch, headers: dict[str, str], problem: str
+) -> None:
+    # They failed on the first request with "'ascii' codec can't encode character".
+    with pytest.raises(ConfigurationError, match=f"default_headers: .*{problem}") as info:
+        AnthropicFoundry(api_key="k", resource="res-1", default_headers=headers)
+    assert "injected" not in str(info.value)
+    name, value = next(iter(headers.items()))
+    if "\n" in value:
+        return  # in the variable a line break starts the next header
+    clean_env.setenv("ANTHROPIC_CUSTOM_HEADERS", f"{name}: {value}")
+    with pytest.raises(ConfigurationError, match=f"ANTHROPIC_CUSTOM_HEADERS: .*{problem}"):
+        AnthropicFoundry(api_key="k", resource="res-1")
+
+
+def test_headers_with_spaces_and_tabs_in_their_values_are_kept() -> None:
+    client = AnthropicFoundry(api_key="k", resource="res-1", default_headers={"x-a": "b c\td"})
+    assert client._settings.custom_headers["x-a"] == "b c\td"
+
+
+@pytest.mark.parametrize("bundle", ["/nonexistent/ca.pem", "/etc/hostname"])
+def test_a_certificate_bundle_that_does_not_load_is_a_configuration_error(
+    clean_env: pytest.MonkeyPatch, bundle: str
+) -> None:
+    clean_env.setenv("SSL_CERT_FILE", bundle)
+    for client_class in (AnthropicFoundry, AsyncAnthropicFoundry):
+        with pytest.raises(ConfigurationError, match=f"SSL_CERT_FILE='{bundle}'"):
+            client_class(api_key="k", resource="res-1")

@@ -33,6 +33,7 @@ from ._config import (
     NOT_GIVEN,
     NotGiven,
     Settings,
+    bad_certificates_message,
     bad_proxy_message,
     redact_url,
     resolve_settings,
@@ -187,6 +188,8 @@ class _FoundryClient(Generic[_HttpT]):
                 http_client = self._make_http(settings)
             except (httpx2.InvalidURL, ValueError) as exc:  # only proxy URLs are parsed there
                 raise ConfigurationError(bad_proxy_message(exc)) from None
+            except OSError as exc:  # ssl.SSLError included: the CA bundle did not load
+                raise ConfigurationError(bad_certificates_message(exc)) from None
         self._http = http_client
         self._owns_http = owns_http
         enforce_deadlines(self._http)

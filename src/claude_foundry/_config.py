@@ -42,6 +42,7 @@ __all__ = [
     "PROXY_VARIABLES",
     "SENTINEL_TYPE_NAMES",
     "Settings",
+    "bad_certificates_message",
     "bad_proxy_message",
     "check_timeout",
     "is_loopback_host",
@@ -175,6 +176,22 @@ def bad_proxy_message(exc: Exception) -> str:
     return (
         f"{where} is not a usable proxy URL ({reason.rstrip('.')}). Fix or unset it: a proxy URL "
         "looks like http://host:port (http://, https:// or socks5://)."
+    )
+
+
+def bad_certificates_message(exc: OSError) -> str:
+    """What to do when the certificate authorities named by SSL_CERT_FILE / SSL_CERT_DIR (or the
+    system's) do not load; ``exc`` says why."""
+    named = [
+        f"{name}={os.environ[name]!r}"
+        for name in ("SSL_CERT_FILE", "SSL_CERT_DIR")
+        if os.environ.get(name)
+    ]
+    where = " and ".join(named) or "the system's certificate store"
+    return (
+        f"The certificate authorities to trust could not be loaded from {where}: "
+        f"{exc.strerror or exc}. Point SSL_CERT_FILE at a PEM bundle of CA certificates, or "
+        "unset it to use the default."
     )
 
 
@@ -495,7 +512,9 @@ def resolve_settings(
         )
 
     headers = _custom_headers_from_env()
+    _check_headers(headers, ENV_CUSTOM_HEADERS)
     if default_headers:
+        _check_headers(default_headers, "default_headers")
         headers.update(default_headers)
     return Settings(
         base_url=url,
@@ -511,6 +530,27 @@ def resolve_settings(
         credential=credential,
         token_scope=token_scope.strip() if token_scope is not None else DEFAULT_TOKEN_SCOPE,
     )
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _check_headers(headers: Mapping[str, object], source: str) -> None:
+    """Names and values an HTTP header can carry, checked now rather than as an encoding error on
+    the first request. A value may be a secret, so only its header's name is quoted."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"{source}: {name!r} is not a header name (letters, digits and -, no spaces)."
+            )
+        if isinstance(value, str):
+            for position, char in enumerate(value, start=1):
+                if not (" " <= char <= "~" or char == "\t"):
+                    kind = "a non-ASCII" if not char.isascii() else "a control"
+                    raise ConfigurationError(
+                        f"{source}: the value of header {name!r} holds {kind} character at "
+                        f"position {position}; a header carries printable ASCII only."
+                    )
 
 
 def _check_key_characters(key: str, source: str) -> None:
