@@ -48,6 +48,7 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._observe import CallObserver, CallRecord
 from ._stream import (
     AsyncMessageStream,
     AsyncMessageStreamManager,
@@ -73,6 +74,8 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallObserver",
+    "CallRecord",
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
