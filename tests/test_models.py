@@ -104,8 +104,9 @@ def test_other_names_never_warn() -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where deprecated ids belong: the lifecycle data, the catalogue the emulator serves (Foundry
-# answers them until they retire) and the module that reads the data (its doctest shows one).
-LIFECYCLE_FILES = {"model_lifecycle.toml", "catalog.toml", "_models.py"}
+# answers them until they retire), the module that reads the data (its doctest shows one) and the
+# price table (calls to them are billed until then).
+LIFECYCLE_FILES = {"model_lifecycle.toml", "catalog.toml", "_models.py", "prices.toml"}
 
 
 def test_no_default_or_example_names_a_deprecated_model() -> None:
