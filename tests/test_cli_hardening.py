@@ -282,3 +282,28 @@ def test_a_service_error_keeps_its_hint() -> None:
 def test_a_bug_keeps_its_traceback() -> None:
     assert describe_user_error(RuntimeError("bug")) is None
     assert describe_user_error(ModuleNotFoundError("No module named 'x'", name="x")) is None
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    # `claude-foundry chat --stream ... | head -c 3`: the pipe closes while the reply is written
+    # (events 50 ms apart, so the close comes before the rest of the reply).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_FOUNDRY_")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    config = EmulatorConfig.from_mapping({"api_key": "pipe-key", "stream_event_delay_ms": 50})
+    with Emulator(config) as emulator:
+        env |= {
+            "ANTHROPIC_FOUNDRY_API_KEY": "pipe-key",
+            "ANTHROPIC_FOUNDRY_BASE_URL": emulator.base_url,
+        }
+        command = [sys.executable, "-m", "claude_foundry.cli", "chat", "--stream", "hello " * 20]
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        ) as process:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            assert process.stdout.read(3)
+            process.stdout.close()
+            errors = process.stderr.read().decode()
+            assert process.wait(timeout=60) == 0, errors
+    assert "Error" not in errors
+    assert "Traceback" not in errors
