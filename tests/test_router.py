@@ -62,13 +62,27 @@ def test_breaker_opens_probes_and_grows_its_cooldown() -> None:
     breaker.failure("still down")
     assert breaker.state is BreakerState.OPEN
     assert breaker.open_until == pytest.approx(clock.now + 10.0)  # the cooldown doubled
-    breaker.failure("late reply of an earlier call")  # extends, never shortens
-    assert breaker.open_until == pytest.approx(clock.now + 20.0)
-    clock.advance(20.0)
+    clock.advance(1.0)
+    breaker.failure("late reply of an earlier call")  # extends, never shortens, never doubles
+    assert breaker.open_until == pytest.approx(clock.now + 10.0)
+    assert breaker.trips == 2
+    clock.advance(10.0)
     assert breaker.allows()
     breaker.success()
     assert breaker.state is BreakerState.CLOSED
     assert breaker.trips == 0
+
+
+def test_calls_in_flight_at_a_trip_do_not_grow_the_cooldown() -> None:
+    """Six calls in flight when a region fails: the three after the trip come back while open."""
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=3, cooldown=5.0, clock=clock)
+    for _ in range(6):
+        breaker.failure("503 region outage")
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.trips == 1
+    clock.advance(5.0)
+    assert breaker.allows()  # the probe, after one cooldown, not 2**4 of them
 
 
 def test_breaker_config_error_holds_until_reset() -> None:
