@@ -266,21 +266,35 @@ def test_a_stream_fails_over_before_its_first_token(two: tuple[Emulator, Emulato
     assert client.router.breakers["a"].failures == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [(401, "Check the API key"), (403, "RBAC role"), (404, "No deployment has this name")],
+)
 def test_config_errors_do_not_fail_over_and_take_the_deployment_out(
-    two: tuple[Emulator, Emulator],
+    two: tuple[Emulator, Emulator], status: int, hint: str
 ) -> None:
     a, b = two
+    environ = {"ANTHROPIC_FOUNDRY_API_KEY": KEY, "A_KEY": "wrong-key" if status == 401 else KEY}
+    if status == 403:
+        a.add_fault(kind="status", status=403, count=None)
     catalogue = Catalogue.of(
         [
-            Deployment("a", "no-such-deployment", base_url=a.base_url),
+            Deployment(
+                "a",
+                "no-such-deployment" if status == 404 else "claude-haiku-4-5",
+                base_url=a.base_url,
+                api_key_env="A_KEY",
+            ),
             Deployment("b", "claude-haiku-4-5", base_url=b.base_url),
         ],
         [Route("haiku", ("a", "b"))],
     )
-    client = RoutedFoundry(catalogue, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    client = RoutedFoundry(catalogue, environ=environ)
     with pytest.raises(Exception) as caught:
         client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
-    assert getattr(caught.value, "status_code", None) == 404
+    assert getattr(caught.value, "status_code", None) == status
+    assert hint in str(caught.value)  # the doctor's hint
+    assert "router.reset('a')" in "\n".join(getattr(caught.value, "__notes__", []))
     assert len(b.journal()) == 0
     assert client.router.breakers["a"].state is BreakerState.DISABLED
     # The next call goes where it can.
@@ -375,3 +389,35 @@ def test_one_pool_across_two_resources_and_a_region_outage(
     finally:
         for emulator in two:
             emulator.state.quota = QuotaBook()
+
+
+def test_structured_outputs_go_to_the_anthropic_hosted_deployment_end_to_end(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    azure, anthropic = two
+    anthropic.configure(deployments={"claude-haiku-4-5": {"hosting": "anthropic"}})
+    catalogue = Catalogue.of(
+        [
+            Deployment("az", "claude-haiku-4-5", base_url=azure.base_url, hosting="azure"),
+            Deployment("an", "claude-haiku-4-5", base_url=anthropic.base_url, priority=1),
+        ],
+        [Route("haiku", ("az", "an")), Route("azure-only", ("az",))],
+    )
+    client = RoutedFoundry(catalogue, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    parsed = client.messages.parse(
+        model="haiku", max_tokens=64, messages=MESSAGES, output_format=Answer
+    )
+    assert parsed.deployment == "an"
+    assert isinstance(parsed.parsed_output, Answer)
+    assert client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES).deployment == "az"
+    sent = len(azure.journal())
+    with pytest.raises(BadRequestError, match="not supported on deployments hosted on Azure"):
+        client.messages.parse(
+            model="azure-only", max_tokens=64, messages=MESSAGES, output_format=Answer
+        )
+    assert len(azure.journal()) == sent  # failed before the call

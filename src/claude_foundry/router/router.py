@@ -198,6 +198,11 @@ class Router:
         reason = f"{type(error).__name__}: {str(error)[:200]}"
         if verdict == "config":
             self.breakers[deployment.name].config_error(reason)
+            # Name the deployment: the same error on another one of the route needs another fix.
+            error.add_note(
+                f"Deployment {deployment.name!r} of route {attempts.route!r} is out of service "
+                f"until fixed and put back with router.reset({deployment.name!r})."
+            )
             return False
         if verdict == "caller":
             self.breakers[deployment.name].success()  # it answered; the request was wrong
