@@ -404,7 +404,13 @@ def test_structured_outputs_go_to_the_anthropic_hosted_deployment_end_to_end(
     catalogue = Catalogue.of(
         [
             Deployment("az", "claude-haiku-4-5", base_url=azure.base_url, hosting="azure"),
-            Deployment("an", "claude-haiku-4-5", base_url=anthropic.base_url, priority=1),
+            Deployment(
+                "an",
+                "claude-haiku-4-5",
+                base_url=anthropic.base_url,
+                hosting="anthropic",
+                priority=1,
+            ),
         ],
         [Route("haiku", ("az", "an")), Route("azure-only", ("az",))],
     )
