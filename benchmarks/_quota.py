@@ -51,7 +51,9 @@ SMOKE = QuotaScale(window=2.0, windows=1, workers=6, processes=2, overhead_calls
 def start_emulator(scale: QuotaScale) -> Any:
     from claude_foundry.emulator import Emulator, EmulatorConfig
 
-    config = EmulatorConfig.from_mapping({"journal_size": 1_000_000, "quota_window_s": scale.window})
+    config = EmulatorConfig.from_mapping(
+        {"journal_size": 1_000_000, "quota_window_s": scale.window}
+    )
     emulator = Emulator(config, api_key=KEY).start()
     emulator.configure(quotas={MODEL: LIMITS})
     return emulator
