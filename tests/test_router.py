@@ -427,3 +427,48 @@ def test_structured_outputs_go_to_the_anthropic_hosted_deployment_end_to_end(
             model="azure-only", max_tokens=64, messages=MESSAGES, output_format=Answer
         )
     assert len(azure.journal()) == sent  # failed before the call
+
+
+def test_raw_responses_and_beta_are_routed_and_fail_over(two: tuple[Emulator, Emulator]) -> None:
+    a, b = two
+    a.add_fault(kind="status", status=503, count=None)
+    client = _routed(two, FakeClock(), max_retries=0)
+    raw = client.with_raw_response.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert raw.status_code == 200
+    assert raw.headers.get("apim-request-id")
+    message = raw.parse()
+    assert (message.deployment, message.failovers) == ("b", 1)
+    assert (
+        client.messages.with_raw_response.count_tokens(model="haiku", messages=MESSAGES)
+        .parse()
+        .input_tokens
+        > 0
+    )
+    beta = client.beta.messages.create(
+        model="haiku", max_tokens=8, messages=MESSAGES, betas=["context-1m-2025-08-07"]
+    )
+    assert beta.deployment == "b"
+    assert b.journal()[-1].headers.get("anthropic-beta") == "context-1m-2025-08-07"
+    with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as stream:
+        assert stream.get_final_message().content
+    raw_beta = client.with_raw_response.beta.messages.create(
+        model="haiku", max_tokens=8, messages=MESSAGES
+    )
+    assert raw_beta.parse().deployment == "b"
+    assert not [e for e in a.journal() if e.status == 200]
+
+
+async def test_async_raw_responses_and_beta(two: tuple[Emulator, Emulator]) -> None:
+    two[0].add_fault(kind="status", status=500, count=None)
+    client = AsyncRoutedFoundry(
+        _catalogue(*two), environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}, max_retries=0
+    )
+    raw = await client.with_raw_response.messages.create(
+        model="haiku", max_tokens=8, messages=MESSAGES
+    )
+    assert raw.parse().deployment == "b"
+    beta = await client.beta.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert beta.deployment == "b"
+    async with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as s:
+        assert (await s.get_final_message()).content
+    await client.close()
