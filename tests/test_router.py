@@ -472,3 +472,31 @@ async def test_async_raw_responses_and_beta(two: tuple[Emulator, Emulator]) -> N
     async with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as s:
         assert (await s.get_final_message()).content
     await client.close()
+
+
+@pytest.mark.parametrize("policy", ["fail-open", "fail-closed"])
+def test_a_redis_outage_follows_its_policy_in_the_routed_client(
+    two: tuple[Emulator, Emulator], policy: str
+) -> None:
+    from claude_foundry.quota import PoolLimits, QuotaBackendError, QuotaGovernor, RedisBackend
+
+    a, b = two
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="haiku"),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="haiku"),
+        ],
+        [Route("haiku", ("a", "b"))],
+        {"haiku": PoolLimits(rpm=100)},
+    )
+    closed_port = RedisBackend("redis://127.0.0.1:1/0", socket_timeout=0.2)
+    governor = QuotaGovernor(catalogue.pools, backend=closed_port, on_outage=policy)
+    client = RoutedFoundry(catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    if policy == "fail-open":
+        message = client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+        assert message.deployment == "a"
+    else:
+        with pytest.raises(QuotaBackendError):
+            client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+        assert not a.journal()  # nothing sent
+        assert not b.journal()
