@@ -243,6 +243,35 @@ def test_scripted_reply_through_the_sdk(client: AnthropicFoundry, emulator: Emul
     assert texts == ["First.", "Second.", "Second.", "First."]
 
 
+def test_scripted_usage_reaches_the_sdk_whole(client: AnthropicFoundry, emulator: Emulator) -> None:
+    usage = {
+        "output_tokens": 12,
+        "server_tool_use": {"web_search_requests": 2, "web_fetch_requests": 1},
+        "output_tokens_details": {"thinking_tokens": 5},
+        "service_tier": "priority",
+        "inference_geo": "eastus2",
+        "speed": "fast",
+    }
+    emulator.add_script({"contains": "search", "reply": {"text": "Found it.", "usage": usage}})
+    ask = [{"role": "user", "content": "search the web"}]
+    message = client.messages.create(model=DEPLOYMENT, max_tokens=64, messages=ask)
+    with client.messages.stream(model=DEPLOYMENT, max_tokens=64, messages=ask) as stream:
+        streamed = stream.get_final_message()
+    for got in (message.usage, streamed.usage):
+        assert got.server_tool_use is not None
+        assert (
+            got.server_tool_use.web_search_requests,
+            got.server_tool_use.web_fetch_requests,
+        ) == (
+            2,
+            1,
+        )
+        assert got.output_tokens == 12
+        assert got.service_tier == "priority"
+    assert message.usage.speed == "fast"
+    assert message.usage.inference_geo == "eastus2"
+
+
 def test_prompt_caching_split_and_reset(client: AnthropicFoundry, emulator: Emulator) -> None:
     system: Any = [
         {"type": "text", "text": "policy " * 800, "cache_control": {"type": "ephemeral"}}

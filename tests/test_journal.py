@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from claude_foundry.emulator.journal import (
     BODY_LIMIT,
+    HISTORY_LIMIT,
     REDACTED,
     Journal,
     JournalEntry,
@@ -128,6 +129,7 @@ def test_to_dict_has_every_field_and_copies_the_body() -> None:
         "retry_count",
         "unknown_fields",
         "fault_id",
+        "history",
         "duration_ms",
     }
     dumped["body"]["messages"].clear()
@@ -280,3 +282,31 @@ def test_entries_serialise_while_newer_ones_push_their_bodies_out() -> None:
         stop.set()
         thread.join()
     assert journal.body_bytes <= 2_000
+
+
+def test_history_is_kept_as_bytes_within_a_limit() -> None:
+    conversation = [{"role": "user", "content": "hi"}]
+    entry = JournalEntry(raw_history=json.dumps(conversation).encode())
+    assert entry.history == conversation
+    entry.history.clear()  # each access decodes afresh
+    assert entry.history == conversation
+    assert entry.to_dict()["history"] == conversation
+    assert "raw_history" not in repr(entry)
+    huge = JournalEntry(raw_history=json.dumps(["x" * (HISTORY_LIMIT + 1)]).encode())
+    assert "conversation of about" in huge.history["_omitted"]
+    assert JournalEntry().history is None
+
+
+def test_history_counts_against_the_byte_budget() -> None:
+    journal = Journal(max_bytes=300)
+    history = json.dumps([{"role": "user", "content": "x" * 200}]).encode()
+    first = JournalEntry(raw_body=b'{"a": 1}', raw_history=history)
+    journal.record(first)
+    assert journal.body_bytes == first.size == len(history) + 8
+    journal.record(JournalEntry(raw_history=history))
+    assert first.raw_history is None
+    assert "dropped" in first.history["_omitted"]
+    assert first.body == {"_omitted": first.body_note}
+    assert journal.body_bytes <= 300
+    as_json = json.loads(journal.entries()[-1].to_json())
+    assert as_json["history"][0]["content"] == "x" * 200

@@ -197,12 +197,74 @@ def test_auto_uses_a_tool_named_in_the_message() -> None:
     assert message.stop_reason == "tool_use"
 
 
-def test_auto_without_a_mention_and_none_reply_with_text() -> None:
+def test_auto_without_a_match_and_none_reply_with_text() -> None:
     assert _only_text(_reply(_request("What's up?", tools=[WEATHER_TOOL])))
     none = _request("call get_weather", tools=[WEATHER_TOOL], tool_choice={"type": "none"})
     assert _only_text(_reply(none)).startswith("You said:")
-    # a name must match as a whole word
-    assert _only_text(_reply(_request("get_weathers", tools=[WEATHER_TOOL])))
+
+
+def test_auto_calls_the_tool_that_best_matches_the_prompt() -> None:
+    time_tool = {**TIME_TOOL, "description": "The local time in a city."}
+    weather = _reply(_request("What is the weather in SF?", tools=[time_tool, WEATHER_TOOL]))
+    text, tool = weather.content
+    assert isinstance(text, TextBlock)
+    assert text.text == "I will call the get_weather tool."
+    assert isinstance(tool, ToolUseBlock)
+    assert tool.name == "get_weather"
+    assert tool.input == {"city": "example city", "days": 1, "units": "celsius"}
+    assert weather.stop_reason == "tool_use"
+    clock = _reply(_request("Which TIME is it in Oslo?", tools=[WEATHER_TOOL, time_tool]))
+    assert isinstance(clock.content[1], ToolUseBlock)
+    assert clock.content[1].name == "get_time"
+    # Plural and camelCase forms match; common words ("get", "the") never do.
+    plural = _reply(_request("weathers", tools=[{**WEATHER_TOOL, "name": "lookupWeather"}]))
+    assert isinstance(plural.content[1], ToolUseBlock)
+    assert _only_text(_reply(_request("get the thing", tools=[time_tool, WEATHER_TOOL])))
+
+
+def test_the_loop_calls_each_matching_tool_once_then_reports_every_result() -> None:
+    time_tool = {**TIME_TOOL, "description": "The local time in a city."}
+    tools = [WEATHER_TOOL, time_tool]
+    history = [
+        MessageParam(role="user", content="Weather and local time in Oslo, please"),
+        MessageParam(
+            role="assistant",
+            content=[{"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {}}],
+        ),
+        MessageParam(
+            role="user",
+            content=[{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "Rain"}],
+        ),
+    ]
+    first = _reply(_request(messages=history[:1], tools=tools))
+    assert isinstance(first.content[1], ToolUseBlock)
+    assert first.content[1].name == "get_time"  # two name words match: "local" and "time"
+    second = _reply(_request(messages=history, tools=tools))
+    assert isinstance(second.content[1], ToolUseBlock)
+    assert second.content[1].name == "get_time"
+    history += [
+        MessageParam(
+            role="assistant",
+            content=[{"type": "tool_use", "id": "toolu_01B", "name": "get_time", "input": {}}],
+        ),
+        MessageParam(
+            role="user",
+            content=[{"type": "tool_result", "tool_use_id": "toolu_01B", "content": "Noon"}],
+        ),
+    ]
+    last = _reply(_request(messages=history, tools=tools))
+    assert _only_text(last) == (
+        'The get_weather tool returned: "Rain". The get_time tool returned: "Noon".'
+    )
+    assert last.stop_reason == "end_turn"
+    # A new prompt starts a new loop: the weather tool may be called again.
+    history += [
+        MessageParam(role="assistant", content=last.content[0].text),  # type: ignore[union-attr]
+        MessageParam(role="user", content="And the weather tomorrow?"),
+    ]
+    again = _reply(_request(messages=history, tools=tools))
+    assert isinstance(again.content[1], ToolUseBlock)
+    assert again.content[1].name == "get_weather"
 
 
 def _round_trip(result: dict[str, Any], **fields: Any) -> MessageCreateRequest:
@@ -370,6 +432,29 @@ def test_scripted_content_thinking_and_explicit_stop_reason() -> None:
     assert unknown.type == "fancy_new_block"
     assert message.stop_reason == "pause_turn"
     assert (message.usage.output_tokens, message.usage.cache_read_input_tokens) == (99, 5)
+
+
+def test_scripts_set_every_usage_field() -> None:
+    usage = {
+        "input_tokens": 11,
+        "output_tokens": 22,
+        "cache_creation_input_tokens": 3,
+        "cache_read_input_tokens": 4,
+        "cache_creation": {"ephemeral_5m_input_tokens": 1, "ephemeral_1h_input_tokens": 2},
+        "server_tool_use": {"web_search_requests": 2, "web_fetch_requests": 1},
+        "output_tokens_details": {"thinking_tokens": 7},
+        "service_tier": "priority",
+        "inference_geo": "eastus2",
+        "speed": "fast",
+    }
+    book = ScriptBook([{"reply": {"text": "Searched.", "usage": usage}}])
+    message = _reply(_request("x"), Responder(book))
+    assert msgspec.to_builtins(message.usage) == usage
+    events = list(stream_events(message))
+    delta = next(e for e in events if e.type == "message_delta")
+    assert delta.usage.server_tool_use is not None
+    assert delta.usage.server_tool_use.web_search_requests == 2
+    assert delta.usage.output_tokens_details is not None
 
 
 def test_scripted_tool_use_without_stop_reason_stops_for_tool_use() -> None:

@@ -173,6 +173,22 @@ def test_remove_clear_and_listing() -> None:
         ({"reply": {"content": [{"type": "tool_use"}]}}, "needs a string `name`"),
         ({"reply": {"text": "x", "usage": {"output_tokens": -1}}}, "non-negative integer"),
         ({"reply": {"text": "x", "usage": {"tokens": 1}}}, "unknown usage field"),
+        ({"reply": {"text": "x", "usage": []}}, "`usage` must be a table"),
+        ({"reply": {"text": "x", "usage": {"server_tool_use": 3}}}, "must be a table/object"),
+        (
+            {"reply": {"text": "x", "usage": {"server_tool_use": {"searches": 1}}}},
+            "unknown field usage.server_tool_use.searches",
+        ),
+        (
+            {
+                "reply": {
+                    "text": "x",
+                    "usage": {"cache_creation": {"ephemeral_5m_input_tokens": -2}},
+                }
+            },
+            "usage.cache_creation.ephemeral_5m_input_tokens must be a non-negative integer",
+        ),
+        ({"reply": {"text": "x", "usage": {"service_tier": 1}}}, "non-empty string"),
         ({"id": "", "reply": "x"}, "non-empty string"),
     ],
 )

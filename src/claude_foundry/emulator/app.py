@@ -33,12 +33,13 @@ from .faults import (
     stream_error_event,
 )
 from .guard import foreign_request
-from .journal import JournalEntry
+from .journal import HISTORY_LIMIT, JournalEntry, history_note
 from .quota import QuotaLimits, uncached_input_tokens
 from .responder import InvalidRequestError, check_request, stream_events
 from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 from .sse import encode_event
 from .state import EmulatorState
+from .threads import THREADS_FEATURE, ThreadError, ThreadTurn
 from .tokens import count_input_tokens
 from .validation import (
     COUNT_FIELDS,
@@ -129,8 +130,10 @@ class _Exchange:
         "deployment",
         "fault_id",
         "headers",
+        "history_note",
         "message_id",
         "raw_body",
+        "raw_history",
         "recorded",
         "request_id",
         "response_headers",
@@ -138,6 +141,7 @@ class _Exchange:
         "started",
         "status",
         "stream",
+        "thread_turn",
         "unknown_fields",
     )
 
@@ -160,6 +164,9 @@ class _Exchange:
         self.status = 0
         self.stream = False
         self.unknown_fields: list[str] = []
+        self.thread_turn: ThreadTurn | None = None
+        self.raw_history: bytes | None = None
+        self.history_note: str | None = None
 
     def refuse(self, status: int, error_type: str, message: str) -> _Refusal:
         return _Refusal(status, _error_body(error_type, message, self.request_id))
@@ -203,6 +210,7 @@ class EmulatorApp:
                 _drop_connection(send)
         finally:
             self._record(exchange)
+            self._settle_thread(exchange, whole=False)
 
     # --- the request path ---------------------------------------------------------------------
 
@@ -269,6 +277,8 @@ class EmulatorApp:
         if data is None:
             assert problem is not None
             raise ex.refuse(400, "invalid_request_error", problem.message)
+        if route == "messages" and "thread" in data:
+            data = self._begin_thread(ex, data, len(raw))
 
         request: MessageCreateRequest | CountTokensRequest
         try:
@@ -372,6 +382,9 @@ class EmulatorApp:
                 usage.cache_creation_input_tokens or 0,
                 usage.cache_read_input_tokens or 0,
             )
+            cut = fault is not None and fault.spec.kind in _STREAM_CUTS
+            if ex.thread_turn is not None and not cut:
+                ex.thread_turn.answered(message)  # kept by the thread if it goes out whole
             if ex.stream:
                 await self._stream(ex, message, fault, receive, send)
             else:
@@ -446,9 +459,40 @@ class EmulatorApp:
                     pending.clear()
                     pending_size = 0
         self._record(ex)
+        self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _begin_thread(self, ex: _Exchange, data: dict[str, Any], size: int) -> dict[str, Any]:
+        """The body to answer from: for a request that continues a message thread, the thread's
+        conversation and fields with the new messages; ``thread`` itself removed."""
+        model = data.get("model")
+        deployment = self.state.config.deployments.get(model) if isinstance(model, str) else None
+        if deployment is None:
+            return data  # refused as DeploymentNotFound further on
+        try:
+            turn = self.state.threads.begin(
+                data,
+                ex.headers,
+                deployment=deployment.name,
+                model=deployment.model,
+                unavailable=THREADS_FEATURE in deployment.blocked_features,
+                size=size,
+            )
+        except ThreadError as exc:
+            raise _Refusal(exc.status, encode(exc.body(ex.request_id))) from None
+        if turn is None:
+            return data
+        ex.thread_turn = turn
+        if turn.history is not None:
+            # Kept as bytes, as bodies are; a conversation too long to keep is not even encoded.
+            size = turn.history_size
+            if size <= HISTORY_LIMIT:
+                ex.raw_history = encode(turn.history)
+            else:
+                ex.history_note = history_note(size)
+        return turn.data
 
     def _take_fault(
         self,
@@ -513,7 +557,15 @@ class EmulatorApp:
         length = [(b"content-length", str(len(body)).encode())]
         await self._start(ex, send, status, _JSON, length + (extra or []))
         self._record(ex)
+        self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _settle_thread(self, ex: _Exchange, *, whole: bool) -> None:
+        """End the exchange's message-thread turn, if any, once. Like the journal entry, this
+        happens before the last byte goes out, so a client that has read the whole reply can
+        continue from it at once; ``whole`` is False when the reply was cut or never sent."""
+        if ex.thread_turn is not None:
+            self.state.threads.settle(ex.thread_turn, whole=whole)
 
     def _record(self, ex: _Exchange) -> None:
         """Journal the exchange once, before its last byte goes out, so that a client that has
@@ -536,6 +588,8 @@ class EmulatorApp:
             stream=ex.stream,
             unknown_fields=ex.unknown_fields,
             fault_id=ex.fault_id,
+            raw_history=ex.raw_history,
+            history_note=ex.history_note,
             duration_ms=(time.perf_counter() - ex.started) * 1000,
         )
         self.state.journal.record(entry)

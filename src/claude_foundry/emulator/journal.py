@@ -31,9 +31,11 @@ import msgspec
 __all__ = [
     "BODY_LIMIT",
     "DEFAULT_MAX_BYTES",
+    "HISTORY_LIMIT",
     "REDACTED",
     "Journal",
     "JournalEntry",
+    "history_note",
     "is_credential_header",
     "omitted_note",
     "redact_headers",
@@ -119,7 +121,10 @@ def _new_entry_id() -> str:
 BODY_LIMIT = 256 * 1024
 """Larger request bodies are journalled as a note of their size."""
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-"""The request bodies one journal keeps in all; older bodies give way to a note beyond it."""
+"""The request bodies (and thread histories) one journal keeps in all; older ones give way to a
+note beyond it."""
+HISTORY_LIMIT = 256 * 1024
+"""Longer message-thread conversations are journalled as a note of their size."""
 
 
 @dataclass
@@ -131,7 +136,10 @@ class JournalEntry:
     decodes it on each access (None if absent or not JSON; a note ``{"_omitted": ...}`` when
     it was too large to keep). ``retry_count`` comes from ``x-stainless-retry-count`` (None if
     absent or not a number); ``unknown_fields`` lists request fields no handler read;
-    ``fault_id`` names the fault rule that fired, if any.
+    ``fault_id`` names the fault rule that fired, if any. ``history`` is set for a request that
+    continued a message thread: the whole conversation the reply was made from (the thread's
+    turns, then the request's messages), kept as JSON bytes (``raw_history``) like the body,
+    within ``HISTORY_LIMIT`` bytes and the journal's byte budget.
     """
 
     method: str = "POST"
@@ -150,6 +158,10 @@ class JournalEntry:
     retry_count: int | None = None
     unknown_fields: list[str] = field(default_factory=list)
     fault_id: str | None = None
+    raw_history: bytes | None = field(default=None, repr=False)
+    """The conversation a message-thread continue was answered from, as JSON."""
+    history_note: str | None = None
+    """Why the conversation is not kept, when it was not."""
     duration_ms: float = 0.0
     time: float = field(default_factory=time.time)
     id: str = field(default_factory=_new_entry_id)
@@ -162,6 +174,9 @@ class JournalEntry:
         if self.raw_body is not None and len(self.raw_body) > BODY_LIMIT:
             self.body_note = omitted_note(len(self.raw_body))
             self.raw_body = None
+        if self.raw_history is not None and len(self.raw_history) > HISTORY_LIMIT:
+            self.history_note = history_note(len(self.raw_history))
+            self.raw_history = None
 
     @property
     def body(self) -> Any:
@@ -174,14 +189,28 @@ class JournalEntry:
         return None
 
     @property
+    def history(self) -> Any:
+        """The thread conversation, decoded afresh on each access; None for other requests."""
+        raw = self.raw_history  # read once: the journal may drop it from another thread
+        if raw is not None:
+            return msgspec.json.decode(raw)
+        if self.history_note is not None:
+            return {"_omitted": self.history_note}
+        return None
+
+    @property
     def size(self) -> int:
-        """Bytes of request body this entry holds."""
-        return len(self.raw_body) if self.raw_body is not None else 0
+        """Bytes of request body and thread history this entry holds."""
+        return len(self.raw_body or b"") + len(self.raw_history or b"")
 
     def drop_body(self, reason: str) -> None:
+        """Let go of the body and history bytes, keeping a note of their size."""
         if self.raw_body is not None:
             self.body_note = f"a request body of {len(self.raw_body)} bytes ({reason})"
             self.raw_body = None
+        if self.raw_history is not None:
+            self.history_note = f"a conversation of {len(self.raw_history)} bytes ({reason})"
+            self.raw_history = None
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -203,18 +232,21 @@ class JournalEntry:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable copy (the body is decoded afresh, not shared)."""
-        return {**self._fields(), "body": self.body}
+        """A JSON-serialisable copy (body and history are decoded afresh, not shared)."""
+        return {**self._fields(), "body": self.body, "history": self.history}
 
     def to_json(self) -> bytes:
-        """The entry as JSON, with the body's bytes spliced in as they came: no decoding.
+        """The entry as JSON, with the body's and history's bytes spliced in: no decoding.
 
-        The kept body was accepted by a strict JSON decoder, so it is valid JSON (and UTF-8).
+        The kept body was accepted by a strict JSON decoder, and the history was encoded by the
+        emulator, so both are valid JSON (and UTF-8).
         """
         head = msgspec.json.encode(self._fields())
         raw = self.raw_body  # read once: the journal may drop it from another thread
         body = raw if raw is not None else msgspec.json.encode(self.body)
-        return b"".join((head[:-1], b',"body":', body, b"}"))
+        raw_history = self.raw_history
+        history = raw_history if raw_history is not None else msgspec.json.encode(self.history)
+        return b"".join((head[:-1], b',"body":', body, b',"history":', history, b"}"))
 
     def header(self, name: str) -> str | None:
         """One header's (redacted) value, looked up case-insensitively."""
@@ -223,6 +255,13 @@ class JournalEntry:
 
 def omitted_note(size: int) -> str:
     return f"a request body of {size} bytes (the journal keeps bodies up to {BODY_LIMIT} bytes)"
+
+
+def history_note(size: int) -> str:
+    return (
+        f"a conversation of about {size} bytes (the journal keeps conversations up to "
+        f"{HISTORY_LIMIT} bytes)"
+    )
 
 
 def _retry_count(value: str | None) -> int | None:
@@ -237,8 +276,8 @@ def _retry_count(value: str | None) -> int | None:
 class Journal:
     """The most recent ``maxlen`` entries, oldest first. Safe to use from several threads.
 
-    Memory is bounded in bytes as well as entries: the kept request bodies total at most
-    ``max_bytes``; beyond it the oldest bodies are replaced by a note of their size (their
+    Memory is bounded in bytes as well as entries: the kept request bodies and thread histories
+    total at most ``max_bytes``; beyond it the oldest are replaced by a note of their size (their
     entries stay).
     """
 
@@ -260,14 +299,14 @@ class Journal:
 
     @property
     def body_bytes(self) -> int:
-        """Bytes of request bodies held now (at most ``max_bytes``)."""
+        """Bytes of request bodies and thread histories held now (at most ``max_bytes``)."""
         with self._lock:
             return self._bytes
 
     def record(self, entry: JournalEntry) -> None:
         with self._lock:
             self._entries.append(entry)
-            if entry.raw_body is not None:
+            if entry.size:
                 self._with_bodies.append(entry)
                 self._bytes += entry.size
             if len(self._entries) > self._maxlen:
@@ -278,7 +317,7 @@ class Journal:
                 oldest = self._with_bodies.popleft()
                 self._bytes -= oldest.size
                 oldest.drop_body(f"dropped: the journal keeps {self.max_bytes} bytes of bodies")
-            while self._with_bodies and self._with_bodies[0].raw_body is None:
+            while self._with_bodies and not self._with_bodies[0].size:
                 self._with_bodies.popleft()  # evicted with their entries
 
     def entries(

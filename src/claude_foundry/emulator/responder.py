@@ -10,17 +10,17 @@ The default reply, derived from the request alone so tests can predict it:
   where the snippet is the last user turn's text with whitespace collapsed, cut to 200 characters
   (``...`` appended when cut); image and document blocks appear as ``[image]`` / ``[document]``
   and an empty turn as ``(no text)``. :func:`default_reply_text` computes it.
-* Tool result: when the last user turn returns tool results, the reply acknowledges each, in
-  order: ``The <tool> tool returned: "<snippet>".`` (``reported an error`` when ``is_error``),
-  joined by a space.
 * Tool use: ``tool_choice`` ``{"type": "tool", "name": N}`` gives a ``tool_use`` block for N;
-  ``{"type": "any"}`` for the first offered tool whose name the last user text mentions, else the
-  first offered tool. With ``auto`` (or no ``tool_choice``) a tool is used when the last user text
-  mentions its name as a whole word (case-insensitive) and that turn holds no tool result; the
-  reply is then ``I will call the <tool> tool.`` followed by the ``tool_use`` block. ``none``
-  never uses a tool. The input holds every required property of the tool's ``input_schema``
-  with a deterministic value (:func:`example_input`); the id is ``toolu_01`` plus 22 characters
-  derived from the message id.
+  ``{"type": "any"}`` for the offered tool that best matches the prompt, else the first offered
+  tool. With ``auto`` (or no ``tool_choice``) the reply runs a tool loop (:mod:`.tool_loop`): it
+  calls the offered tool that best matches the prompt (the last user text that is not only tool
+  results) and has not been called since that prompt, as ``I will call the <tool> tool.``
+  followed by the ``tool_use`` block. ``none`` never uses a tool. The input holds every required
+  property of the tool's ``input_schema`` with a deterministic value (:func:`example_input`); the
+  id is ``toolu_01`` plus 22 characters derived from the message id.
+* Tool results: when no tool is left to call, the reply reports every result returned since the
+  prompt, in order: ``The <tool> tool returned: "<snippet>".`` (``reported an error`` when
+  ``is_error``), joined by a space.
 * Thinking: ``{"type": "enabled", "budget_tokens": N}`` or ``{"type": "adaptive"}`` puts a
   thinking block first (``The user wrote: "<snippet>". ...``, cut to N tokens) with a
   deterministic signature.
@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -66,16 +65,12 @@ from ..types import (
     Usage,
     encode,
 )
+from .conversation import ConversationError, check_conversation
 from .events import stream_events
 from .schema import example_input
-from .scripts import (
-    ScriptBook,
-    ScriptedReply,
-    last_user_message,
-    last_user_text,
-    tool_results_in_last_turn,
-)
+from .scripts import ScriptBook, ScriptedReply, last_user_message
 from .tokens import cache_breakpoints, count_input_tokens, estimate_tokens, text_for_tokens
+from .tool_loop import best_tool, custom_tools, loop_prompt, loop_results, tools_called_in_loop
 
 __all__ = [
     "InvalidRequestError",
@@ -172,25 +167,6 @@ def _tool_use_id(message_id: str, position: int) -> str:
 # --- choosing what to say -------------------------------------------------------------------
 
 
-def _custom_tools(request: MessageCreateRequest) -> list[Mapping[str, Any]]:
-    # Server tools (web search, code execution, ...) have a versioned `type` and no input_schema.
-    return [
-        tool
-        for tool in request.tools or []
-        if isinstance(tool, Mapping)
-        and isinstance(tool.get("name"), str)
-        and tool.get("type") in (None, "custom")
-    ]
-
-
-def _mentioned_tool(tools: list[Mapping[str, Any]], text: str) -> Mapping[str, Any] | None:
-    for tool in tools:
-        name = str(tool["name"])
-        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
-            return tool
-    return None
-
-
 def _thinking_mode(request: MessageCreateRequest) -> str | None:
     thinking = request.thinking
     if not thinking:
@@ -206,8 +182,9 @@ def _thinking_mode(request: MessageCreateRequest) -> str | None:
             )
         if budget >= request.max_tokens:
             raise InvalidRequestError(
-                f"`max_tokens` must be greater than `thinking.budget_tokens` "
-                f"({request.max_tokens} <= {budget}); raise max_tokens or lower the budget"
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+                "documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                "extended-thinking#max-tokens-and-context-window-size"
             )
         return "enabled"
     if kind in ("adaptive", "disabled"):
@@ -222,7 +199,7 @@ def _forced_tool(request: MessageCreateRequest) -> Mapping[str, Any] | None:
     kind = choice.get("type", "auto")
     if kind in ("auto", "none"):
         return None
-    tools = _custom_tools(request)
+    tools = custom_tools(request)
     if kind == "tool":
         name = choice.get("name")
         for tool in tools:
@@ -238,7 +215,7 @@ def _forced_tool(request: MessageCreateRequest) -> Mapping[str, Any] | None:
             raise InvalidRequestError(
                 "tool_choice {'type': 'any'} needs at least one tool in `tools`"
             )
-        return _mentioned_tool(tools, last_user_text(request)) or tools[0]
+        return best_tool(tools, loop_prompt(request)) or tools[0]
     raise InvalidRequestError(
         f"tool_choice.type: expected 'auto', 'any', 'tool' or 'none', got {kind!r}"
     )
@@ -249,13 +226,18 @@ def check_request(request: MessageCreateRequest, *, context_window: int | None =
 
     Checks ``thinking`` (type, a ``budget_tokens`` of at least 1,024 and below ``max_tokens``),
     ``tool_choice`` (type, a named tool among ``tools``, tools for ``any``), the two together,
-    and the prompt against ``context_window``.
+    the conversation as a whole (:func:`.conversation.check_conversation`) and the prompt
+    against ``context_window``.
     """
     if _thinking_mode(request) is not None and _forced_tool(request) is not None:
         raise InvalidRequestError(
             "Thinking may not be enabled when tool_choice forces tool use; use tool_choice "
             "'auto' or disable thinking"
         )
+    try:
+        check_conversation(request)
+    except ConversationError as exc:
+        raise InvalidRequestError(str(exc)) from None
     if context_window is not None:
         prompt = count_input_tokens(request)
         if prompt > context_window:
@@ -283,17 +265,19 @@ def _default_plan(request: MessageCreateRequest, message_id: str) -> list[Conten
         if isinstance(budget, int):
             text = text[: text_for_tokens(budget)]
         blocks.append(_thinking_block(text))
-    results = tool_results_in_last_turn(request)
     choice = (request.tool_choice or {}).get("type", "auto")
     if forced is not None:
         blocks.append(_tool_use(forced, message_id, len(blocks)))
         return blocks
-    if not results and choice != "none":
-        mentioned = _mentioned_tool(_custom_tools(request), last_user_text(request))
-        if mentioned is not None:
-            blocks.append(TextBlock(text=f"I will call the {mentioned['name']} tool."))
-            blocks.append(_tool_use(mentioned, message_id, len(blocks)))
+    if choice != "none":
+        chosen = best_tool(
+            custom_tools(request), loop_prompt(request), exclude=tools_called_in_loop(request)
+        )
+        if chosen is not None:
+            blocks.append(TextBlock(text=f"I will call the {chosen['name']} tool."))
+            blocks.append(_tool_use(chosen, message_id, len(blocks)))
             return blocks
+    results = loop_results(request)
     schema = _output_schema(request)
     if schema is not None:
         blocks.append(TextBlock(text=encode(example_input(schema)).decode()))
@@ -476,7 +460,9 @@ class Responder:
                 )
         usage = self._usage(request, output_tokens_of(content))
         if scripted is not None and scripted.usage:
-            usage = msgspec.structs.replace(usage, **scripted.usage)
+            # Tables (server_tool_use, cache_creation, ...) arrive as dicts: convert them too.
+            fields = {**msgspec.structs.asdict(usage), **scripted.usage}
+            usage = msgspec.convert(fields, Usage, from_attributes=True)
         return Message(
             id=message_id,
             model=model,

@@ -25,7 +25,9 @@ A reply (``reply = {...}`` for one, ``replies = [...]`` for a sequence) has:
   generated output: ``max_tokens`` and ``stop_sequences`` cut its text like any other reply, and
   the stop reason is ``tool_use`` when it holds a ``tool_use`` block, else ``end_turn``. With an
   explicit ``stop_reason`` the reply is returned exactly as written;
-* ``usage`` (optional): fields that replace the computed usage, e.g. ``{output_tokens = 7}``.
+* ``usage`` (optional): fields that replace the computed usage, e.g. ``{output_tokens = 7}``; any
+  field of ``Usage``: the four token counts, ``cache_creation``, ``server_tool_use`` and
+  ``output_tokens_details`` (tables of counts), ``service_tier``, ``inference_geo``, ``speed``.
 
 Retries: the reply given to a request is remembered by the hash of its body, so an identical
 request (an SDK retry) gets the same reply again without advancing the sequence.
@@ -58,9 +60,17 @@ _RULE_KEYS = frozenset(
     {"id", "name", "deployment", "contains", "regex", "tool", "tool_result", "reply", "replies"}
 )
 _REPLY_KEYS = frozenset({"text", "thinking", "content", "stop_reason", "stop_sequence", "usage"})
-_USAGE_KEYS = frozenset(
+_USAGE_COUNTS = frozenset(
     {"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"}
 )
+# Usage fields that hold a table of counts, with the counts each may hold.
+_USAGE_TABLES = {
+    "cache_creation": frozenset({"ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"}),
+    "server_tool_use": frozenset({"web_search_requests", "web_fetch_requests"}),
+    "output_tokens_details": frozenset({"thinking_tokens"}),
+}
+_USAGE_LABELS = frozenset({"service_tier", "inference_geo", "speed"})
+_USAGE_KEYS = _USAGE_COUNTS | _USAGE_TABLES.keys() | _USAGE_LABELS
 _MEMO_SIZE = 1024
 
 
@@ -125,7 +135,7 @@ class ScriptedReply:
     content: tuple[Mapping[str, Any], ...] | None = None
     stop_reason: str | None = None
     stop_sequence: str | None = None
-    usage: Mapping[str, int] = field(default_factory=dict)
+    usage: Mapping[str, Any] = field(default_factory=dict)
     rule_id: str = ""
 
 
@@ -210,25 +220,53 @@ def _parse_reply(data: Any, where: str, rule_id: str) -> ScriptedReply:
                 raise ValueError(f"{where}: content[{position}] (tool_use) needs a string `name`")
             blocks.append(dict(block))
         content = tuple(blocks)
-    usage_data = data.get("usage") or {}
-    if not isinstance(usage_data, Mapping):
-        raise ValueError(f"{where}: `usage` must be a table/object of token counts")
-    for key, value in usage_data.items():
-        if key not in _USAGE_KEYS:
-            raise ValueError(
-                f"{where}: unknown usage field {key!r}; allowed: {sorted(_USAGE_KEYS)}"
-            )
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{where}: usage.{key} must be a non-negative integer")
+    usage_data = data.get("usage")
+    if usage_data is None:
+        usage_data = {}
+    _check_usage(usage_data, where)
     return ScriptedReply(
         text=text,
         thinking=thinking,
         content=content,
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
-        usage=dict(usage_data),
+        usage=dict(usage_data),  # checked above: a mapping
         rule_id=rule_id,
     )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_usage(usage: object, where: str) -> None:
+    """Every field of ``usage`` is one :class:`~claude_foundry.types.Usage` has, of its kind."""
+    if not isinstance(usage, Mapping):
+        raise ValueError(f"{where}: `usage` must be a table/object of usage fields")
+    for key, value in usage.items():
+        if key in _USAGE_COUNTS:
+            if not _is_count(value):
+                raise ValueError(f"{where}: usage.{key} must be a non-negative integer")
+        elif key in _USAGE_TABLES:
+            allowed = _USAGE_TABLES[key]
+            if not isinstance(value, Mapping):
+                raise ValueError(
+                    f"{where}: usage.{key} must be a table/object with {sorted(allowed)}"
+                )
+            for inner, count in value.items():
+                if inner not in allowed:
+                    raise ValueError(
+                        f"{where}: unknown field usage.{key}.{inner}; allowed: {sorted(allowed)}"
+                    )
+                if not _is_count(count):
+                    raise ValueError(f"{where}: usage.{key}.{inner} must be a non-negative integer")
+        elif key in _USAGE_LABELS:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{where}: usage.{key} must be a non-empty string")
+        else:
+            raise ValueError(
+                f"{where}: unknown usage field {key!r}; allowed: {sorted(_USAGE_KEYS)}"
+            )
 
 
 def _parse_rule(data: Any, rule_id: str) -> _Rule:

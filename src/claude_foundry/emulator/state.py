@@ -1,8 +1,9 @@
 """Everything a running emulator holds, shared by the server thread and the caller's thread.
 
 :class:`EmulatorState` owns the configuration, the authenticator, the fault plan, the quota book,
-the journal, the script book and the responder. The parts guard themselves with locks, and the
-configuration is swapped whole rather than edited in place, so the app reads it without locking.
+the journal, the script book, the responder and the message threads. The parts guard themselves
+with locks, and the configuration is swapped whole rather than edited in place, so the app reads
+it without locking.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .journal import Journal
 from .quota import QuotaBook
 from .responder import Responder
 from .scripts import ScriptBook
+from .threads import ThreadStore
 
 if TYPE_CHECKING:
     from .entra import EntraDirectory
@@ -65,6 +67,7 @@ class EmulatorState:
         self.journal = Journal(maxlen=config.journal_size, max_bytes=config.journal_max_bytes)
         self.scripts = ScriptBook()
         self.responder = Responder(self.scripts)
+        self.threads = ThreadStore()
         self._counter = itertools.count(1)
         self.closing = False
         """Set while the server stops: paused requests end instead of being cancelled."""
@@ -131,7 +134,8 @@ class EmulatorState:
             self.authenticator = build_authenticator(self.config, self.token_verifier)
 
     def reset(self) -> None:
-        """Faults, journal, quotas, scripts, prompt cache, ids and config back to the start."""
+        """Faults, journal, quotas, scripts, prompt cache, message threads, ids and config back
+        to the start."""
         self.config = copy.deepcopy(self._initial_config)
         if self.entra is not None:
             self.entra.set_principals(self.config.entra.principals)
@@ -142,5 +146,6 @@ class EmulatorState:
         self.journal.clear()
         self.scripts.clear()
         self.responder.reset()
+        self.threads.clear()
         self._counter = itertools.count(1)
         self._load_config_rules()
