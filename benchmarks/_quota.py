@@ -444,26 +444,29 @@ def rows(*, smoke: bool) -> list[Any]:
             f"usage-based-routing-v2 with Redis, num_retries=2, {LIMITS['rpm']} RPM / "
             f"{LIMITS['input_tpm'] + LIMITS['output_tpm']:,} TPM; emulator quota minute "
             f"{LITELLM_WINDOW:g} s (LiteLLM counts calendar minutes), {scale.windows} minutes, "
-            f"{scale.workers} callers; {measured['server_429']} server 429s of "
-            f"{measured['attempts']} attempts, {measured['other_errors']} other errors"
+            f"{scale.workers} callers; {measured['other_errors']} other errors"
         )
-        result.append(
+        server = measured["server_429"] / max(measured["attempts"], 1)
+        result += [
             Row(
-                f"LiteLLM router, {label}: share of limit used / 429s reaching callers",
+                f"share of the binding limit used, LiteLLM router, {label}",
                 "LiteLLM",
                 percent,
                 subject_samples=[measured["share_of_limit"]],
-                status=None,
-                note=f"{measured['surfaced_429']} 429s reached callers; " + setting,
-            )
-        )
-        server = measured["server_429"] / max(measured["attempts"], 1)
-        result.append(
+                note=setting,
+            ),
             Row(
-                f"LiteLLM router, {label}: server 429s per attempt",
+                f"server 429s per attempt, LiteLLM router, {label}",
                 "LiteLLM",
                 share_of_attempts,
                 subject_samples=[server],
-            )
-        )
+                note=f"{measured['server_429']} of {measured['attempts']} attempts",
+            ),
+            Row(
+                f"429s reaching callers, LiteLLM router, {label}",
+                "LiteLLM",
+                count,
+                subject_samples=[measured["surfaced_429"]],
+            ),
+        ]
     return result
