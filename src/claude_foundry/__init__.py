@@ -48,6 +48,7 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._observe import CallObserver, CallRecord
 from ._stream import (
     AsyncMessageStream,
     AsyncMessageStreamManager,
@@ -74,6 +75,8 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallObserver",
+    "CallRecord",
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",

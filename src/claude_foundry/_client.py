@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, assert_never
@@ -38,6 +38,7 @@ from ._config import (
 )
 from ._deadline import enforce_deadlines, within
 from ._errors import ConfigurationError
+from ._observe import CallObserver, observe, resolve_observers
 from ._pipeline import Call, Pipeline, StreamStart
 from ._steps import (
     Admit,
@@ -105,6 +106,10 @@ class _FoundryClient(Generic[_HttpT]):
         token_scope: str | None = None,
         governor: AdmissionGate | None = None,
         priority: Priority = "interactive",
+        ledger: Any = None,
+        observers: Iterable[CallObserver] = (),
+        tags: Mapping[str, str] | None = None,
+        record_content: bool = False,
         _strict_response_validation: bool = False,
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
@@ -123,6 +128,13 @@ class _FoundryClient(Generic[_HttpT]):
         ``governor`` (a :class:`claude_foundry.quota.QuotaGovernor`) admits each attempt into its
         deployment's quota pool before it is sent, waiting for room rather than meeting a 429;
         ``priority`` (``"interactive"`` or ``"background"``) is how this client's calls rank.
+
+        ``ledger`` records every call in a usage ledger: a URL (``sqlite:///usage.db``,
+        ``postgresql://...``) or a :class:`claude_foundry.ledger.Ledger`; by default the
+        ``CLAUDE_FOUNDRY_LEDGER`` environment variable, ``False`` for none. ``observers`` receive
+        every call's :class:`~claude_foundry.CallRecord`; ``tags`` label this client's records
+        (a call's own ``tags=`` add to them). ``record_content=True`` puts each request's body
+        and the reply's text in the records (off by default: no prompt or reply is recorded).
         """
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise TypeError(
@@ -149,6 +161,9 @@ class _FoundryClient(Generic[_HttpT]):
         self.webhook_key = webhook_key
         self._configure(settings, http_client, owns_http=True)
         self._set_admission(governor, priority)
+        self._observers = resolve_observers(ledger, observers)
+        self._tags = dict(tags) if tags else None
+        self._record_content = record_content
 
     def _configure(
         self,
@@ -353,6 +368,9 @@ class _FoundryClient(Generic[_HttpT]):
             self._pipeline.admission if isinstance(governor, NotGiven) else governor,
             priority or self._pipeline.priority,
         )
+        clone._observers = self._observers
+        clone._tags = self._tags
+        clone._record_content = self._record_content
         return clone
 
     with_options = copy
@@ -443,7 +461,12 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return Beta(self)
 
     def _request(self, call: Call) -> Any:
-        result = self._drive(self._pipeline.request_flow(call))
+        flow = self._pipeline.request_flow(call)
+        if self._observers:
+            flow = observe(
+                flow, call, self._observers, self._tags, record_content=self._record_content
+            )
+        result = self._drive(flow)
         if type(result) is StreamStart:
             stream = Stream(
                 response=result.response,
@@ -451,6 +474,7 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                 chunks=result.chunks,
                 pending=result.pending,
                 limits=result.limits,
+                trace=result.trace,
             )
             if result.admission is not None:
                 stream._events = settling_events(stream._events, *result.admission)
@@ -557,7 +581,12 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncBeta(self)
 
     async def _request(self, call: Call) -> Any:
-        result = await self._drive(self._pipeline.request_flow(call))
+        flow = self._pipeline.request_flow(call)
+        if self._observers:
+            flow = observe(
+                flow, call, self._observers, self._tags, record_content=self._record_content
+            )
+        result = await self._drive(flow)
         if type(result) is StreamStart:
             stream = AsyncStream(
                 response=result.response,
@@ -565,6 +594,7 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 chunks=result.chunks,
                 pending=result.pending,
                 limits=result.limits,
+                trace=result.trace,
             )
             if result.admission is not None:
                 stream._events = asettling_events(stream._events, *result.admission)

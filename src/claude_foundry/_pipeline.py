@@ -31,7 +31,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,6 +74,7 @@ __all__ = [
     "Admit",
     "AsyncRequester",
     "Call",
+    "CallObservation",
     "Close",
     "FetchToken",
     "NextChunk",
@@ -105,6 +106,21 @@ MAX_PRELUDE_EVENTS = 8
 """How many events before any content a stream holds back while it may still be retried."""
 
 
+class CallObservation(Protocol):
+    """The state a call's observers are told about while it runs (``_observe.CallTrace``;
+    declared here so the flow does not import its observers). A router or quota step may set
+    ``route``, ``deployment`` (per attempt) and ``failovers``; a stream reports its events and
+    its end."""
+
+    route: str | None
+    deployment: str | None
+    failovers: int
+
+    def events(self, events: Iterable[Any]) -> None: ...
+
+    def stream_ended(self, error: BaseException | None) -> None: ...
+
+
 @dataclass(slots=True)
 class StreamStart:
     """A stream whose first events arrived; the driver wraps it in a Stream / AsyncStream."""
@@ -116,6 +132,8 @@ class StreamStart:
     limits: StreamLimits | None = None
     admission: tuple[AdmissionGate, object] | None = None
     """The gate and grant to settle when the stream ends (the driver wraps its events)."""
+    trace: CallObservation | None = None
+    """Set when the call is observed: the stream records the call when it ends."""
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -204,6 +222,12 @@ class Call:
     model: str | None = None
     max_tokens: int | None = None
     """Set for calls that create a message: what admission reserves (none for count_tokens)."""
+    deployment: str | None = None
+    """The ``model`` (deployment name) the caller sent, count_tokens included: for observers."""
+    tags: Mapping[str, str] | None = None
+    """The caller's tags for this call's record (never sent)."""
+    trace: CallObservation | None = None
+    """The call's observation state while it runs; ``None`` when nothing observes the client."""
 
 
 class SyncRequester(Protocol):

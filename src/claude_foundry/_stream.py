@@ -36,7 +36,7 @@ from collections.abc import (
     Sequence,
 )
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx2
 
@@ -57,6 +57,9 @@ from .types import (
     TextBlock,
     TextDelta,
 )
+
+if TYPE_CHECKING:
+    from ._pipeline import CallObservation
 
 __all__ = [
     "AsyncMessageStream",
@@ -89,9 +92,11 @@ def _iterate_events(
     pending: Sequence[StreamEvent],
     closing: _Closing,
     limits: StreamLimits | None,
+    trace: CallObservation | None = None,
 ) -> Generator[StreamEvent, None, None]:
     # A module-level generator (not a method) so it holds no reference to its Stream: a dropped
     # stream is then freed at once and the generator's `finally` closes the response.
+    failure: BaseException | None = None
     try:
         yield from pending
         feed = decoder.feed
@@ -119,14 +124,25 @@ def _iterate_events(
             if limits is not None:
                 limits.saw(decoder.events_received)
             if events:
+                if trace is not None:
+                    trace.events(events)
                 yield from events
         if not closing.requested:
-            yield from decoder.end()
+            events = decoder.end()
+            if trace is not None:
+                trace.events(events)
+            yield from events
     except APIError as exc:
         redact_error(exc)  # the server may have echoed a key or token
+        failure = exc
+        raise
+    except BaseException as exc:
+        failure = exc
         raise
     finally:
         response.close()
+        if trace is not None:
+            trace.stream_ended(failure)
 
 
 async def _aiterate_events(
@@ -136,7 +152,9 @@ async def _aiterate_events(
     pending: Sequence[StreamEvent],
     closing: _Closing,
     limits: StreamLimits | None,
+    trace: CallObservation | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
+    failure: BaseException | None = None
     try:
         for event in pending:
             yield event
@@ -162,16 +180,27 @@ async def _aiterate_events(
             events = feed(chunk)
             if limits is not None:
                 limits.saw(decoder.events_received)
+            if trace is not None and events:
+                trace.events(events)
             for event in events:
                 yield event
         if not closing.requested:
-            for event in decoder.end():
+            events = decoder.end()
+            if trace is not None:
+                trace.events(events)
+            for event in events:
                 yield event
     except APIError as exc:
         redact_error(exc)  # the server may have echoed a key or token
+        failure = exc
+        raise
+    except BaseException as exc:
+        failure = exc
         raise
     finally:
         await response.aclose()
+        if trace is not None:
+            trace.stream_ended(failure)
 
 
 class _StreamBase:
@@ -199,7 +228,7 @@ class Stream(_StreamBase):
     manager so the response is closed even when you stop early.
     """
 
-    __slots__ = ("_chunks", "_closing", "_events")
+    __slots__ = ("_chunks", "_closing", "_events", "_trace")
 
     def __init__(
         self,
@@ -209,11 +238,15 @@ class Stream(_StreamBase):
         chunks: Iterator[bytes],
         pending: Sequence[StreamEvent] = (),
         limits: StreamLimits | None = None,
+        trace: CallObservation | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
-        self._events = _iterate_events(response, decoder, chunks, pending, self._closing, limits)
+        self._trace = trace
+        self._events = _iterate_events(
+            response, decoder, chunks, pending, self._closing, limits, trace
+        )
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self._events
@@ -248,6 +281,8 @@ class Stream(_StreamBase):
             with contextlib.suppress(ValueError):
                 close_chunks()
         self.response.close()
+        if self._trace is not None:
+            self._trace.stream_ended(None)  # closed before its iteration began (else a no-op)
 
 
 def _shutdown_socket(response: httpx2.Response) -> None:
@@ -261,7 +296,7 @@ def _shutdown_socket(response: httpx2.Response) -> None:
 class AsyncStream(_StreamBase):
     """The async twin of :class:`Stream`: ``async for``, ``async with``, ``await close()``."""
 
-    __slots__ = ("_chunks", "_closing", "_events")
+    __slots__ = ("_chunks", "_closing", "_events", "_trace")
 
     def __init__(
         self,
@@ -271,11 +306,15 @@ class AsyncStream(_StreamBase):
         chunks: AsyncIterator[bytes],
         pending: Sequence[StreamEvent] = (),
         limits: StreamLimits | None = None,
+        trace: CallObservation | None = None,
     ) -> None:
         super().__init__(response, decoder)
         self._chunks = chunks
         self._closing = _Closing()
-        self._events = _aiterate_events(response, decoder, chunks, pending, self._closing, limits)
+        self._trace = trace
+        self._events = _aiterate_events(
+            response, decoder, chunks, pending, self._closing, limits, trace
+        )
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events
@@ -307,6 +346,8 @@ class AsyncStream(_StreamBase):
             with contextlib.suppress(RuntimeError):
                 await close_chunks()
         await self.response.aclose()
+        if self._trace is not None:
+            self._trace.stream_ended(None)  # closed before its iteration began (else a no-op)
 
 
 # --- the helper ------------------------------------------------------------------------------

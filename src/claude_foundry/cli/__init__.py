@@ -12,14 +12,14 @@ __all__ = ["main"]
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="claude-foundry", prog_name="claude-foundry")
 def main() -> None:
-    """Claude in Microsoft Foundry: chat, a local emulator, and diagnostics."""
+    """Claude in Microsoft Foundry: chat, a local emulator, diagnostics, and usage."""
 
 
 def _register_subcommands() -> None:
     # Each subcommand lives in its own module; importing them here keeps `main` the only entry.
     from importlib import import_module
 
-    for name in ("chat", "deployments", "doctor", "emulator"):
+    for name in ("chat", "deployments", "doctor", "emulator", "usage"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

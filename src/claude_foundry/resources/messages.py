@@ -63,6 +63,7 @@ class RequestOptions(TypedDict, total=False):
     extra_query: Mapping[str, object] | None
     extra_body: Mapping[str, object] | None
     timeout: Timeout
+    tags: Mapping[str, str] | None
 
 
 class MessageParseParams(RequestOptions, total=False):
@@ -209,6 +210,7 @@ class _MessagesCore:
         extra_headers = params.pop("extra_headers", None)
         extra_query = params.pop("extra_query", None)
         extra_body = params.pop("extra_body", None)
+        tags = params.pop("tags", None)  # for the usage record; never sent
         timeout = _resolve_call_timeout(params.pop("timeout", NOT_GIVEN))
         headers: dict[str, Any] | None = None
         for param, header in _HEADER_PARAMS.items():
@@ -260,6 +262,8 @@ class _MessagesCore:
             parse=parse,
             model=model if admitted else None,
             max_tokens=max_tokens if admitted else None,
+            deployment=model if isinstance(model, str) else None,
+            tags=tags,
         )
 
     def _take_output_format(self, params: dict[str, Any]) -> OutputFormat[Any] | None:

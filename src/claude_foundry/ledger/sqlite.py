@@ -1,0 +1,139 @@
+"""The SQLite store: one file on one machine, several processes may write it.
+
+WAL mode lets readers (``claude-foundry usage``) run while a writer commits; ``synchronous=NORMAL``
+keeps every committed batch through a process crash (a power cut may lose the last ones). A
+connection belongs to the thread that opened it: the ledger's writer thread writes, a reader opens
+its own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .rollup import DAILY_UPSERT, DAY_SECONDS, LATENCY_UPSERT, rollup
+from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
+
+__all__ = ["SQLiteStore"]
+
+_BUSY_TIMEOUT_MS = 10_000
+_DAILY_UPSERT = DAILY_UPSERT.replace("%s", "?")
+_LATENCY_UPSERT = LATENCY_UPSERT.replace("%s", "?")
+_INSERT = (
+    f"INSERT INTO ledger_calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+
+
+class SQLiteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.where = f"sqlite:///{self.path}"
+        self._local = threading.local()
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().parent
+            if not parent.is_dir():
+                raise LedgerError(
+                    f"Ledger {self.where}: the folder {str(parent)!r} does not exist. Create it, "
+                    "or point CLAUDE_FOUNDRY_LEDGER at a file in an existing folder."
+                )
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            with driver_errors("opening the database", self.where):
+                connection = sqlite3.connect(
+                    Path(self.path).expanduser() if self.path != ":memory:" else self.path,
+                    timeout=_BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,  # transactions are explicit
+                )
+                connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+            self._local.connection = connection
+        return connection
+
+    def migrate(self, target: int | None = None) -> int:
+        with driver_errors("migrating the schema", self.where):
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS ledger_schema_versions "
+                    "(version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+                )
+                (current,) = connection.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
+                ).fetchone()
+                for version, script in migration_scripts(self.dialect):
+                    if version <= current or (target is not None and version > target):
+                        continue
+                    for statement in _statements(script):
+                        connection.execute(statement)
+                    connection.execute(
+                        "INSERT INTO ledger_schema_versions VALUES (?, ?)", (version, time.time())
+                    )
+                    current = version
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return int(current)
+
+    def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        with driver_errors("writing calls", self.where):
+            connection = self._connection()
+            daily, latency = rollup(rows)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(_INSERT, rows)
+                connection.executemany(_DAILY_UPSERT, daily)
+                connection.executemany(_LATENCY_UPSERT, latency)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    def prune(self, before: float, limit: int = 5000) -> int:
+        with driver_errors("deleting old calls", self.where):
+            connection = self._connection()
+            cursor = connection.execute(
+                "DELETE FROM ledger_calls WHERE id IN "
+                "(SELECT id FROM ledger_calls WHERE started_at < ? LIMIT ?)",
+                (before, limit),
+            )
+            first_kept_day = int(before // DAY_SECONDS)
+            connection.execute("DELETE FROM ledger_daily WHERE day < ?", (first_kept_day,))
+            connection.execute("DELETE FROM ledger_daily_latency WHERE day < ?", (first_kept_day,))
+            return cursor.rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with driver_errors("reading calls", self.where):
+            return self._connection().execute(sql.replace("%s", "?"), tuple(params)).fetchall()
+
+    def day_sql(self) -> str:
+        return "CAST(started_at / 86400 AS INTEGER)"
+
+    def tag_sql(self) -> str:
+        return "json_extract(tags, '$.\"' || %s || '\"')"
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            self._local.connection = None
+            connection.close()
+
+
+def _statements(script: str) -> list[str]:
+    # Migration files hold plain statements separated by semicolons (no triggers or strings
+    # containing ';'), so splitting is enough and every statement runs inside our transaction.
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]

@@ -1,0 +1,477 @@
+"""The usage ledger end to end: calls against the emulator leave one row each, in SQLite and in
+PostgreSQL, with the responses' usage and a cost that matches the price table by hand."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claude_foundry import AnthropicFoundry, CallRecord, NotFoundError
+from claude_foundry.emulator import Emulator
+from claude_foundry.ledger import Ledger, LedgerError, open_store
+from claude_foundry.ledger.store import COLUMNS, migration_scripts
+from ledger_stores import STORE_KINDS, postgres_url, store_url  # noqa: F401  (fixture)
+
+TEST_API_KEY = "test-key"
+MODEL = "claude-sonnet-4-6"
+# claude-sonnet-4-6 by hand, USD per million tokens: input, output, 5m write, 1h write, read.
+SONNET = (3.0, 15.0, 3.75, 6.0, 0.30)
+READ_COLUMNS = (
+    "operation, stream, deployment, model, status_code, outcome, error_type, attempts, retries, "
+    "input_tokens, output_tokens, cache_creation_input_tokens, cache_write_5m_tokens, "
+    "cache_write_1h_tokens, cache_read_input_tokens, cost_usd, price_table, request_id, "
+    "apim_request_id, region, tags, stop_reason, time_to_first_token"
+)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return store_url(request.param, tmp_path, request)
+
+
+def _rows(ledger: Ledger) -> list[dict[str, Any]]:
+    names = [name.strip() for name in READ_COLUMNS.split(",")]
+    rows = ledger.store.query(f"SELECT {READ_COLUMNS} FROM ledger_calls ORDER BY id")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _cost(usage: Any) -> float:
+    base, output, write_5m, write_1h, read = SONNET
+    creation = usage.cache_creation
+    return (
+        usage.input_tokens * base
+        + usage.output_tokens * output
+        + creation.ephemeral_5m_input_tokens * write_5m
+        + creation.ephemeral_1h_input_tokens * write_1h
+        + usage.cache_read_input_tokens * read
+    ) / 1e6
+
+
+def _long_system(ttl: str | None = None) -> list[dict[str, Any]]:
+    cache_control: dict[str, Any] = {"type": "ephemeral"}
+    if ttl:
+        cache_control["ttl"] = ttl
+    text = "The reference manual, section by section. " * 400  # well over 1,024 tokens
+    return [{"type": "text", "text": text + (ttl or ""), "cache_control": cache_control}]
+
+
+def test_a_mixed_run_leaves_one_row_per_call_with_its_usage_and_cost(
+    emulator: Emulator, ledger_url: str
+) -> None:
+    ledger = Ledger(open_store(ledger_url), flush_interval=0.05)
+    client = AnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=ledger, tags={"app": "tests"}
+    )
+    hello = [{"role": "user", "content": "Hello"}]
+    usages: list[Any] = []
+
+    usages.append(client.messages.create(model=MODEL, max_tokens=64, messages=hello).usage)
+    with client.messages.stream(model=MODEL, max_tokens=64, messages=hello) as stream:
+        usages.append(stream.get_final_message().usage)
+    counted = client.messages.count_tokens(model=MODEL, messages=hello)
+    tool = {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    tool_reply = client.messages.create(
+        model=MODEL,
+        max_tokens=128,
+        messages=[{"role": "user", "content": "Use get_weather for Paris"}],
+        tools=[tool],
+        tool_choice={"type": "tool", "name": "get_weather"},
+        tags={"user": "alice"},
+    )
+    usages.append(tool_reply.usage)
+    for system in (_long_system(), _long_system(), _long_system("1h")):
+        reply = client.messages.create(model=MODEL, max_tokens=32, messages=hello, system=system)
+        usages.append(reply.usage)
+    with pytest.raises(NotFoundError):
+        client.messages.create(model="no-such-deployment", max_tokens=8, messages=hello)
+    emulator.add_fault(kind="status", status=529, count=1, retry_after=0)
+    usages.append(client.messages.create(model=MODEL, max_tokens=64, messages=hello).usage)
+    cancelled = client.messages.create(model=MODEL, max_tokens=64, messages=hello, stream=True)
+    next(iter(cancelled))
+    cancelled.close()
+    assert ledger.flush()
+
+    rows = _rows(ledger)
+    assert len(rows) == 10
+    priced = [rows[i] for i in (0, 1, 3, 4, 5, 6, 8)]
+    for row, usage in zip(priced, usages, strict=True):
+        assert row["outcome"] == "ok"
+        assert row["model"] == MODEL
+        assert row["input_tokens"] == usage.input_tokens
+        assert row["output_tokens"] == usage.output_tokens
+        assert row["cache_creation_input_tokens"] == usage.cache_creation_input_tokens
+        assert row["cache_read_input_tokens"] == usage.cache_read_input_tokens
+        assert row["cache_write_5m_tokens"] == usage.cache_creation.ephemeral_5m_input_tokens
+        assert row["cache_write_1h_tokens"] == usage.cache_creation.ephemeral_1h_input_tokens
+        assert row["cost_usd"] == pytest.approx(_cost(usage), rel=1e-9)
+        assert row["price_table"] == "anthropic-2026-09"
+        assert row["request_id"]
+        assert row["apim_request_id"]
+        assert row["region"]
+    # The cache did its work, so the cost check covered every price.
+    assert usages[3].cache_creation.ephemeral_5m_input_tokens > 0
+    assert usages[4].cache_read_input_tokens > 0
+    assert usages[5].cache_creation.ephemeral_1h_input_tokens > 0
+
+    stream_row, count_row, tool_row = rows[1], rows[2], rows[3]
+    assert stream_row["stream"] == 1
+    assert stream_row["time_to_first_token"] > 0
+    assert count_row["operation"] == "count_tokens"
+    assert count_row["input_tokens"] == counted.input_tokens
+    assert count_row["cost_usd"] == 0
+    assert tool_row["stop_reason"] == "tool_use"
+    assert json.loads(_text(tool_row["tags"])) == {"app": "tests", "user": "alice"}
+    error_row, retried_row, cancelled_row = rows[7], rows[8], rows[9]
+    assert error_row["outcome"] == "error"
+    assert error_row["error_type"] == "NotFoundError"
+    assert error_row["status_code"] == 404
+    assert error_row["cost_usd"] is None
+    assert error_row["deployment"] == "no-such-deployment"
+    assert (retried_row["attempts"], retried_row["retries"]) == (2, 1)
+    assert cancelled_row["outcome"] == "cancelled"
+    assert cancelled_row["stream"] == 1
+    ledger.close()
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def test_the_migrations_produce_the_schema_the_writer_uses(ledger_url: str) -> None:
+    store = open_store(ledger_url)
+    latest = migration_scripts(store.dialect)[-1][0]
+    assert store.migrate() == latest
+    assert store.migrate() == latest  # applying again changes nothing
+    if store.dialect == "sqlite":
+        columns = [row[1] for row in store.query("PRAGMA table_info(ledger_calls)")]
+    else:
+        columns = [
+            row[0]
+            for row in store.query(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'ledger_calls' ORDER BY ordinal_position"
+            )
+        ]
+    assert columns == ["id", *COLUMNS]
+    store.close()
+
+
+def _record(started_at: float, **fields: Any) -> CallRecord:
+    return CallRecord(
+        started_at=started_at,
+        duration=0.25,
+        deployment=MODEL,
+        model=MODEL,
+        input_tokens=10,
+        output_tokens=20,
+        **fields,
+    )
+
+
+def test_retention_removes_old_rows_while_writers_keep_writing(ledger_url: str) -> None:
+    now = time.time()
+    keeper = Ledger(open_store(ledger_url), retention_days=1, flush_interval=0.01, prune_interval=0)
+    other = Ledger(open_store(ledger_url), retention_days=None, flush_interval=0.01)
+    for day in range(2, 6):
+        other.record_call(_record(now - day * 86_400, tags={"age": "old"}))
+    assert other.flush()
+    stop = threading.Event()
+    written = [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            other.record_call(_record(time.time(), tags={"age": "new"}))
+            written[0] += 1
+            time.sleep(0.002)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            keeper.record_call(_record(time.time(), tags={"age": "new"}))
+            assert keeper.flush()
+            old = keeper.store.query(
+                "SELECT COUNT(*) FROM ledger_calls WHERE started_at < %s", (now - 86_400,)
+            )[0][0]
+            if old == 0:
+                break
+            time.sleep(0.01)
+        assert old == 0
+    finally:
+        stop.set()
+        writer.join()
+    assert other.flush()
+    assert keeper.flush()
+    total = keeper.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0]
+    assert total >= written[0] > 0  # every new row stayed
+    keeper.close()
+    other.close()
+
+
+_WRITER_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from claude_foundry import CallRecord
+    from claude_foundry.ledger import Ledger, open_store
+    ledger = Ledger(open_store(sys.argv[1]), flush_interval=0.005)
+    n = 0
+    while True:
+        ledger.record_call(CallRecord(started_at=time.time(), duration=0.1, input_tokens=n,
+                                      output_tokens=1, model="claude-haiku-4-5"))
+        n += 1
+        if n == 50:
+            ledger.flush()
+            print("ready", flush=True)
+        time.sleep(0.0005)
+    """
+)
+
+
+def test_kill_9_while_writing_leaves_a_readable_ledger(ledger_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WRITER_SCRIPT, ledger_url],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # mid-stream: batches committing all the time
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    store = open_store(ledger_url)
+    assert store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] >= 50
+    if store.dialect == "sqlite":
+        assert store.query("PRAGMA integrity_check") == [("ok",)]
+    store.close()
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:  # and writable again
+        ledger.record_call(_record(time.time()))
+        assert ledger.flush()
+
+
+def test_the_callers_thread_only_queues(tmp_path: Path) -> None:
+    # The record is in the database only after the writer thread's next round.
+    with Ledger(open_store(f"sqlite:///{tmp_path / 'q.db'}"), flush_interval=60) as ledger:
+        ledger.record_call(_record(time.time()))
+        assert ledger.store.query("SELECT COUNT(*) FROM ledger_calls") == [(0,)]
+        assert ledger.flush()
+        assert ledger.store.query("SELECT COUNT(*) FROM ledger_calls") == [(1,)]
+
+
+def test_close_writes_what_is_queued(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'close.db'}"
+    ledger = Ledger(open_store(url), flush_interval=60)
+    for _ in range(3):
+        ledger.record_call(_record(time.time()))
+    ledger.close()
+    ledger.close()  # idempotent
+    assert open_store(url).query("SELECT COUNT(*) FROM ledger_calls") == [(3,)]
+
+
+def test_records_written_at_interpreter_exit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'exit.db'}"
+    script = (
+        "import time\n"
+        "from claude_foundry import CallRecord\n"
+        "from claude_foundry.ledger import open_ledger\n"
+        f"ledger = open_ledger({url!r}, flush_interval=60)\n"
+        "for _ in range(7):\n"
+        "    ledger.record_call(CallRecord(started_at=time.time(), duration=0.1))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
+    assert open_store(url).query("SELECT COUNT(*) FROM ledger_calls") == [(7,)]
+
+
+def test_environment_variable_turns_the_ledger_on(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("CLAUDE_FOUNDRY_LEDGER", url)
+    client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url)
+    other = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url)
+    assert client._observers == other._observers  # one shared ledger per URL
+    client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}])
+    ledger = client._observers[0]
+    assert isinstance(ledger, Ledger)
+    ledger.close()
+    assert open_store(url).query("SELECT COUNT(*) FROM ledger_calls") == [(1,)]
+    off = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=False)
+    assert off._observers == ()
+
+
+def test_a_record_never_holds_the_key_or_the_prompt(emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "secret.db"
+    secret_prompt = "my-very-private-prompt"
+    with Ledger(open_store(f"sqlite:///{path}"), flush_interval=0.01) as ledger:
+        client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=ledger)
+        client.messages.create(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": secret_prompt}]
+        )
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert TEST_API_KEY.encode() not in data
+    assert secret_prompt.encode() not in data
+    assert b"deterministic reply" not in data
+
+
+def test_bad_urls_and_unreachable_databases_raise_ledger_errors(tmp_path: Path) -> None:
+    from claude_foundry import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="Unsupported ledger URL"):
+        open_store("mysql://user:hunter2@db/ledger")
+    with pytest.raises(ConfigurationError) as info:
+        open_store("mysql://user:hunter2@db/ledger")
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(LedgerError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    store = open_store("postgresql://user:hunter2@127.0.0.1:1/ledger")
+    with pytest.raises(LedgerError) as failure:
+        store.migrate()
+    assert "hunter2" not in str(failure.value)
+    assert "postgresql://[redacted]@127.0.0.1:1/ledger" in str(failure.value)
+
+
+def test_a_forked_worker_writes_its_own_records(tmp_path: Path) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'fork.db'}"
+    ledger = Ledger(open_store(url), flush_interval=0.01)
+    ledger.record_call(_record(time.time(), tags={"who": "parent"}))
+    assert ledger.flush()
+
+    def child() -> None:
+        for _ in range(3):
+            ledger.record_call(_record(time.time(), tags={"who": "child"}))
+        ledger.close()
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    assert process.exitcode == 0
+    ledger.record_call(_record(time.time(), tags={"who": "parent"}))
+    ledger.close()
+    tags = [
+        json.loads(row[0])["who"] for row in open_store(url).query("SELECT tags FROM ledger_calls")
+    ]
+    assert sorted(tags) == ["child", "child", "child", "parent", "parent"]
+
+
+def _spread_records(now: float) -> list[CallRecord]:
+    records = []
+    for index in range(300):
+        records.append(
+            CallRecord(
+                started_at=now - (index % 10) * 86_400 - index * 37.0,
+                duration=0.05 + (index % 23) / 10,
+                time_to_first_token=0.02 + (index % 7) / 20 if index % 3 == 0 else None,
+                stream=index % 3 == 0,
+                operation="count_tokens" if index % 11 == 0 else "chat",
+                host=("a.services.ai.azure.com", "b.services.ai.azure.com")[index % 2],
+                deployment=("prod-sonnet", "prod-haiku", None)[index % 3],
+                route=None if index % 4 else "main",
+                model=(MODEL, "claude-haiku-4-5", None, "unknown-model")[index % 4],
+                outcome=("ok", "ok", "error", "cancelled")[index % 4],
+                throttled=int(index % 5 == 0),
+                input_tokens=index,
+                output_tokens=2 * index,
+                cache_creation_input_tokens=index % 13,
+                cache_read_input_tokens=index % 17,
+            )
+        )
+    return records
+
+
+def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import _grouped, _scan_calls
+
+    now = time.time()
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for record in _spread_records(now):
+            ledger.record_call(record)
+        assert ledger.flush()
+        since, until = now - 12.3 * 86_400, now + 1.0  # partial days at both ends
+        for dimension in ("day", "deployment", "model", "host", "route", "outcome", "operation"):
+            via_days = _grouped(ledger.store, dimension, since, until, set())
+            from_calls: dict[str, Any] = {}
+            _scan_calls(ledger.store, dimension, since, until, from_calls, set(), buckets=True)
+            assert via_days.keys() == from_calls.keys(), dimension
+            for key, group in via_days.items():
+                expected = from_calls[key]
+                assert (group.calls, group.errors, group.rate_limited) == (
+                    expected.calls,
+                    expected.errors,
+                    expected.rate_limited,
+                ), (dimension, key)
+                assert group.input_tokens == expected.input_tokens
+                assert group.cache_read_tokens == expected.cache_read_tokens
+                assert group.cost_usd == pytest.approx(expected.cost_usd)
+                assert group.unpriced_calls == expected.unpriced_calls
+                assert group._latency == expected._latency
+                assert group._ttft == expected._ttft
+
+
+def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: str) -> None:
+    from claude_foundry.ledger.prices import load_price_table
+    from claude_foundry.ledger.store import row_for
+
+    now = time.time()
+    records = _spread_records(now)
+    prices = load_price_table()
+    rows = [row_for(record, *prices.cost(record), prices.version) for record in records]
+    store = open_store(ledger_url)
+    assert store.migrate(target=1) == 1
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    insert = f"INSERT INTO ledger_calls ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+    if store.dialect == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(ledger_url.removeprefix("sqlite:///")) as connection:
+            connection.executemany(insert.replace("%s", "?"), rows)
+    else:
+        import psycopg
+
+        with psycopg.connect(ledger_url) as connection:
+            connection.cursor().executemany(insert, rows)
+    assert store.migrate() == migration_scripts(store.dialect)[-1][0]
+    store.close()
+    # The backfilled daily totals equal the ones the writer keeps call by call.
+    from claude_foundry.ledger.rollup import rollup
+
+    reader = open_store(ledger_url)
+    backfilled = reader.query(
+        "SELECT day, deployment, model, outcome, calls, input_tokens FROM ledger_daily"
+    )
+    reader.close()
+
+    incremental = sorted(
+        (row[0], row[1], row[2], row[6], row[8], row[11]) for row in rollup(rows)[0]
+    )
+    assert sorted(tuple(row) for row in backfilled) == incremental
+
+
+def test_rows_the_database_refuses_are_dropped_not_retried_forever(ledger_url: str) -> None:
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:
+        ledger.record_call(_record(time.time(), outcome=None))  # NOT NULL: refused for good
+        assert ledger.flush()
+        assert ledger.dropped == 1
+        ledger.record_call(_record(time.time()))  # later records still go in
+        assert ledger.flush()
+        assert ledger.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 1
