@@ -500,3 +500,47 @@ def test_a_redis_outage_follows_its_policy_in_the_routed_client(
             client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
         assert not a.journal()  # nothing sent
         assert not b.journal()
+
+
+def test_the_usage_record_names_the_deployment_that_answered(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from claude_foundry.ledger.testing import CallCapture
+
+    a, _ = two
+    a.add_fault(kind="status", status=503, count=None)
+    capture = CallCapture()
+    client = _routed(two, FakeClock(), max_retries=0, client_options={"observers": [capture]})
+    message = client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert message.deployment == "b"
+    failed, answered = capture.records
+    assert (failed.route, failed.deployment, failed.failovers) == ("haiku", "a", 0)
+    assert (failed.outcome, failed.status_code) == ("error", 503)
+    assert (answered.route, answered.deployment, answered.failovers) == ("haiku", "b", 1)
+    assert answered.outcome == "ok"
+    assert answered.output_tokens == message.usage.output_tokens
+    # A stream's record is finished when it ends, outside the routed call: it keeps its routing.
+    with client.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as stream:
+        stream.get_final_message()
+    streamed = capture.last
+    assert (streamed.stream, streamed.deployment, streamed.failovers) == (True, "b", 1)
+
+
+async def test_async_usage_records_name_the_deployment(two: tuple[Emulator, Emulator]) -> None:
+    from claude_foundry.ledger.testing import CallCapture
+
+    two[0].add_fault(kind="status", status=500, count=None)
+    capture = CallCapture()
+    client = AsyncRoutedFoundry(
+        _catalogue(*two),
+        environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY},
+        max_retries=0,
+        client_options={"observers": [capture]},
+    )
+    await client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert (capture.last.deployment, capture.last.failovers, capture.last.route) == (
+        "b",
+        1,
+        "haiku",
+    )
+    await client.close()

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from .._client import AnthropicFoundry, AsyncAnthropicFoundry
 from .._errors import ConfigurationError
+from .._observe import ROUTING
 from ..quota.governor import QuotaGovernor
 from ..resources import RawResponse
 from .catalogue import Catalogue, Deployment
@@ -164,6 +165,8 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
         attempts, params = self._start(params)
         while True:
             deployment = self.router.pick(attempts)
+            # What the usage record of this attempt says (observers, the ledger).
+            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
             try:
                 result = call(
                     self.client_for(deployment), {**params, "model": deployment.deployment}
@@ -175,6 +178,8 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
             except BaseException:
                 self.router.abandoned(attempts)
                 raise
+            finally:
+                ROUTING.reset(token)
             self.router.succeeded(attempts)
             return _tag(result, attempts)
 
@@ -283,6 +288,7 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
         attempts, params = self._start(params)
         while True:
             deployment = self.router.pick(attempts)
+            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
             try:
                 result = await call(
                     self.client_for(deployment), {**params, "model": deployment.deployment}
@@ -294,6 +300,8 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
             except BaseException:
                 self.router.abandoned(attempts)
                 raise
+            finally:
+                ROUTING.reset(token)
             self.router.succeeded(attempts)
             return _tag(result, attempts)
 
