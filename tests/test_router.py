@@ -544,3 +544,32 @@ async def test_async_usage_records_name_the_deployment(two: tuple[Emulator, Emul
         "haiku",
     )
     await client.close()
+
+
+async def test_the_async_router_asks_for_room_without_blocking(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from claude_foundry.quota import PoolLimits, QuotaGovernor
+
+    class AsyncOnlyGovernor(QuotaGovernor):
+        def headroom(self, *args: object, **kwargs: object) -> int:  # type: ignore[override]
+            raise AssertionError("the async client asked the store synchronously")
+
+    a, b = two
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="pa"),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="pb", priority=1),
+        ],
+        [Route("haiku", ("a", "b"))],
+        {"pa": PoolLimits(rpm=1), "pb": PoolLimits(rpm=100)},
+    )
+    governor = AsyncOnlyGovernor(catalogue.pools, max_wait=30)
+    client = AsyncRoutedFoundry(
+        catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}
+    )
+    first = await client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    second = await client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    # Pool pa is full after one call: the second goes where there is room, without waiting.
+    assert (first.deployment, second.deployment) == ("a", "b")
+    await client.close()

@@ -287,7 +287,7 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
     ) -> Any:
         attempts, params = self._start(params)
         while True:
-            deployment = self.router.pick(attempts)
+            deployment = self.router.pick(attempts, await self.router.aroom(attempts))
             token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
             try:
                 result = await call(
