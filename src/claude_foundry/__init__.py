@@ -57,6 +57,7 @@ from ._stream import (
     MessageStreamManager,
     Stream,
 )
+from ._tools import ToolError, beta_async_tool, beta_tool
 from ._version import __version__
 from .resources import RawResponse
 
@@ -103,8 +104,11 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "ToolError",
     "UnprocessableEntityError",
     "__version__",
+    "beta_async_tool",
+    "beta_tool",
     "omit",
     "types",
 ]
