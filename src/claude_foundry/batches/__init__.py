@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
 from ._client import AnthropicFoundry, AsyncAnthropicFoundry, AsyncBatches, Batches
 from ._format import BatchInputError, BatchRequest, read_requests, validate_requests
+from ._open import open_store
 from ._output import ResultsFile, ResultsFileError
 from ._runner import BatchProgress, BatchRunner
 from ._service import BatchPage, BatchResultsNotReadyError, BatchService, DeletedMessageBatch
@@ -30,7 +31,6 @@ from .store import (
     BatchRecord,
     BatchStore,
     BatchStoreError,
-    open_store,
 )
 
 __all__ = [

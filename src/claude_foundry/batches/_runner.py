@@ -31,11 +31,18 @@ from typing import Any
 import msgspec
 
 from .._pipeline import backoff_delay
-from . import _state
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
 from ._format import canceled_result, expired_result, result_line
 from ._outcome import Verdict, judge_error, judge_message
 from ._output import ResultsFile
+from ._state import (
+    CANCELED,
+    ENDED,
+    ERRORED,
+    EXPIRED,
+    IN_PROGRESS,
+    SUCCEEDED,
+)
 from .store import BatchRecord, BatchStore, Claimed
 
 __all__ = ["BatchProgress", "BatchRunner", "new_worker_id"]
@@ -314,10 +321,10 @@ class BatchRunner:
                 batch_id=self.batch_id,
                 processing_status=record.processing_status,
                 total=record.request_count,
-                succeeded=counts.get(_state.SUCCEEDED, 0),
-                errored=counts.get(_state.ERRORED, 0),
-                canceled=counts.get(_state.CANCELED, 0),
-                expired=counts.get(_state.EXPIRED, 0),
+                succeeded=counts.get(SUCCEEDED, 0),
+                errored=counts.get(ERRORED, 0),
+                canceled=counts.get(CANCELED, 0),
+                expired=counts.get(EXPIRED, 0),
                 in_flight=record.in_flight,
                 resumed_from=resumed_from,
                 done_this_run=self._done_this_run,
@@ -356,7 +363,7 @@ class BatchRunner:
                 outcomes, give_back = self._outcomes(finished)
                 now = self.clock()
                 room = 0
-                if record.processing_status == _state.IN_PROGRESS and now < record.expires_at:
+                if record.processing_status == IN_PROGRESS and now < record.expires_at:
                     room = self.admission.capacity(len(self._in_flight), sample)
                     room = min(room, self.max_concurrency) - len(self._in_flight)
                 # one durable commit: results recorded, lines marked written, new claims
@@ -389,10 +396,10 @@ class BatchRunner:
                     last_settle = now
                     self._canceling = record.cancel_initiated_at is not None
                     self._progress(record, started, resumed_from)
-                if record.processing_status == _state.ENDED and not self._in_flight:
+                if record.processing_status == ENDED and not self._in_flight:
                     self._export()
                     break
-                if idle and record.processing_status != _state.ENDED:
+                if idle and record.processing_status != ENDED:
                     # others hold the rest (or it waits for a lease to run out): poll gently
                     self._stopping.wait(0.2)
         finally:

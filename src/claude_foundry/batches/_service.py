@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 from .._errors import AnthropicError
 from ._format import BatchRequest, requests_sha256, validate_requests
+from ._open import open_store
 from ._runner import BatchRunner
 from ._state import ENDED
 from ._types import MessageBatch, MessageBatchIndividualResponse, result_from_builtins
-from .store import BatchStore, open_store
+from .store import BatchStore
 
 __all__ = [
     "DEFAULT_DEADLINE",

@@ -16,7 +16,7 @@ Guarantees every store keeps:
   once recorded never changes ("state written after"). Commits are durable (SQLite
   ``synchronous=FULL``; PostgreSQL's commit).
 - Batch status changes follow :mod:`._state`'s table; an illegal one raises
-  :class:`~._state.BatchStateError` and changes nothing.
+  :class:`~.BatchStateError` and changes nothing.
 
 Driver errors (``sqlite3``, ``psycopg``) become :class:`BatchStoreError` at one place, with
 ``from exc``.
@@ -25,19 +25,33 @@ Driver errors (``sqlite3``, ``psycopg``) become :class:`BatchStoreError` at one 
 from __future__ import annotations
 
 import contextlib
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from .._errors import AnthropicError
-from . import _state
 from ._format import BatchRequest
+from ._state import (
+    BATCH_TRANSITIONS,
+    CANCELED,
+    CANCELING,
+    ENDED,
+    ERRORED,
+    EXPIRED,
+    FINISHED_REQUEST_STATES,
+    IN_FLIGHT,
+    PENDING,
+    REQUEST_TRANSITIONS,
+    SUCCEEDED,
+    BatchStateError,
+    next_batch_state,
+    next_request_state,
+    sources,
+)
 from ._types import MessageBatch, MessageBatchRequestCounts, timestamp
 
 __all__ = [
@@ -46,7 +60,6 @@ __all__ = [
     "BatchStore",
     "BatchStoreError",
     "Claimed",
-    "open_store",
 ]
 
 
@@ -83,11 +96,11 @@ class BatchRecord:
 
     @property
     def finished(self) -> int:
-        return sum(self.counts.get(state, 0) for state in _state.FINISHED_REQUEST_STATES)
+        return sum(self.counts.get(state, 0) for state in FINISHED_REQUEST_STATES)
 
     @property
     def in_flight(self) -> int:
-        return self.counts.get(_state.IN_FLIGHT, 0)
+        return self.counts.get(IN_FLIGHT, 0)
 
     def to_message_batch(self) -> MessageBatch:
         counts = self.counts
@@ -99,11 +112,11 @@ class BatchRecord:
             id=self.id,
             processing_status=self.processing_status,  # type: ignore[arg-type]
             request_counts=MessageBatchRequestCounts(
-                processing=counts.get(_state.PENDING, 0) + counts.get(_state.IN_FLIGHT, 0),
-                succeeded=counts.get(_state.SUCCEEDED, 0),
-                errored=counts.get(_state.ERRORED, 0),
-                canceled=counts.get(_state.CANCELED, 0),
-                expired=counts.get(_state.EXPIRED, 0),
+                processing=counts.get(PENDING, 0) + counts.get(IN_FLIGHT, 0),
+                succeeded=counts.get(SUCCEEDED, 0),
+                errored=counts.get(ERRORED, 0),
+                canceled=counts.get(CANCELED, 0),
+                expired=counts.get(EXPIRED, 0),
             ),
             created_at=created,
             expires_at=expires,
@@ -111,7 +124,7 @@ class BatchRecord:
             cancel_initiated_at=timestamp(self.cancel_initiated_at),
             # as in the API, only an ended batch has results to fetch
             results_url=(self.results_url or f"batch-store:{self.id}")
-            if self.processing_status == _state.ENDED
+            if self.processing_status == ENDED
             else None,
         )
 
@@ -137,11 +150,8 @@ def _guards(quote: str) -> dict[str, str]:
     def group(states: Iterable[str]) -> str:
         return "(" + ", ".join(literal(state) for state in states) + ")"
 
-    values = {
-        state: literal(state)
-        for state in (_state.PENDING, _state.IN_FLIGHT, *_state.FINISHED_REQUEST_STATES)
-    }
-    values["finish_sources"] = group(_state.sources(_state.REQUEST_TRANSITIONS, "succeed"))
+    values = {state: literal(state) for state in (PENDING, IN_FLIGHT, *FINISHED_REQUEST_STATES)}
+    values["finish_sources"] = group(sources(REQUEST_TRANSITIONS, "succeed"))
     return values
 
 
@@ -253,14 +263,14 @@ class BatchStore(ABC):
 
     def _mark_batch(self, batch_id: str, event: str, now: float) -> BatchRecord:
         record = self.get_batch(batch_id)
-        target = _state.next_batch_state(record.processing_status, event)  # raises if illegal
-        sources = _state.sources(_state.BATCH_TRANSITIONS, event)
+        target = next_batch_state(record.processing_status, event)  # raises if illegal
+        allowed_from = sources(BATCH_TRANSITIONS, event)
         query_params = {"batch_id": batch_id, "to_status": target, "now": now}
         with self._transaction():
-            cursor = self._run_with("mark_batch", query_params, from_statuses=sources)
+            cursor = self._run_with("mark_batch", query_params, from_statuses=allowed_from)
             if cursor.rowcount == 0:  # somebody else moved it first
                 fresh = self.get_batch(batch_id)
-                raise _state.BatchStateError("batch", fresh.processing_status, event)
+                raise BatchStateError("batch", fresh.processing_status, event)
         return self.get_batch(batch_id)
 
     @abstractmethod
@@ -280,20 +290,20 @@ class BatchStore(ABC):
         record = self.get_batch(batch_id)
         if now >= record.expires_at:
             # Also after the batch ended: a request a dead worker held expires with its lease.
-            if record.counts.get(_state.PENDING, 0) + record.in_flight:
-                self._close_pending(batch_id, _state.EXPIRED, {"type": "expired"}, now)
-            if record.processing_status != _state.ENDED:
-                with contextlib.suppress(_state.BatchStateError):
+            if record.counts.get(PENDING, 0) + record.in_flight:
+                self._close_pending(batch_id, EXPIRED, {"type": "expired"}, now)
+            if record.processing_status != ENDED:
+                with contextlib.suppress(BatchStateError):
                     self._mark_batch(batch_id, "expire", now)
             return self.get_batch(batch_id)
-        if record.processing_status == _state.ENDED:
+        if record.processing_status == ENDED:
             return record
-        if record.processing_status == _state.CANCELING:
-            self._close_pending(batch_id, _state.CANCELED, {"type": "canceled"}, now)
+        if record.processing_status == CANCELING:
+            self._close_pending(batch_id, CANCELED, {"type": "canceled"}, now)
         record = self.get_batch(batch_id)
-        unfinished = record.counts.get(_state.PENDING, 0) + record.in_flight
-        if record.processing_status != _state.ENDED and unfinished == 0:
-            with contextlib.suppress(_state.BatchStateError):
+        unfinished = record.counts.get(PENDING, 0) + record.in_flight
+        if record.processing_status != ENDED and unfinished == 0:
+            with contextlib.suppress(BatchStateError):
                 self._mark_batch(batch_id, "drained", now)
             record = self.get_batch(batch_id)
         return record
@@ -317,8 +327,8 @@ class BatchStore(ABC):
     def delete_batch(self, batch_id: str) -> None:
         """Remove an ended batch and its results."""
         record = self.get_batch(batch_id)
-        if record.processing_status != _state.ENDED:
-            raise _state.BatchStateError("batch", record.processing_status, "delete")
+        if record.processing_status != ENDED:
+            raise BatchStateError("batch", record.processing_status, "delete")
         with self._transaction():
             self._run("delete_requests", {"batch_id": batch_id})
             self._run("delete_batch", {"batch_id": batch_id})
@@ -406,7 +416,7 @@ class BatchStore(ABC):
     ) -> int:
         recorded = 0
         for custom_id, state, result in outcomes:
-            _state.next_request_state(_state.IN_FLIGHT, _finish_event(state))
+            next_request_state(IN_FLIGHT, _finish_event(state))
             cursor = self._run(
                 "finish",
                 {
@@ -506,32 +516,8 @@ def _record(row: tuple[Any, ...], counts: dict[str, int]) -> BatchRecord:
 
 def _finish_event(state: str) -> str:
     return {
-        _state.SUCCEEDED: "succeed",
-        _state.ERRORED: "fail",
-        _state.CANCELED: "cancel",
-        _state.EXPIRED: "expire",
+        SUCCEEDED: "succeed",
+        ERRORED: "fail",
+        CANCELED: "cancel",
+        EXPIRED: "expire",
     }[state]
-
-
-def open_store(location: str | Path) -> BatchStore:
-    """A store from a location: a file path (or ``sqlite:///path``) for SQLite, a
-    ``postgresql://`` URL for PostgreSQL (needs ``pip install 'claude-foundry[postgres]'``)."""
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        from ._postgres import PostgresBatchStore
-
-        return PostgresBatchStore(text)
-    from ._sqlite import SQLiteBatchStore
-
-    if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///") :]
-    elif "://" in text:
-        raise BatchStoreError(
-            f"unknown batch store {text.split('://')[0]}://...: use a file path, "
-            "sqlite:///path or postgresql://..."
-        )
-    return SQLiteBatchStore(text)
-
-
-def now() -> float:
-    return time.time()
