@@ -283,3 +283,25 @@ def test_the_ledger_from_the_environment_records_a_cli_batch(
     assert sorted(tag["custom_id"] for tag in tags) == ["req-0", "req-1", "req-2"]
     assert len({tag["batch"] for tag in tags}) == 1
     assert tags[0]["batch"].startswith("msgbatch_")
+
+
+async def test_async_list_is_awaited_for_a_page_or_iterated_through_every_page(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # As the SDK's AsyncPaginator: `await list()` gives the first page, `async for` goes on
+    # through the following pages.
+    client = AsyncAnthropicFoundry(
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        batch_store=tmp_path / "a.sqlite",
+        batch_processing="workers",
+    )
+    made = [
+        (await client.messages.batches.create(requests=[request(f"l{i}")])).id for i in range(3)
+    ]
+    page = await client.messages.batches.list(limit=2)
+    assert len(page.data) == 2
+    assert page.has_more
+    every = [batch.id async for batch in client.messages.batches.list(limit=2)]
+    assert every == list(reversed(made))
+    await client.close()

@@ -8,7 +8,7 @@ resumes with exactly one result per ``custom_id``.
 from __future__ import annotations
 
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
-from ._client import AnthropicFoundry, AsyncAnthropicFoundry, AsyncBatches, Batches
+from ._client import AnthropicFoundry, AsyncAnthropicFoundry, AsyncBatches, AsyncBatchPager, Batches
 from ._format import BatchInputError, BatchRequest, read_requests, validate_requests
 from ._open import open_store
 from ._output import ResultsFile, ResultsFileError
@@ -38,6 +38,7 @@ __all__ = [
     "Admission",
     "AnthropicFoundry",
     "AsyncAnthropicFoundry",
+    "AsyncBatchPager",
     "AsyncBatches",
     "BatchInputError",
     "BatchNotFoundError",

@@ -22,7 +22,7 @@ an operations package; these subclasses add them on top.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,13 @@ from ..resources.messages import AsyncMessages, Messages
 from ._service import BatchPage, BatchService, DeletedMessageBatch, Processing
 from ._types import MessageBatch, MessageBatchIndividualResponse
 
-__all__ = ["AnthropicFoundry", "AsyncAnthropicFoundry", "AsyncBatches", "Batches"]
+__all__ = [
+    "AnthropicFoundry",
+    "AsyncAnthropicFoundry",
+    "AsyncBatchPager",
+    "AsyncBatches",
+    "Batches",
+]
 
 _BATCH_OPTIONS = ("batch_store", "batch_processing", "batch_runner_options", "batch_deadline")
 
@@ -73,6 +79,24 @@ class Batches:
         return self._service.wait(message_batch_id, max_wait)
 
 
+class AsyncBatchPager:
+    """What the async ``list()`` returns: awaitable for its first page, async-iterable through
+    every page. Each page is read from the store in a thread."""
+
+    def __init__(self, first_page: Callable[[], BatchPage]) -> None:
+        self._first_page = first_page
+
+    def __await__(self) -> Generator[Any, None, BatchPage]:
+        return asyncio.to_thread(self._first_page).__await__()
+
+    async def __aiter__(self) -> AsyncIterator[MessageBatch]:
+        page: BatchPage | None = await asyncio.to_thread(self._first_page)
+        while page is not None:
+            for batch in page.data:
+                yield batch
+            page = await asyncio.to_thread(page.get_next_page) if page.has_next_page() else None
+
+
 class AsyncBatches:
     """The same operations for the async client; store work runs in a thread."""
 
@@ -86,15 +110,17 @@ class AsyncBatches:
     async def retrieve(self, message_batch_id: str, **_: Any) -> MessageBatch:
         return await asyncio.to_thread(self._service.retrieve, message_batch_id)
 
-    async def list(
+    def list(
         self,
         *,
         limit: int = 20,
         after_id: str | None = None,
         before_id: str | None = None,
         **_: Any,
-    ) -> BatchPage:
-        return await asyncio.to_thread(
+    ) -> AsyncBatchPager:
+        """Awaited, the first page; iterated with ``async for``, every batch of every page (as the
+        SDK's ``AsyncPaginator``, so SDK code written either way runs)."""
+        return AsyncBatchPager(
             lambda: self._service.list(limit=limit, after_id=after_id, before_id=before_id)
         )
 
