@@ -58,3 +58,16 @@ def test_a_governed_batch_runs_at_background_priority_and_leaves_interactive_roo
     assert runner.admission.describe().startswith("quota")
     store.close()
     client.close()
+
+
+def test_requests_handed_out_but_not_yet_admitted_count_against_the_quota() -> None:
+    # Requests the runner has claimed but the governor has not admitted yet are not in the pool's
+    # use: counting them as room already taken keeps the runner from claiming twice the quota,
+    # which would then wait at the governor past a deadline or a cancel, held from other workers.
+    governor = QuotaGovernor(default_limits=PoolLimits(rpm=10), window_s=60.0)
+    admission = GovernedAdmission(governor, maximum=256)
+    sample = {"model": MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    room = admission.capacity(0, sample)
+    assert 1 < room <= 10
+    # that many handed to senders, none admitted yet: no room for more
+    assert admission.capacity(room, sample) == room

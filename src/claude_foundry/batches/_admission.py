@@ -93,7 +93,13 @@ class GovernedAdmission:
                 max_tokens=max_tokens,
             )
         )
-        self._last = max(1, min(self.maximum, in_flight + headroom))
+        # The pool's use counts only requests the governor has admitted; the runner's in flight
+        # also holds requests still waiting at the governor (or between retries). Room is what
+        # is admitted plus the headroom, so waiting requests are not claimed twice over: a
+        # claimed request that waits at the governor is one a deadline or a cancel cannot reach
+        # and another worker cannot take.
+        admitted = min(in_flight, int(self.governor.in_flight(model)))
+        self._last = max(1, min(self.maximum, admitted + headroom))
         return self._last
 
     def observe(self, *, throttled: bool) -> None:
