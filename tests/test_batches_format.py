@@ -55,6 +55,7 @@ def test_valid_file_reads_every_request_with_its_line(tmp_path: Path) -> None:
         ({"custom_id": "c", "params": [1]}, "must be a JSON object"),
         ({"custom_id": "c", "params": PARAMS, "method": "POST"}, "unknown key 'method'"),
         ([1, 2], "each request must be an object"),
+        ({"custom_id": "c"}, "missing 'params'"),
     ],
 )
 def test_bad_line_is_named_before_anything_is_sent(
@@ -66,6 +67,14 @@ def test_bad_line_is_named_before_anything_is_sent(
     assert caught.value.line == 2
     assert f"{path}, line 2: " in str(caught.value)
     assert words in str(caught.value)
+
+
+def test_a_line_that_is_not_utf8_is_named_as_such(tmp_path: Path) -> None:
+    path = write(tmp_path, {"custom_id": "a", "params": PARAMS})
+    with path.open("ab") as file:
+        file.write(b'{"custom_id": "b", "params": {"model": "\xff\xfe"}}\n')
+    with pytest.raises(BatchInputError, match=r"line 2: not UTF-8 text"):
+        read_requests(path)
 
 
 def test_empty_and_missing_files_are_clear_errors(tmp_path: Path) -> None:

@@ -74,6 +74,8 @@ class BatchRequest:
 
 def _check_params(params: Any) -> str | None:
     """Why ``params`` is not a non-streaming Messages request, or None when it is."""
+    if params is None:
+        return "missing 'params': each request needs a Messages request under 'params'"
     if not isinstance(params, dict):
         return f"'params' must be a JSON object (a Messages request), got {type(params).__name__}"
     if params.get("stream"):
@@ -145,6 +147,7 @@ def _lines(path: Path) -> Iterator[tuple[int, Any]]:
             if not raw.strip():
                 continue
             try:
+                raw.decode("utf-8")  # the JSON decoder names a bad byte only as bad JSON
                 yield number, _MESSAGE_PARAMS_DECODER.decode(raw)
             except msgspec.DecodeError as exc:
                 raise BatchInputError(
