@@ -305,3 +305,21 @@ async def test_async_list_is_awaited_for_a_page_or_iterated_through_every_page(
     every = [batch.id async for batch in client.messages.batches.list(limit=2)]
     assert every == list(reversed(made))
     await client.close()
+
+
+def test_an_azure_shaped_error_keeps_the_service_message(emulator: Emulator, tmp_path: Path) -> None:
+    # Foundry answers a wrong key with {"error": {"code": "401", "message": ...}}: the result
+    # carries the type its status stands for and the service's own message, as the API would.
+    client = AnthropicFoundry(
+        api_key="not-the-key",
+        base_url=emulator.base_url,
+        batch_store=tmp_path / "k.sqlite",
+    )
+    batch = client.messages.batches.create(requests=[request("denied")])
+    wait_ended(client, batch.id)
+    (entry,) = client.messages.batches.results(batch.id)
+    assert entry.result.type == "errored"
+    assert entry.result.error.error.type == "authentication_error"
+    assert entry.result.error.error.message.startswith("Access denied")
+    assert "not-the-key" not in entry.to_json()
+    client.close()

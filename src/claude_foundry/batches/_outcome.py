@@ -57,7 +57,10 @@ def _envelope(exc: APIStatusError) -> dict[str, Any]:
     if isinstance(inner, dict) and isinstance(inner.get("type"), str):
         error = {"type": inner["type"], "message": str(inner.get("message", ""))}
     else:  # an Azure-shaped or empty body: the type its status stands for
-        error = {"type": error_type_for_status(exc.status_code), "message": exc.message}
+        message = inner.get("message") if isinstance(inner, dict) else None
+        if not isinstance(message, str) or not message:
+            message = exc.message  # no body message: the client's description of the failure
+        error = {"type": error_type_for_status(exc.status_code), "message": message}
     request_id = exc.request_id
     if request_id is None and isinstance(body, dict):
         request_id = body.get("request_id")
