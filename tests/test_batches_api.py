@@ -307,7 +307,9 @@ async def test_async_list_is_awaited_for_a_page_or_iterated_through_every_page(
     await client.close()
 
 
-def test_an_azure_shaped_error_keeps_the_service_message(emulator: Emulator, tmp_path: Path) -> None:
+def test_an_azure_shaped_error_keeps_the_service_message(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     # Foundry answers a wrong key with {"error": {"code": "401", "message": ...}}: the result
     # carries the type its status stands for and the service's own message, as the API would.
     client = AnthropicFoundry(
