@@ -262,3 +262,30 @@ def test_entra_without_an_endpoint_is_a_settings_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--entra needs a Foundry endpoint" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_refused_credentials_stop_the_run_without_writing_results(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # A wrong key is the run's problem, not each request's: no errored line is written for it,
+    # so the same command resumes once the key is fixed.
+    requests = tmp_path / "requests.jsonl"
+    output = tmp_path / "results.jsonl"
+    ids = write_requests(requests, 6)
+    env = {**cli_env(emulator), "ANTHROPIC_FOUNDRY_API_KEY": "sk-wrong-key-4711"}
+    denied = subprocess.run(
+        [*CLI, "batch", "run", str(requests), "--output", str(output), "--progress", "off"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert denied.returncode == 2, denied.stderr
+    assert "refused the credentials" in denied.stderr
+    assert "sk-wrong-key-4711" not in denied.stderr + denied.stdout
+    assert not output.exists() or output.read_text() == ""
+    fixed = run_cli(emulator, "batch", "run", str(requests), "--output", str(output))
+    assert fixed.returncode == 0, fixed.stderr
+    lines = result_lines(output)
+    assert sorted(str(line["custom_id"]) for line in lines) == sorted(ids)
+    assert {line["result"]["type"] for line in lines} == {"succeeded"}  # type: ignore[index]

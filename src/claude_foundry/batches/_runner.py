@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from .._errors import APIStatusError
 from .._pipeline import backoff_delay
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
 from ._format import canceled_result, expired_result, result_line
@@ -48,6 +49,7 @@ from .store import BatchRecord, BatchStore, Claimed
 __all__ = ["BatchProgress", "BatchRunner", "new_worker_id"]
 
 logger = logging.getLogger(__name__)
+_REFUSED_STATUSES = (401, 403)  # the credentials, not the request
 
 #: the longest a retry waits, whatever the server asked
 MAX_RETRY_WAIT = 60.0
@@ -117,6 +119,7 @@ class BatchRunner:
         max_concurrency: int = 256,
         request_timeout: float = 600.0,
         tags: Mapping[str, str] | None = None,
+        stop_when_refused: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -146,6 +149,11 @@ class BatchRunner:
             self._client = client.copy(max_retries=0)
         else:
             self._client = client
+        # A refused key or sign-in (401, 403) is the run's problem, not each request's: with
+        # stop_when_refused the runner gives the request back and stops, so no errored line is
+        # written and the same run resumes once the credentials are fixed.
+        self.stop_when_refused = stop_when_refused
+        self.refused: str | None = None
         self._tags = dict(tags or {})
         self._tag_calls = True
         self._stopping = threading.Event()
@@ -233,6 +241,14 @@ class BatchRunner:
                 verdict = judge_message(*self._create(job.params, job.custom_id))
             except Exception as exc:
                 verdict = judge_error(exc)
+                if (
+                    self.stop_when_refused
+                    and isinstance(exc, APIStatusError)
+                    and exc.status_code in _REFUSED_STATUSES
+                ):
+                    self.refused = str(verdict.result["error"]["error"]["message"])
+                    self.stop()
+                    return None
             self.admission.observe(throttled=verdict.throttled)
             if not verdict.retryable or attempt >= self.max_attempts:
                 return verdict

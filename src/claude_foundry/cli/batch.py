@@ -375,8 +375,15 @@ def run_command(
                     lease=_duration(lease),
                     max_attempts=max_attempts,
                     request_timeout=request_timeout,
+                    stop_when_refused=True,
                 )
                 final = _run_runner(runner, progress_mode)
+                if runner.refused is not None:
+                    raise _SettingsError(
+                        f"the service refused the credentials ({runner.refused}); no result "
+                        "was written for it. Fix the key or sign-in (ANTHROPIC_FOUNDRY_API_KEY, "
+                        "--entra) and run the same command again to resume."
+                    )
         except KeyboardInterrupt:
             click.echo("\ninterrupted; run the same command again to resume", err=True)
             sys.exit(130)
@@ -521,8 +528,15 @@ def worker_command(
                         lease=_duration(lease),
                         max_attempts=max_attempts,
                         request_timeout=request_timeout,
+                        stop_when_refused=True,
                     )
                     record = _run_runner(runner, progress_mode)
+                    if runner.refused is not None:
+                        raise _SettingsError(
+                            f"the service refused the credentials ({runner.refused}); this "
+                            "worker wrote no result for it. Fix the key or sign-in and start "
+                            "it again."
+                        )
                     if runner.stopped:
                         click.echo(f"stopped; {describe_record(record)}", err=True)
                         return
