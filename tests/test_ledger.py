@@ -219,6 +219,13 @@ def test_retention_removes_old_rows_while_writers_keep_writing(ledger_url: str) 
     assert keeper.flush()
     total = keeper.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0]
     assert total >= written[0] > 0  # every new row stayed
+    # The daily totals of the days past the window went too, the per-tag ones included.
+    old_days = keeper.store.query(
+        "SELECT COUNT(*) FROM ledger_daily WHERE day <= %s", (int((now - 2 * 86_400) // 86_400),)
+    )
+    assert old_days[0][0] == 0
+    tagged = keeper.store.query("SELECT DISTINCT value FROM ledger_daily_tags WHERE tag = 'age'")
+    assert tagged == [("new",)]
     keeper.close()
     other.close()
 
@@ -387,6 +394,11 @@ def _spread_records(now: float) -> list[CallRecord]:
                 host=("a.services.ai.azure.com", "b.services.ai.azure.com")[index % 2],
                 deployment=("prod-sonnet", "prod-haiku", None)[index % 3],
                 route=None if index % 4 else "main",
+                tags=(
+                    {"user": f"u{index % 6}", "feature": ("chat", "search", "")[index % 3]}
+                    if index % 5
+                    else {}
+                ),
                 model=(MODEL, "claude-haiku-4-5", None, "unknown-model")[index % 4],
                 outcome=("ok", "ok", "error", "cancelled")[index % 4],
                 throttled=int(index % 5 == 0),
@@ -408,7 +420,8 @@ def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
             ledger.record_call(record)
         assert ledger.flush()
         since, until = now - 12.3 * 86_400, now + 1.0  # partial days at both ends
-        for dimension in ("day", "deployment", "model", "host", "route", "outcome", "operation"):
+        dimensions = ("day", "deployment", "model", "host", "route", "outcome", "operation")
+        for dimension in (*dimensions, "tag:user", "tag:feature", "tag:absent"):
             via_days = _grouped(ledger.store, dimension, since, until, set())
             from_calls: dict[str, Any] = {}
             _scan_calls(ledger.store, dimension, since, until, from_calls, set(), buckets=True)
@@ -426,6 +439,28 @@ def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
                 assert group.unpriced_calls == expected.unpriced_calls
                 assert group._latency == expected._latency
                 assert group._ttft == expected._ttft
+
+
+def test_a_report_by_tag_reads_whole_days_from_the_daily_totals(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import usage_report
+
+    now = time.time()
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for record in _spread_records(now):
+            ledger.record_call(record)
+        assert ledger.flush()
+        today = int(now // 86_400) * 86_400.0
+        since, until = today - 20 * 86_400, today  # whole days only
+        before = usage_report(ledger.store, since=since, until=until, by="tag:user", top=0)
+        # Without the calls, whole days still report the same: the totals hold them.
+        ledger.store.query("DELETE FROM ledger_calls RETURNING id")
+        after = usage_report(ledger.store, since=since, until=until, by="tag:user", top=0)
+    assert before.total.calls > 0
+    assert [(g.key, g.calls, g.input_tokens) for g in after.groups] == [
+        (g.key, g.calls, g.input_tokens) for g in before.groups
+    ]
+    assert "(none)" in {group.key for group in after.groups}  # calls without the tag
+    assert after.total.latency_p95 == before.total.latency_p95
 
 
 def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: str) -> None:
@@ -459,12 +494,20 @@ def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: s
     backfilled = reader.query(
         "SELECT day, deployment, model, outcome, calls, input_tokens FROM ledger_daily"
     )
+    backfilled_tags = reader.query(
+        "SELECT day, tag, value, price_table, calls, input_tokens, cost_usd FROM ledger_daily_tags"
+    )
+    backfilled_tag_latency = reader.query("SELECT * FROM ledger_daily_tag_latency")
     reader.close()
 
-    incremental = sorted(
-        (row[0], row[1], row[2], row[6], row[8], row[11]) for row in rollup(rows)[0]
-    )
+    daily, _latency, tags, tag_latency = rollup(rows)
+    incremental = sorted((row[0], row[1], row[2], row[6], row[8], row[11]) for row in daily)
     assert sorted(tuple(row) for row in backfilled) == incremental
+    assert len(backfilled_tags) == len(tags) > 0
+    assert sorted(tuple(row[:6]) for row in backfilled_tags) == sorted(
+        (*row[:4], row[4], row[7]) for row in tags
+    )
+    assert sorted(tuple(row) for row in backfilled_tag_latency) == sorted(tag_latency)
 
 
 def test_rows_the_database_refuses_are_dropped_not_retried_forever(ledger_url: str) -> None:
