@@ -518,3 +518,70 @@ def test_rows_the_database_refuses_are_dropped_not_retried_forever(ledger_url: s
         ledger.record_call(_record(time.time()))  # later records still go in
         assert ledger.flush()
         assert ledger.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 1
+
+
+def test_a_partial_day_is_read_the_cheaper_way_and_adds_up(
+    ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_foundry.ledger import report
+
+    day = 86_400.0
+    base = (int(time.time() // day) - 6) * day
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for index in range(5 * 24):  # one call an hour for five days
+            ledger.record_call(
+                CallRecord(
+                    started_at=base + index * 3600.0 + 60.0,
+                    duration=0.05 + (index % 9) / 10,
+                    time_to_first_token=0.03 if index % 2 else None,
+                    deployment=("a", "b", "c")[index % 3],
+                    model=MODEL,
+                    input_tokens=10 + index,
+                    output_tokens=20,
+                    outcome="error" if index % 7 == 0 else "ok",
+                    tags={"user": f"u{index % 4}"} if index % 5 else {},
+                )
+            )
+        assert ledger.flush()
+        store = ledger.store
+        scanned: list[float] = []
+        scan = report._scan_calls
+
+        def spy(
+            store: Any, dimension: str, start: float, end: float, *args: Any, **kw: Any
+        ) -> None:
+            scanned.append(end - start)
+            scan(store, dimension, start, end, *args, **kw)
+
+        def check(since: float, until: float) -> None:
+            for dimension in ("day", "deployment", "tag:user", "outcome"):
+                monkeypatch.setattr(report, "_scan_calls", spy)
+                via_days = report._grouped(store, dimension, since, until, set())
+                monkeypatch.setattr(report, "_scan_calls", scan)
+                expected: dict[str, Any] = {}
+                scan(store, dimension, since, until, expected, set(), buckets=True)
+                assert via_days.keys() == expected.keys(), (dimension, since - base)
+                for key, group in via_days.items():
+                    other = expected[key]
+                    assert (group.calls, group.errors, group.input_tokens) == (
+                        other.calls,
+                        other.errors,
+                        other.input_tokens,
+                    ), (dimension, key)
+                    assert group.cost_usd == pytest.approx(other.cost_usd)
+                    assert group._latency == other._latency
+                    assert group._ttft == other._ttft
+
+        # 90% of the first day and 80% of the last: the rest of each day is read instead.
+        scanned.clear()
+        check(base + 0.1 * day, base + 3.8 * day)
+        assert max(scanned) <= 0.2 * day + 1
+        # 30% and 30%: the parts themselves are read.
+        scanned.clear()
+        check(base + 0.7 * day, base + 3.3 * day)
+        assert max(scanned) <= 0.3 * day + 1
+        # Retention deleted the first calls of a day and kept its totals: read the part itself.
+        store.query("DELETE FROM ledger_calls WHERE started_at < %s RETURNING id", [base + 3600])
+        scanned.clear()
+        check(base + 0.1 * day, base + 3.8 * day)
+        assert max(scanned) >= 0.9 * day - 1
