@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from claude_foundry import AnthropicFoundry, CallRecord, NotFoundError
+from claude_foundry.cli import main
 from claude_foundry.emulator import Emulator
 from claude_foundry.ledger import Ledger, LedgerError, open_store
 from claude_foundry.ledger.store import COLUMNS, migration_scripts
@@ -239,7 +241,8 @@ _WRITER_SCRIPT = textwrap.dedent(
     n = 0
     while True:
         ledger.record_call(CallRecord(started_at=time.time(), duration=0.1, input_tokens=n,
-                                      output_tokens=1, model="claude-haiku-4-5"))
+                                      output_tokens=1, model="claude-haiku-4-5",
+                                      tags={"worker": "w1"}))
         n += 1
         if n == 50:
             ledger.flush()
@@ -265,10 +268,17 @@ def test_kill_9_while_writing_leaves_a_readable_ledger(ledger_url: str, tmp_path
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     store = open_store(ledger_url)
-    assert store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] >= 50
+    calls = store.query("SELECT COUNT(*) FROM ledger_calls")[0][0]
+    assert calls >= 50
     if store.dialect == "sqlite":
         assert store.query("PRAGMA integrity_check") == [("ok",)]
+    # The daily totals went in with the calls or not at all: they still add up.
+    assert store.query("SELECT SUM(calls) FROM ledger_daily")[0][0] == calls
+    assert store.query("SELECT SUM(calls) FROM ledger_daily_tags")[0][0] == calls
     store.close()
+    result = CliRunner().invoke(main, ["usage", "--ledger", ledger_url, "--since", "1d", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["total"]["calls"] == calls
     with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:  # and writable again
         ledger.record_call(_record(time.time()))
         assert ledger.flush()
