@@ -335,15 +335,32 @@ def test_environment_variable_turns_the_ledger_on(
     assert off._observers == ()
 
 
-def test_a_record_never_holds_the_key_or_the_prompt(emulator: Emulator, tmp_path: Path) -> None:
-    path = tmp_path / "secret.db"
+def test_a_record_never_holds_the_key_or_the_prompt(
+    emulator: Emulator, ledger_url: str, tmp_path: Path
+) -> None:
     secret_prompt = "my-very-private-prompt"
-    with Ledger(open_store(f"sqlite:///{path}"), flush_interval=0.01) as ledger:
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:
         client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=ledger)
         client.messages.create(
             model=MODEL, max_tokens=8, messages=[{"role": "user", "content": secret_prompt}]
         )
-    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+        with client.messages.stream(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": secret_prompt}]
+        ) as stream:
+            stream.get_final_message()
+    if ledger_url.startswith("sqlite"):
+        data = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    else:  # every row of every table, as text
+        store = open_store(ledger_url)
+        tables = store.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        data = b"".join(
+            str(store.query(f"SELECT t::text FROM {name} t")).encode() for (name,) in tables
+        )
+        store.close()
+        assert b"ledger_calls" in str(tables).encode()
+    assert b"msg_" in data  # the rows are there
     assert TEST_API_KEY.encode() not in data
     assert secret_prompt.encode() not in data
     assert b"deterministic reply" not in data
