@@ -159,7 +159,7 @@ async def test_create_and_wire_format(api: Api, emulator: Emulator) -> None:
     assert headers["x-api-key"] == "[redacted]"
     assert "api-key" not in headers
     assert "authorization" not in headers
-    assert headers["anthropic-version"] == "2023-06-01"
+    assert headers["anthropic-version"] == "2026-10-21"
     assert headers["user-agent"].startswith("claude-foundry/")
     assert headers["content-type"] == "application/json"
     assert entry.retry_count == 0

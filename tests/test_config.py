@@ -307,7 +307,7 @@ def test_custom_headers_env_and_default_headers(clean_env: pytest.MonkeyPatch) -
     assert headers["x-team"] == "override"
     assert headers["x-env"] == "b"
     assert headers["user-agent"].startswith("claude-foundry/")
-    assert headers["anthropic-version"] == "2023-06-01"
+    assert headers["anthropic-version"] == "2026-10-21"
     assert "x-api-key" not in headers  # secrets stay out of the public view
 
 

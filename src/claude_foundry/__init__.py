@@ -57,6 +57,7 @@ from ._stream import (
     MessageStreamManager,
     Stream,
 )
+from ._tools import ToolError, beta_async_tool, beta_tool
 from .resources import RawResponse
 
 __version__ = "0.1.0"
@@ -104,8 +105,11 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "ToolError",
     "UnprocessableEntityError",
     "__version__",
+    "beta_async_tool",
+    "beta_tool",
     "omit",
     "types",
 ]

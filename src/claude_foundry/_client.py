@@ -38,6 +38,7 @@ from ._config import (
 )
 from ._deadline import enforce_deadlines, within
 from ._errors import ConfigurationError
+from ._middleware import prepare_middleware, send_async, send_sync
 from ._observe import CallObserver, observe, resolve_observers
 from ._pipeline import Call, Pipeline, StreamStart
 from ._steps import (
@@ -54,7 +55,7 @@ from ._steps import (
 )
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
-from .resources import ALTERNATIVES, NotOnFoundry
+from .resources import ALTERNATIVES, UNAVAILABLE_ON_CLIENT, NotOnFoundry, stand_ins
 from .resources.beta import AsyncBeta, Beta
 from .resources.messages import AsyncMessages, Messages
 
@@ -64,6 +65,11 @@ _HttpT = TypeVar("_HttpT", httpx2.Client, httpx2.AsyncClient)
 _HTTPX_DEFAULT_HEADER_NAMES = frozenset({"accept", "accept-encoding", "connection", "user-agent"})
 # The official client's connection limits, for the HTTP clients made here.
 _DEFAULT_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+def _retry_count(request: httpx2.Request) -> int:
+    count = request.headers.get("x-stainless-retry-count", "0")
+    return int(count) if count.isdigit() else 0
 
 
 def _user_agent() -> str:
@@ -78,6 +84,7 @@ class _FoundryClient(Generic[_HttpT]):
     _http: _HttpT
     _owns_http: bool
     _http_class: type[_HttpT]
+    _middleware: tuple[Any, ...]
 
     models = NotOnFoundry("client.models", ALTERNATIVES["models"])
     completions = NotOnFoundry("client.completions", ALTERNATIVES["completions"])
@@ -102,6 +109,7 @@ class _FoundryClient(Generic[_HttpT]):
         retry_budget: float | None = None,
         anthropic_version: str = DEFAULT_ANTHROPIC_VERSION,
         webhook_key: str | None = None,
+        middleware: Iterable[Any] | None = None,
         credential: Any = None,
         token_scope: str | None = None,
         governor: AdmissionGate | None = None,
@@ -118,7 +126,8 @@ class _FoundryClient(Generic[_HttpT]):
         ``retry-after``) may last (default 60 s); ``retry_budget`` bounds, in seconds, how long
         after its first attempt a call may still start a retry (default: no bound; the error
         then says the budget stopped it); ``anthropic_version`` is the ``anthropic-version``
-        header (default ``2023-06-01``).
+        header (default ``2026-10-21``, as the official client; a request with ``temperature``,
+        ``top_p`` or ``top_k`` goes out under ``2023-06-01``, the version that has them).
 
         ``credential`` takes an azure-identity credential (``DefaultAzureCredential()``; an
         ``azure.identity.aio`` one for the async client): its token is cached until shortly before
@@ -159,6 +168,9 @@ class _FoundryClient(Generic[_HttpT]):
             warn_stacklevel=3,
         )
         self.webhook_key = webhook_key
+        self._middleware = prepare_middleware(
+            middleware, is_async=self._http_class is httpx2.AsyncClient
+        )
         self._configure(settings, http_client, owns_http=True)
         self._set_admission(governor, priority)
         self._observers = resolve_observers(ledger, observers)
@@ -361,6 +373,7 @@ class _FoundryClient(Generic[_HttpT]):
         )
         clone = object.__new__(type(self))
         clone.webhook_key = webhook_key or self.webhook_key
+        clone._middleware = self._middleware
         clone._configure(
             settings, http_client or self._http, owns_http=False, inherited_auth=inherited_auth
         )
@@ -375,6 +388,21 @@ class _FoundryClient(Generic[_HttpT]):
 
     with_options = copy
 
+    @property
+    def middleware(self) -> tuple[Any, ...]:
+        """The middleware every HTTP attempt runs through (see ``_middleware.py``)."""
+        return self._middleware
+
+    def with_middleware(self, *middleware: Any) -> Self:
+        """A copy of the client whose attempts also run through ``middleware`` (after the
+        client's own)."""
+        clone = self.copy()
+        added: tuple[Any, ...] = prepare_middleware(
+            middleware, is_async=self._http_class is httpx2.AsyncClient
+        )
+        clone._middleware = (*self._middleware, *added)
+        return clone
+
     # --- resources -----------------------------------------------------------------------------
 
     @cached_property
@@ -386,6 +414,15 @@ class _FoundryClient(Generic[_HttpT]):
     def with_streaming_response(self) -> WithStreamingResponse:
         """``client.with_streaming_response.messages.create(...)``, as on the official client."""
         return WithStreamingResponse(self)
+
+
+stand_ins(_FoundryClient, "client", UNAVAILABLE_ON_CLIENT)
+_UNAVAILABLE_RESOURCES = {
+    "files": "files",
+    "skills": "skills",
+    "organization": "admin",
+    "user_profiles": "admin",
+}
 
 
 class WithRawResponse:
@@ -402,7 +439,7 @@ class WithRawResponse:
 
     @property
     def beta(self) -> Any:
-        return _BetaWithRawResponse(self._client)
+        return self._client.beta.with_raw_response
 
 
 class WithStreamingResponse:
@@ -417,16 +454,13 @@ class WithStreamingResponse:
     def messages(self) -> Any:
         return self._client.messages.with_streaming_response
 
-
-class _BetaWithRawResponse:
-    models = NotOnFoundry("client.with_raw_response.beta.models", ALTERNATIVES["models"])
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
     @property
-    def messages(self) -> Any:
-        return self._client.beta.messages.with_raw_response
+    def beta(self) -> Any:
+        return self._client.beta.with_streaming_response
+
+
+stand_ins(WithRawResponse, "client.with_raw_response", _UNAVAILABLE_RESOURCES)
+stand_ins(WithStreamingResponse, "client.with_streaming_response", _UNAVAILABLE_RESOURCES)
 
 
 class AnthropicFoundry(_FoundryClient[httpx2.Client]):
@@ -498,9 +532,18 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
                         # Redirects are never followed, whoever built the HTTP client: the
                         # credentials would go to a host nobody configured.
                         with within(step.deadline):
-                            value = http.send(
-                                step.request, stream=step.stream, follow_redirects=False
-                            )
+                            if self._middleware:
+                                value = send_sync(
+                                    self._middleware,
+                                    http,
+                                    step.request,
+                                    stream=step.stream,
+                                    retries_taken=_retry_count(step.request),
+                                )
+                            else:
+                                value = http.send(
+                                    step.request, stream=step.stream, follow_redirects=False
+                                )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):
@@ -616,9 +659,18 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
                 try:
                     if isinstance(step, Send):
                         with within(step.deadline):
-                            value = await http.send(
-                                step.request, stream=step.stream, follow_redirects=False
-                            )
+                            if self._middleware:
+                                value = await send_async(
+                                    self._middleware,
+                                    http,
+                                    step.request,
+                                    stream=step.stream,
+                                    retries_taken=_retry_count(step.request),
+                                )
+                            else:
+                                value = await http.send(
+                                    step.request, stream=step.stream, follow_redirects=False
+                                )
                         if step.stream:
                             streamed = value
                     elif isinstance(step, NextChunk):

@@ -33,6 +33,8 @@ from ._token_cache import DEFAULT_TOKEN_SCOPE
 
 __all__ = [
     "DEFAULT_ANTHROPIC_VERSION",
+    "SAMPLING_PARAMS",
+    "SAMPLING_PARAMS_VERSION",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_RETRY_DELAY",
     "DEFAULT_TIMEOUT",
@@ -61,7 +63,14 @@ DEFAULT_ENDPOINT_TEMPLATE: Final = "https://{resource}.services.ai.azure.com/ant
 DEFAULT_TIMEOUT: Final = httpx2.Timeout(600.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_RETRY_DELAY: Final = 60.0
-DEFAULT_ANTHROPIC_VERSION: Final = "2023-06-01"
+# What the official client (2.x) sends, and what Foundry serves (the API's version history lists
+# Microsoft Foundry among the platforms with 2026-10-21). That version removed `temperature`,
+# `top_p` and `top_k` (400 even at their defaults); they exist only under 2023-06-01, so a request
+# that carries one goes out under that version unless the caller chose a version (see
+# resources/messages.py). Foundry itself insists on neither value.
+DEFAULT_ANTHROPIC_VERSION: Final = "2026-10-21"
+SAMPLING_PARAMS_VERSION: Final = "2023-06-01"
+SAMPLING_PARAMS: Final = frozenset({"temperature", "top_p", "top_k"})
 _HTTPX_DEFAULT_TIMEOUT: Final = httpx2.Timeout(5.0)
 
 _AZURE_HOST_SUFFIXES: Final = (".services.ai.azure.com", ".cognitiveservices.azure.com")

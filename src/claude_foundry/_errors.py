@@ -35,6 +35,7 @@ An error that arrives inside a stream (``event: error`` after HTTP 200) raises t
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx2
@@ -76,7 +77,23 @@ __all__ = [
 
 
 class AnthropicError(Exception):
-    """Root of every error this package raises."""
+    """Root of every error this package raises.
+
+    When the official ``anthropic`` package is imported, errors are created as instances of a
+    class that also subclasses the matching official class, so ``except anthropic.X`` catches
+    them (see ``_compat.py``).
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if "anthropic" in sys.modules and "_foundry_class" not in cls.__dict__:
+            from ._compat import official_twin
+
+            cls = official_twin(cls, kwargs) or cls
+        return super().__new__(cls, *args)
+
+    def __init__(self, *args: Any) -> None:
+        # Straight to Exception: in a twin class the next __init__ would be the official one.
+        Exception.__init__(self, *args)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors defeat Exception's default pickling, which errors need to
@@ -85,13 +102,16 @@ class AnthropicError(Exception):
             key: None if key in ("request", "response") else value
             for key, value in self.__dict__.items()
         }
-        return _rebuild_error, (type(self), self.args, state)
+        return _rebuild_error, (getattr(type(self), "_foundry_class", type(self)), self.args, state)
 
 
 def _rebuild_error(
     cls: type[AnthropicError], args: tuple[Any, ...], state: dict[str, Any]
 ) -> AnthropicError:
-    error = cls.__new__(cls)
+    # status_code and body pick the same official twin class as the original had.
+    error: AnthropicError = cls.__new__(
+        cls, status_code=state.get("status_code"), body=state.get("body")
+    )
     error.args = args
     error.__dict__.update(state)
     return error

@@ -97,14 +97,17 @@ class WireModel(msgspec.Struct, dict=True, kw_only=True):
         result: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_enc_hook)
         return result
 
-    def to_json(self) -> str:
-        return encode(self).decode()
+    def to_json(self, *, indent: int | None = 2, **_: Any) -> str:
+        """JSON text, indented by 2 as the official models' ``to_json()``; ``indent=None``
+        for one line."""
+        return _json_text(self, indent)
 
     def model_dump(self, **_: Any) -> dict[str, Any]:
         return self.to_dict()
 
-    def model_dump_json(self, **_: Any) -> str:
-        return self.to_json()
+    def model_dump_json(self, *, indent: int | None = None, **_: Any) -> str:
+        """JSON text, one line unless ``indent`` is given (as pydantic's)."""
+        return _json_text(self, indent)
 
     @property
     def type(self) -> Any:
@@ -181,6 +184,13 @@ _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
 def encode(value: Any) -> bytes:
     """JSON-encode wire structs, plain Python values and unknown blocks alike."""
     return _encoder.encode(value)
+
+
+def _json_text(value: Any, indent: int | None) -> str:
+    compact = _encoder.encode(value)
+    if not indent:
+        return compact.decode()
+    return msgspec.json.format(compact, indent=indent).decode()
 
 
 # --- content blocks -----------------------------------------------------------------------------
@@ -298,6 +308,12 @@ class Usage(WireModel):
     output_tokens_details: OutputTokensDetails | None = None
     speed: str | None = None
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not fields (beta-only usage fields read as None).
+        if name in _OPTIONAL_USAGE_FIELDS:
+            return None
+        raise AttributeError(f"'Usage' object has no attribute {name!r}")
+
 
 class MessageDeltaUsage(WireModel):
     """Usage on ``message_delta``: cumulative totals, not increments."""
@@ -326,6 +342,12 @@ class _ResponseBody(WireModel):
         return self.__dict__.get("_apim_request_id")
 
 
+# Optional fields of the official (beta) message that the service leaves out unless a feature
+# asked for them; they read as None, as on the official models.
+_OPTIONAL_MESSAGE_FIELDS = frozenset({"context_management", "diagnostics", "input_transformations"})
+_OPTIONAL_USAGE_FIELDS = frozenset({"fallback_credit", "iterations"})
+
+
 class Message(_ResponseBody, kw_only=True):
     """A Messages API response.
 
@@ -351,6 +373,8 @@ class Message(_ResponseBody, kw_only=True):
         extra = self.__dict__.get("_extra_fields") if not name.startswith("__") else None
         if extra is not None and name in extra:
             return extra[name]
+        if name in _OPTIONAL_MESSAGE_FIELDS:
+            return None
         raise AttributeError(f"'Message' object has no attribute {name!r}")
 
 
@@ -511,6 +535,15 @@ class TextEvent(WireModel, tag_field="type", tag="text"):
 
     text: str
     snapshot: str
+
+    def parsed_snapshot(self) -> Any:
+        """The text so far decoded as partial JSON, for structured outputs (``{}`` before the
+        first brace); a string still being written is kept as far as it goes."""
+        from ._partial_json import PartialJSON
+
+        partial = PartialJSON()
+        partial.feed(self.snapshot)
+        return partial.snapshot_with_trailing_string({})
 
 
 class ThinkingEvent(WireModel, tag_field="type", tag="thinking"):

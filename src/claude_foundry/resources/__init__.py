@@ -12,6 +12,8 @@ from .._responses import event_decoder
 from .._stream import AsyncStream, Stream
 
 __all__ = [
+    "UNAVAILABLE_ON_BETA",
+    "UNAVAILABLE_ON_CLIENT",
     "AsyncStreamingResponse",
     "AsyncStreamingResponseManager",
     "NotOnFoundry",
@@ -36,7 +38,71 @@ ALTERNATIVES: dict[str, str] = {
     "files": "Send documents and images inline (base64) in the message content.",
     "skills": "Agent Skills are not available for deployments on Foundry.",
     "admin": "Manage access with Azure RBAC and keys in the Azure portal.",
+    "agents": (
+        "Claude Managed Agents are not offered on Foundry: run the agent loop in your own "
+        "process with client.beta.messages.tool_runner(...) and @beta_tool functions."
+    ),
+    "threads": (
+        "Message threads are not documented for Foundry: send the whole conversation each turn "
+        "(messages.create, or client.beta.messages.tool_runner, which does so)."
+    ),
+    "webhooks": "Foundry sends no Anthropic webhooks; poll your own state or use Azure Monitor.",
+    "memory_stores": (
+        "Keep memory on your side, e.g. the official memory tool "
+        "(anthropic.lib.tools.BetaLocalFilesystemMemoryTool) with the tool runner."
+    ),
+    "raw_http": (
+        "Foundry serves only v1/messages and v1/messages/count_tokens: use client.messages "
+        "(extra_body, extra_headers and extra_query reach anything else on those routes)."
+    ),
+    "auth_token": (
+        "The Foundry client takes api_key=, azure_ad_token_provider= or credential= "
+        "(an azure-identity credential); it has no Anthropic auth_token or credentials."
+    ),
+    "open_telemetry": (
+        "Instrument the HTTP client you pass as http_client= with OpenTelemetry, or wrap calls in "
+        "middleware= to record spans."
+    ),
 }
+
+# Official-client attributes with no Foundry counterpart, by where they hang, with the
+# ALTERNATIVES key naming what to use instead (tests compare this with the official client).
+UNAVAILABLE_ON_CLIENT: dict[str, str] = {
+    "auth_headers": "auth_token",
+    "auth_token": "auth_token",
+    "credentials": "auth_token",
+    "custom_auth": "auth_token",
+    "platform_headers": "auth_token",
+    "delete": "raw_http",
+    "get": "raw_http",
+    "get_api_list": "raw_http",
+    "patch": "raw_http",
+    "post": "raw_http",
+    "put": "raw_http",
+    "request": "raw_http",
+    "qs": "raw_http",
+    "open_telemetry": "open_telemetry",
+}
+UNAVAILABLE_ON_BETA: dict[str, str] = {
+    "agents": "agents",
+    "deployment_runs": "agents",
+    "deployments": "agents",
+    "dreams": "agents",
+    "environments": "agents",
+    "sessions": "agents",
+    "tunnels": "agents",
+    "vaults": "agents",
+    "memory_stores": "memory_stores",
+    "organization": "admin",
+    "user_profiles": "admin",
+    "webhooks": "webhooks",
+}
+
+
+def stand_ins(cls: type, prefix: str, unavailable: dict[str, str]) -> None:
+    """Give ``cls`` a :class:`NotOnFoundry` attribute for each name in ``unavailable``."""
+    for name, alternative in unavailable.items():
+        setattr(cls, name, NotOnFoundry(f"{prefix}.{name}", ALTERNATIVES[alternative]))
 
 
 class NotOnFoundry:

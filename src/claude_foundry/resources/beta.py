@@ -12,8 +12,15 @@ from typing import Any, Literal, Required, Unpack, overload
 
 from .._parse import parsed_message
 from .._stream import AsyncMessageStreamManager, AsyncStream, MessageStreamManager, Stream
+from .._tool_runner import (
+    AsyncStreamingToolRunner,
+    AsyncToolRunner,
+    StreamingToolRunner,
+    ToolRunner,
+    make_runner,
+)
 from ..types import Message, MessageTokensCount, ParsedMessage
-from . import ALTERNATIVES, NotOnFoundry
+from . import ALTERNATIVES, UNAVAILABLE_ON_BETA, NotOnFoundry, stand_ins
 from .messages import (
     AsyncMessages,
     BetaExtraParams,
@@ -53,12 +60,18 @@ class BetaMessageCountTokensParams(MessageCountTokensParams, total=False):
     compaction: Any
 
 
+class BetaToolRunnerParams(BetaMessageStreamParams, total=False):
+    max_iterations: int
+    run_tools_eagerly: bool
+
+
 _BETA_BATCHES = NotOnFoundry("client.beta.messages.batches", ALTERNATIVES["batches"])
 
 
 class BetaMessages(Messages):
     _beta = True
     batches = _BETA_BATCHES
+    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"])
 
     @overload
     def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
@@ -96,10 +109,29 @@ class BetaMessages(Messages):
         result: MessageTokensCount = self._client._request(self._count_call(dict(params)))
         return result
 
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **params: Unpack[BetaToolRunnerParams]
+    ) -> StreamingToolRunner: ...
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = False, **params: Unpack[BetaToolRunnerParams]
+    ) -> ToolRunner: ...
+    def tool_runner(self, **params: Any) -> ToolRunner | StreamingToolRunner:
+        """Ask, run the tools the model calls (``@beta_tool`` functions or any object with
+        ``to_dict()`` and ``call()``), and ask again until the model stops calling them.
+
+        Iterate the runner for each reply (with ``stream=True``: each reply's open stream), or
+        call ``until_done()`` for the last one. Each turn sends the whole conversation."""
+        runner = make_runner(self, dict(params), is_async=False)
+        assert isinstance(runner, ToolRunner | StreamingToolRunner)
+        return runner
+
 
 class AsyncBetaMessages(AsyncMessages):
     _beta = True
     batches = _BETA_BATCHES
+    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"])
 
     @overload
     async def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
@@ -139,6 +171,21 @@ class AsyncBetaMessages(AsyncMessages):
         result: MessageTokensCount = await self._client._request(self._count_call(dict(params)))
         return result
 
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **params: Unpack[BetaToolRunnerParams]
+    ) -> AsyncStreamingToolRunner: ...
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = False, **params: Unpack[BetaToolRunnerParams]
+    ) -> AsyncToolRunner: ...
+    def tool_runner(self, **params: Any) -> AsyncToolRunner | AsyncStreamingToolRunner:
+        """The async tool runner: ``async for message in runner``; tools may be
+        ``@beta_async_tool`` coroutines or sync tools (run in a worker thread)."""
+        runner = make_runner(self, dict(params), is_async=True)
+        assert isinstance(runner, AsyncToolRunner | AsyncStreamingToolRunner)
+        return runner
+
 
 class _BetaBase:
     models = NotOnFoundry("client.beta.models", ALTERNATIVES["models"])
@@ -147,6 +194,36 @@ class _BetaBase:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+
+    @cached_property
+    def with_raw_response(self) -> _BetaResponses:
+        """``client.beta.with_raw_response.messages.create(...)``."""
+        return _BetaResponses(self, "with_raw_response")
+
+    @cached_property
+    def with_streaming_response(self) -> _BetaResponses:
+        """``client.beta.with_streaming_response.messages.create(...)``."""
+        return _BetaResponses(self, "with_streaming_response")
+
+
+stand_ins(_BetaBase, "client.beta", UNAVAILABLE_ON_BETA)
+
+
+class _BetaResponses:
+    models = NotOnFoundry("client.beta.<responses>.models", ALTERNATIVES["models"])
+    files = NotOnFoundry("client.beta.<responses>.files", ALTERNATIVES["files"])
+    skills = NotOnFoundry("client.beta.<responses>.skills", ALTERNATIVES["skills"])
+
+    def __init__(self, beta: Any, kind: str) -> None:
+        self._beta = beta
+        self._kind = kind
+
+    @property
+    def messages(self) -> Any:
+        return getattr(self._beta.messages, self._kind)
+
+
+stand_ins(_BetaResponses, "client.beta.<responses>", UNAVAILABLE_ON_BETA)
 
 
 class Beta(_BetaBase):

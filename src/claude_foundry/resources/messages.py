@@ -14,7 +14,15 @@ from typing import Any, Literal, Required, TypedDict, TypeVar, Unpack, overload
 
 import httpx2
 
-from .._config import NOT_GIVEN, SENTINEL_TYPE_NAMES, NotGiven
+from .._config import (
+    DEFAULT_ANTHROPIC_VERSION,
+    NOT_GIVEN,
+    SAMPLING_PARAMS,
+    SAMPLING_PARAMS_VERSION,
+    SENTINEL_TYPE_NAMES,
+    NotGiven,
+)
+from .._files import inline_file_data
 from .._models import warn_if_deprecated
 from .._parse import OutputFormat, parsed_message, resolve_output_format
 from .._pipeline import AsyncRequester, Call, SyncRequester, parse_message, parse_token_count
@@ -24,6 +32,7 @@ from .._stream import (
     MessageStreamManager,
     Stream,
 )
+from .._tools import tool_definitions
 from ..types import Message, MessageTokensCount, ParsedMessage, encode
 from . import (
     ALTERNATIVES,
@@ -226,6 +235,9 @@ class _MessagesCore:
             headers["anthropic-beta"] = ",".join(str(beta) for beta in betas)
         if helper_headers:
             headers = {**(headers or {}), **helper_headers}
+        if not SAMPLING_PARAMS.isdisjoint(params) and self._uses_default_version():
+            # temperature / top_p / top_k exist only under the older API version.
+            headers = {**(headers or {}), "anthropic-version": SAMPLING_PARAMS_VERSION}
         if extra_headers:
             headers = {**(headers or {}), **extra_headers}
 
@@ -244,6 +256,10 @@ class _MessagesCore:
             value = params.get(name)
             if value is not None and not isinstance(value, list | tuple | str):
                 params[name] = list(value)
+        if "messages" in params:
+            params["messages"] = inline_file_data(params["messages"])
+        if "tools" in params:
+            params["tools"] = tool_definitions(params["tools"])
         if extra_body:
             params.update(extra_body)
         parse: Callable[[httpx2.Response], Any] = parse_token_count if counting else parse_message
@@ -265,6 +281,10 @@ class _MessagesCore:
             deployment=model if isinstance(model, str) else None,
             tags=tags,
         )
+
+    def _uses_default_version(self) -> bool:
+        version = self._client._pipeline.base_headers.get("anthropic-version")
+        return bool(version == DEFAULT_ANTHROPIC_VERSION)
 
     def _take_output_format(self, params: dict[str, Any]) -> OutputFormat[Any] | None:
         """Pop ``output_format`` and send it as ``output_config.format``, as the official SDK
@@ -477,6 +497,13 @@ def _finisher(
     return lambda message: parsed_message(message, output_format)
 
 
+def _raw_parse_call(messages: _MessagesCore, params: dict[str, Any]) -> Call:
+    call, resolved = messages._parse_call(dict(params))
+    inner = call.parse
+    call.parse = lambda response: RawResponse(response, parsed_message(inner(response), resolved))
+    return call
+
+
 def _raw(result: RawResponse | Stream | AsyncStream) -> RawResponse:
     # A raw call's parse wraps a message; a stream is wrapped here, once the client has built it.
     if isinstance(result, RawResponse):
@@ -501,6 +528,11 @@ class MessagesWithRawResponse:
         result: RawResponse = messages._client._request(messages._count_call(params, raw=True))
         return result
 
+    def parse(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result: RawResponse = messages._client._request(_raw_parse_call(messages, params))
+        return result
+
 
 class AsyncMessagesWithRawResponse:
     """``client.messages.with_raw_response`` of the async client."""
@@ -518,6 +550,11 @@ class AsyncMessagesWithRawResponse:
         messages = self._messages
         call = messages._count_call(params, raw=True)
         result: RawResponse = await messages._client._request(call)
+        return result
+
+    async def parse(self, **params: Any) -> RawResponse:
+        messages = self._messages
+        result: RawResponse = await messages._client._request(_raw_parse_call(messages, params))
         return result
 
 

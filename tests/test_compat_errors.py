@@ -1,0 +1,139 @@
+"""``except anthropic.X`` catches our errors once ``anthropic`` is imported."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import subprocess
+import sys
+from typing import Any
+
+import anthropic
+import httpx2
+import pytest
+from anthropic._error_classes import ERROR_CLASSES
+
+import claude_foundry
+from claude_foundry import AnthropicFoundry, AsyncAnthropicFoundry
+from claude_foundry._errors import make_status_error
+from claude_foundry.emulator import Emulator
+from claude_foundry.testing import TEST_API_KEY
+
+HI = [{"role": "user", "content": "Hi"}]
+
+
+def _official_status_classes() -> set[type]:
+    return {
+        cls
+        for _, cls in inspect.getmembers(anthropic, inspect.isclass)
+        if issubclass(cls, anthropic.APIStatusError)
+    }
+
+
+def _body(code: str | None) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": "api_error", "message": "m"}
+    if code is not None:
+        error["details"] = {"error_code": code}
+    return {"type": "error", "error": error}
+
+
+# Statuses with no class of their own in the official lookup.
+GENERIC = {418: anthropic.APIStatusError, 502: anthropic.InternalServerError}
+
+
+def _cases() -> list[tuple[int, str | None, type]]:
+    cases = [(status, code, cls) for (status, code), cls in ERROR_CLASSES.items()]
+    return cases + [(status, None, cls) for status, cls in GENERIC.items()]
+
+
+def test_import_does_not_load_the_official_package() -> None:
+    code = "import sys, claude_foundry; print('anthropic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_official_status_class_is_covered() -> None:
+    covered = {cls for _, _, cls in _cases()}
+    assert _official_status_classes() <= covered
+
+
+@pytest.mark.parametrize(("status", "code", "official"), _cases())
+def test_status_errors_are_caught_by_the_official_class(
+    status: int, code: str | None, official: type
+) -> None:
+    error = make_status_error(status, _body(code))
+    assert isinstance(error, claude_foundry.APIStatusError)
+    with pytest.raises(official):
+        raise error
+    assert error.status_code == status
+    assert error.error_code == code
+    assert error.workspace_id is None  # an official attribute our errors otherwise lack
+
+
+@pytest.mark.parametrize(
+    ("ours", "official"),
+    [
+        (claude_foundry.APIConnectionError(), anthropic.APIConnectionError),
+        (claude_foundry.APITimeoutError(), anthropic.APITimeoutError),
+        (claude_foundry.APITimeoutError(), anthropic.APIConnectionError),
+        (claude_foundry.APIResponseValidationError(), anthropic.APIResponseValidationError),
+        (claude_foundry.NotSupportedOnFoundryError("x"), anthropic.AnthropicError),
+        (claude_foundry.ConfigurationError("x"), anthropic.AnthropicError),
+        (claude_foundry.APIError("x"), anthropic.APIError),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_other_errors_are_caught_by_the_official_class(ours: Exception, official: type) -> None:
+    with pytest.raises(official):
+        raise ours
+    # Our own tree and the builtins keep matching.
+    assert isinstance(ours, claude_foundry.AnthropicError)
+
+
+def test_builtin_bases_and_our_names_are_kept() -> None:
+    error = claude_foundry.ConfigurationError("bad")
+    assert isinstance(error, ValueError)
+    assert type(error).__name__ == "ConfigurationError"
+    assert type(error).__module__ == "claude_foundry._errors"
+    assert isinstance(claude_foundry.NotSupportedOnFoundryError("x"), NotImplementedError)
+
+
+def test_twins_are_cached_and_pickle() -> None:
+    first = make_status_error(429, _body("ramp_limit_exceeded"))
+    second = make_status_error(429, _body("ramp_limit_exceeded"))
+    assert type(first) is type(second)
+    assert isinstance(first, anthropic.RampLimitExceededError)
+    copy = pickle.loads(pickle.dumps(first))
+    assert type(copy) is type(first)
+    assert copy.status_code == 429
+    assert str(copy) == str(first)
+
+
+def test_end_to_end_404_429_and_connection_errors(emulator: Emulator) -> None:
+    client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0)
+    with pytest.raises(anthropic.NotFoundError) as not_found:
+        client.messages.create(model="no-such-deployment", max_tokens=8, messages=HI)
+    assert isinstance(not_found.value, claude_foundry.NotFoundError)
+    emulator.add_fault(kind="status", status=429, count=1)
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=HI)
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=-1, messages=HI)
+    offline = AnthropicFoundry(api_key="k", base_url="http://127.0.0.1:9/anthropic/", max_retries=0)
+    with pytest.raises(anthropic.APIConnectionError):
+        offline.messages.create(model="m", max_tokens=8, messages=HI)
+    client.close()
+
+
+async def test_async_client_errors(emulator: Emulator) -> None:
+    async with AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0
+    ) as client:
+        emulator.add_fault(kind="status", status=529, count=1)
+        with pytest.raises(anthropic.OverloadedError):
+            await client.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=HI)
+        timeout = httpx2.Timeout(0.000001)
+        with pytest.raises(anthropic.APITimeoutError):
+            await client.with_options(timeout=timeout).messages.create(
+                model="claude-sonnet-4-6", max_tokens=8, messages=HI
+            )
