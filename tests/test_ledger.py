@@ -612,3 +612,23 @@ def test_a_partial_day_is_read_the_cheaper_way_and_adds_up(
         scanned.clear()
         check(base + 0.1 * day, base + 3.8 * day)
         assert max(scanned) >= 0.9 * day - 1
+
+
+def test_a_token_count_is_a_call_that_uses_no_tokens(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import usage_report
+
+    day = 86_400.0
+    yesterday_noon = (int(time.time() // day) - 1) * day + day / 2
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for started_at in (yesterday_noon, time.time()):
+            ledger.record_call(_record(started_at, tags={"user": "a"}))  # 10 input tokens
+            counted = CallRecord(
+                started_at=started_at, duration=0.1, operation="count_tokens", input_tokens=5000
+            )
+            ledger.record_call(counted)
+        assert ledger.flush()
+        for since in (yesterday_noon - 1, yesterday_noon - day):  # parts of days, whole days
+            for by in ("day", "deployment", "tag:user"):
+                report = usage_report(ledger.store, since=since, until=time.time() + 1, by=by)
+                assert report.total.calls == 4
+                assert report.total.input_tokens == 20, (since, by)

@@ -180,7 +180,8 @@ _SUMS = (
     "COUNT(*), "
     "SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END), "
     "SUM(CASE WHEN throttled > 0 THEN 1 ELSE 0 END), "
-    "SUM(input_tokens), SUM(output_tokens), "
+    # count_tokens answers with a count of input tokens: nothing was used, so it adds none.
+    "SUM(CASE WHEN operation = 'count_tokens' THEN 0 ELSE input_tokens END), SUM(output_tokens), "
     "SUM(cache_creation_input_tokens), SUM(cache_read_input_tokens), SUM(cost_usd), "
     "SUM(CASE WHEN cost_usd IS NULL AND outcome = 'ok' THEN 1 ELSE 0 END), "
     "MIN(price_table), MAX(price_table)"

@@ -105,7 +105,7 @@ def rollup(rows: Sequence[Sequence[Any]]) -> tuple[Additions, Additions, Additio
             1,
             outcome == "error",
             row[_THROTTLED] > 0,
-            row[_INPUT] or 0,
+            0 if row[_OPERATION] == "count_tokens" else row[_INPUT] or 0,  # a count, not use
             row[_OUTPUT] or 0,
             row[_WRITES] or 0,
             row[_READS] or 0,

@@ -31,7 +31,8 @@ SELECT CAST(started_at / 86400 AS INTEGER), t.key, CAST(t.value AS TEXT),
        COALESCE(price_table, ''), COUNT(*),
        SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END),
        SUM(CASE WHEN throttled > 0 THEN 1 ELSE 0 END),
-       COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+       COALESCE(SUM(CASE WHEN operation = 'count_tokens' THEN 0 ELSE input_tokens END), 0),
+       COALESCE(SUM(output_tokens), 0),
        COALESCE(SUM(cache_creation_input_tokens), 0), COALESCE(SUM(cache_read_input_tokens), 0),
        COALESCE(SUM(cost_usd), 0), SUM(CASE WHEN cost_usd IS NULL AND outcome = 'ok' THEN 1 ELSE 0 END)
 FROM ledger_calls, json_each(ledger_calls.tags) AS t
@@ -46,3 +47,6 @@ SELECT CAST(started_at / 86400 AS INTEGER), t.key, CAST(t.value AS TEXT), 'ttft'
        ttft_bucket, COUNT(*)
 FROM ledger_calls, json_each(ledger_calls.tags) AS t
 WHERE ledger_calls.tags IS NOT NULL AND ttft_bucket IS NOT NULL GROUP BY 1, 2, 3, 4, 5;
+-- A count_tokens call answers with a count of input tokens; nothing was used, so the daily
+-- totals (built by 0002 with those counts) take none.
+UPDATE ledger_daily SET input_tokens = 0 WHERE operation = 'count_tokens';
