@@ -213,21 +213,31 @@ def _scan_calls(
     *,
     buckets: bool,
 ) -> None:
-    """Add the calls in ``[since, until)`` to ``groups``, read row by row from ledger_calls."""
+    """Add the calls in ``[since, until)`` to ``groups``, read from ledger_calls: the sums by
+    group, then (with ``buckets``) each latency histogram by group and bucket. Grouping the
+    sums by bucket too would make thousands of groups of every sum; counts alone are cheap."""
     expression, params = dimension_sql(store, dimension)
-    if buckets:
-        columns, group = "duration_bucket, ttft_bucket", "GROUP BY 1, 2, 3"
-    else:
-        columns, group = "NULL, NULL", "GROUP BY 1"
+    where = "WHERE started_at >= %s AND started_at < %s"
     rows = store.query(
-        f"SELECT {expression}, {columns}, {_SUMS} FROM ledger_calls "
-        f"WHERE started_at >= %s AND started_at < %s {group}",
+        f"SELECT {expression}, NULL, NULL, {_SUMS} FROM ledger_calls {where} GROUP BY 1",
         [*params, since, until],
     )
     as_day = dimension == "day"
     for row in rows:
         price_tables.update(str(table) for table in row[12:14] if table)
         _group(groups, _key(row[0], as_day))._add(row)
+    if not buckets:
+        return
+    for column in ("duration_bucket", "ttft_bucket"):
+        counts = store.query(
+            f"SELECT {expression}, {column}, COUNT(*) FROM ledger_calls {where} "
+            f"AND {column} IS NOT NULL GROUP BY 1, 2",
+            [*params, since, until],
+        )
+        for key, bucket, calls in counts:
+            target = _group(groups, _key(key, as_day))
+            histogram = target._latency if column == "duration_bucket" else target._ttft
+            histogram[int(bucket)] += int(calls)
 
 
 _DAILY_SUMS = (
