@@ -632,3 +632,22 @@ def test_a_token_count_is_a_call_that_uses_no_tokens(ledger_url: str) -> None:
                 report = usage_report(ledger.store, since=since, until=time.time() + 1, by=by)
                 assert report.total.calls == 4
                 assert report.total.input_tokens == 20, (since, by)
+
+
+def test_server_tool_use_reaches_the_row(emulator: Emulator, ledger_url: str) -> None:
+    server_tools = {"web_search_requests": 3, "web_fetch_requests": 2}
+    emulator.add_script(
+        {"reply": {"text": "Searched.", "usage": {"server_tool_use": server_tools}}}
+    )
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:
+        client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=ledger)
+        with client.messages.stream(
+            model=MODEL, max_tokens=32, messages=[{"role": "user", "content": "Search"}]
+        ) as stream:
+            usage = stream.get_final_message().usage
+        assert ledger.flush()
+        rows = ledger.store.query(
+            "SELECT web_search_requests, web_fetch_requests, service_tier FROM ledger_calls"
+        )
+    assert usage.server_tool_use is not None
+    assert rows == [(3, 2, usage.service_tier)]
