@@ -422,7 +422,11 @@ def _spread_records(now: float) -> list[CallRecord]:
                 deployment=("prod-sonnet", "prod-haiku", None)[index % 3],
                 route=None if index % 4 else "main",
                 tags=(
-                    {"user": f"u{index % 6}", "feature": ("chat", "search", "")[index % 3]}
+                    {
+                        "user": f"u{index % 6}",
+                        "feature": ("chat", "search", "")[index % 3],
+                        "custom_id": f"q{index}",
+                    }
                     if index % 5
                     else {}
                 ),
@@ -448,7 +452,7 @@ def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
         assert ledger.flush()
         since, until = now - 12.3 * 86_400, now + 1.0  # partial days at both ends
         dimensions = ("day", "deployment", "model", "host", "route", "outcome", "operation")
-        for dimension in (*dimensions, "tag:user", "tag:feature", "tag:absent"):
+        for dimension in (*dimensions, "tag:user", "tag:feature", "tag:absent", "tag:custom_id"):
             via_days = _grouped(ledger.store, dimension, since, until, set())
             from_calls: dict[str, Any] = {}
             _scan_calls(ledger.store, dimension, since, until, from_calls, set(), buckets=True)
@@ -651,3 +655,23 @@ def test_server_tool_use_reaches_the_row(emulator: Emulator, ledger_url: str) ->
         )
     assert usage.server_tool_use is not None
     assert rows == [(3, 2, usage.service_tier)]
+
+
+def test_a_tag_unique_to_each_call_stays_out_of_the_daily_totals(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import usage_report
+
+    day = 86_400.0
+    yesterday = (int(time.time() // day) - 1) * day
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for index in range(20):  # a batch's calls: one custom_id each
+            tags = {"batch": "b1", "custom_id": f"q{index}"}
+            ledger.record_call(_record(yesterday + 60.0 * index, tags=tags))
+        assert ledger.flush()
+        names = ledger.store.query("SELECT DISTINCT tag FROM ledger_daily_tags")
+        latency = ledger.store.query("SELECT DISTINCT tag FROM ledger_daily_tag_latency")
+        report = usage_report(
+            ledger.store, since=yesterday - day, until=time.time(), by="tag:custom_id"
+        )
+    assert names == latency == [("batch",)]
+    assert len(report.groups) == 20  # still reported, from the calls
+    assert report.total.calls == 20

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._errors import ConfigurationError
-from .rollup import ROLLUP_DIMENSIONS
+from .rollup import PER_CALL_TAGS, ROLLUP_DIMENSIONS
 from .store import Store, bucket_seconds
 
 __all__ = ["DIMENSIONS", "UsageGroup", "UsageReport", "usage_report"]
@@ -343,7 +343,10 @@ def _grouped(
     groups: dict[str, UsageGroup] = {}
     first_day = math.ceil(since / _DAY)
     end_day = math.floor(until / _DAY)
-    daily = dimension in (*ROLLUP_DIMENSIONS, "day") or _TAG.match(dimension) is not None
+    tag = _TAG.match(dimension)
+    daily = dimension in (*ROLLUP_DIMENSIONS, "day") or (
+        tag is not None and tag.group(1) not in PER_CALL_TAGS
+    )
     if not daily or first_day >= end_day:
         _scan_calls(store, dimension, since, until, groups, price_tables, buckets=buckets)
         return groups

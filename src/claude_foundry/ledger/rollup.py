@@ -20,6 +20,7 @@ from .store import COLUMNS
 __all__ = [
     "DAILY_UPSERT",
     "LATENCY_UPSERT",
+    "PER_CALL_TAGS",
     "ROLLUP_DIMENSIONS",
     "TAG_LATENCY_UPSERT",
     "TAG_UPSERT",
@@ -29,6 +30,11 @@ __all__ = [
 DAY_SECONDS = 86_400
 ROLLUP_DIMENSIONS = ("deployment", "model", "host", "route", "operation", "outcome")
 """What the daily tables are keyed by besides the day: what a report over them can group by."""
+
+PER_CALL_TAGS = frozenset({"custom_id"})
+"""Tag names whose value differs on every call (the batch runner's ``custom_id``): per-tag daily
+totals of them would be as large as the calls, so they stay in the calls only (migration 0003
+names them too)."""
 
 _AT = {name: index for index, name in enumerate(COLUMNS)}
 _STARTED, _OUTCOME, _THROTTLED = _AT["started_at"], _AT["outcome"], _AT["throttled"]
@@ -123,6 +129,8 @@ def rollup(rows: Sequence[Sequence[Any]]) -> tuple[Additions, Additions, Additio
             latency[key] = latency.get(key, 0) + 1
         if row[_TAGS]:
             for name, value in json.loads(row[_TAGS]).items():
+                if name in PER_CALL_TAGS:
+                    continue
                 _add(tagged, (day, name, str(value), table), additions)
                 for kind, bucket in buckets:
                     tag_key = (day, name, str(value), kind, bucket)

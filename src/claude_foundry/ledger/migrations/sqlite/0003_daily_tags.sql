@@ -1,6 +1,7 @@
 -- Daily totals per tag (name and value), kept by the writer like ledger_daily, so a report by
 -- tag:NAME reads whole days from here instead of every call. A call with two tags counts once
--- under each; a call without the tag is what the day's total leaves over.
+-- under each; a call without the tag is what the day's total leaves over. A tag unique to each
+-- call (custom_id: rollup.PER_CALL_TAGS) stays in the calls only.
 CREATE TABLE ledger_daily_tags (
     day INTEGER NOT NULL,
     tag TEXT NOT NULL,
@@ -36,17 +37,17 @@ SELECT CAST(started_at / 86400 AS INTEGER), t.key, CAST(t.value AS TEXT),
        COALESCE(SUM(cache_creation_input_tokens), 0), COALESCE(SUM(cache_read_input_tokens), 0),
        COALESCE(SUM(cost_usd), 0), SUM(CASE WHEN cost_usd IS NULL AND outcome = 'ok' THEN 1 ELSE 0 END)
 FROM ledger_calls, json_each(ledger_calls.tags) AS t
-WHERE ledger_calls.tags IS NOT NULL GROUP BY 1, 2, 3, 4;
+WHERE ledger_calls.tags IS NOT NULL AND t.key <> 'custom_id' GROUP BY 1, 2, 3, 4;
 INSERT INTO ledger_daily_tag_latency
 SELECT CAST(started_at / 86400 AS INTEGER), t.key, CAST(t.value AS TEXT), 'duration',
        duration_bucket, COUNT(*)
 FROM ledger_calls, json_each(ledger_calls.tags) AS t
-WHERE ledger_calls.tags IS NOT NULL AND duration_bucket IS NOT NULL GROUP BY 1, 2, 3, 4, 5;
+WHERE ledger_calls.tags IS NOT NULL AND t.key <> 'custom_id' AND duration_bucket IS NOT NULL GROUP BY 1, 2, 3, 4, 5;
 INSERT INTO ledger_daily_tag_latency
 SELECT CAST(started_at / 86400 AS INTEGER), t.key, CAST(t.value AS TEXT), 'ttft',
        ttft_bucket, COUNT(*)
 FROM ledger_calls, json_each(ledger_calls.tags) AS t
-WHERE ledger_calls.tags IS NOT NULL AND ttft_bucket IS NOT NULL GROUP BY 1, 2, 3, 4, 5;
+WHERE ledger_calls.tags IS NOT NULL AND t.key <> 'custom_id' AND ttft_bucket IS NOT NULL GROUP BY 1, 2, 3, 4, 5;
 -- A count_tokens call answers with a count of input tokens; nothing was used, so the daily
 -- totals (built by 0002 with those counts) take none.
 UPDATE ledger_daily SET input_tokens = 0 WHERE operation = 'count_tokens';
