@@ -6,6 +6,9 @@ that each send again as soon as a call returns, far above what the pool allows, 
 ``windows`` windows. Reported per contender: the share of the binding limit (requests) used,
 server 429s per attempt, and 429s that reached the callers. "4 processes" runs four processes
 that share the pool through Redis. Also the governor's own cost per call (reserve + settle).
+LiteLLM's router (usage-based routing, Redis) runs on the same load when it is installed (not a
+dependency: ``pip install litellm``); it counts calendar minutes, so its rows use an emulator
+with a real one-minute quota window. Callers that receive a 429 wait 1 s before calling again.
 
 Standalone: ``python benchmarks/_quota.py [--smoke]`` prints the figures as JSON.
 """
@@ -47,12 +50,11 @@ SMOKE = QuotaScale(window=2.0, windows=1, workers=6, processes=2, overhead_calls
 
 def start_emulator(scale: QuotaScale) -> Any:
     from claude_foundry.emulator import Emulator, EmulatorConfig
-    from claude_foundry.emulator.quota import QuotaBook
 
-    config = EmulatorConfig.default()
-    config.journal_size = 1_000_000
+    config = EmulatorConfig.from_mapping(
+        {"journal_size": 1_000_000, "quota_window_s": scale.window}
+    )
     emulator = Emulator(config, api_key=KEY).start()
-    emulator.state.quota = QuotaBook(window_s=scale.window)
     emulator.configure(quotas={MODEL: LIMITS})
     return emulator
 
@@ -81,6 +83,7 @@ async def drive(client: Any, seconds: float, workers: int) -> dict[str, int]:
             except Exception as exc:
                 if getattr(exc, "status_code", None) == 429:
                     counts["surfaced_429"] += 1
+                    await asyncio.sleep(1.0)  # a caller told "too many" waits before again
                 else:
                     counts["other_errors"] += 1
                     if os.environ.get("QUOTA_BENCH_DEBUG"):
@@ -154,6 +157,91 @@ def run_processes(emulator: Any, scale: QuotaScale) -> dict[str, Any]:
     return {**totals, **journal_figures(emulator, since, seconds, LIMITS["rpm"], scale.windows)}
 
 
+LITELLM_WINDOW = 60.0  # LiteLLM counts per calendar minute: its rows need real quota minutes
+
+
+def litellm_missing() -> str | None:
+    """Why the LiteLLM rows cannot run here, or None (found without importing it: slow)."""
+    import importlib.util
+
+    if importlib.util.find_spec("litellm") is None:
+        return "not installed here (pip install litellm to measure this row)"
+    if not redis_up():
+        return "needs Redis on 127.0.0.1:6379 (usage-based routing with Redis)"
+    return None
+
+
+def run_litellm(scale: QuotaScale, processes: int) -> dict[str, Any]:
+    """LiteLLM's router (usage-based-routing-v2, limits shared through Redis) in ``processes``
+    processes against an emulator whose quota minute is a real minute."""
+    from claude_foundry.emulator import Emulator, EmulatorConfig
+
+    config = EmulatorConfig.from_mapping(
+        {"journal_size": 1_000_000, "quota_window_s": LITELLM_WINDOW}
+    )
+    emulator = Emulator(config, api_key=KEY).start()
+    try:
+        emulator.configure(quotas={MODEL: LIMITS})
+        seconds = LITELLM_WINDOW * scale.windows
+        group = f"cfbench-{uuid.uuid4().hex[:12]}"  # its Redis keys are per model group
+        shape = json.dumps([seconds, max(scale.workers // processes, 1)])
+        command = [sys.executable, __file__, "--litellm-worker", emulator.base_url, group, shape]
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no network fetch of its price map
+        since = time.time()
+        workers = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+            for _ in range(processes)
+        ]
+        totals = {"ok": 0, "surfaced_429": 0, "other_errors": 0}
+        for process in workers:
+            out, _ = process.communicate(timeout=seconds + 300)
+            for key, value in json.loads(out.strip().splitlines()[-1]).items():
+                totals[key] += value
+        time.sleep(0.2)
+        return {
+            **totals,
+            **journal_figures(emulator, since, seconds, LIMITS["rpm"], scale.windows),
+        }
+    finally:
+        emulator.stop()
+
+
+def litellm_worker_main(base_url: str, group: str, seconds: float, workers: int) -> None:
+    import litellm
+    from litellm import Router
+
+    litellm.suppress_debug_info = True
+    router = Router(
+        model_list=[
+            {
+                "model_name": group,
+                "litellm_params": {
+                    "model": f"azure_ai/{MODEL}",  # the azure_ai route needs "claude" in the name
+                    "api_base": base_url,
+                    "api_key": KEY,
+                    "rpm": LIMITS["rpm"],
+                    # One token limit, input + output counted after each reply.
+                    "tpm": LIMITS["input_tpm"] + LIMITS["output_tpm"],
+                },
+            }
+        ],
+        routing_strategy="usage-based-routing-v2",
+        redis_url=REDIS_URL,
+        num_retries=2,
+    )
+
+    class Messages:
+        async def create(self, *, model: str, max_tokens: int, messages: Any) -> Any:
+            return await router.acompletion(model=group, max_tokens=max_tokens, messages=messages)
+
+    class Client:
+        messages = Messages()
+
+    counts = asyncio.run(drive(Client(), seconds, workers))
+    print(json.dumps(counts))
+
+
 def worker_main(base_url: str, prefix: str, scale: QuotaScale) -> None:
     from claude_foundry import AsyncAnthropicFoundry
     from claude_foundry.quota.redis_backend import RedisBackend
@@ -221,12 +309,16 @@ def measure(scale: QuotaScale) -> dict[str, Any]:
             results["processes"] = run_processes(emulator, scale)
     finally:
         emulator.stop()
-    try:
-        import litellm  # noqa: F401
-
-        results["litellm"] = "installed but not wired into this benchmark"
-    except ImportError:
-        results["litellm"] = "not installed here"
+    missing = litellm_missing()
+    if missing is None and scale is SMOKE:
+        missing = "not run in smoke mode (it needs real one-minute quota windows)"
+    if missing is not None:
+        results["litellm"] = missing
+    else:
+        results["litellm"] = {"1 process": run_litellm(scale, 1)}
+        results["litellm"][f"{scale.processes} processes via Redis"] = run_litellm(
+            scale, scale.processes
+        )
     return results
 
 
@@ -234,8 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--worker", nargs=3, metavar=("BASE_URL", "PREFIX", "SCALE"))
+    parser.add_argument("--litellm-worker", nargs=3, metavar=("BASE_URL", "GROUP", "SCALE"))
     options = parser.parse_args(argv)
     scale = SMOKE if options.smoke else FULL
+    if options.litellm_worker:
+        base_url, group, shape = options.litellm_worker
+        seconds, workers = json.loads(shape)
+        litellm_worker_main(base_url, group, seconds, workers)
+        return 0
     if options.worker:
         base_url, prefix, shape = options.worker
         window, windows, workers = json.loads(shape)
@@ -337,7 +435,38 @@ def rows(*, smoke: bool) -> list[Any]:
                 verdict_override="met" if governed["surfaced_429"] == 0 else "MISSED",
             )
         )
-    result.append(
-        Row("LiteLLM router on the same load", "LiteLLM", count, status=figures["litellm"])
-    )
+    litellm = figures["litellm"]
+    if isinstance(litellm, str):
+        result.append(Row("LiteLLM router on the same load", "LiteLLM", count, status=litellm))
+        return result
+    for label, measured in litellm.items():
+        setting = (
+            f"usage-based-routing-v2 with Redis, num_retries=2, {LIMITS['rpm']} RPM / "
+            f"{LIMITS['input_tpm'] + LIMITS['output_tpm']:,} TPM; emulator quota minute "
+            f"{LITELLM_WINDOW:g} s (LiteLLM counts calendar minutes), {scale.windows} minutes, "
+            f"{scale.workers} callers; {measured['other_errors']} other errors"
+        )
+        server = measured["server_429"] / max(measured["attempts"], 1)
+        result += [
+            Row(
+                f"share of the binding limit used, LiteLLM router, {label}",
+                "LiteLLM",
+                percent,
+                subject_samples=[measured["share_of_limit"]],
+                note=setting,
+            ),
+            Row(
+                f"server 429s per attempt, LiteLLM router, {label}",
+                "LiteLLM",
+                share_of_attempts,
+                subject_samples=[server],
+                note=f"{measured['server_429']} of {measured['attempts']} attempts",
+            ),
+            Row(
+                f"429s reaching callers, LiteLLM router, {label}",
+                "LiteLLM",
+                count,
+                subject_samples=[measured["surfaced_429"]],
+            ),
+        ]
     return result

@@ -63,6 +63,10 @@ def test_table_and_a_failing_probe(tmp_path: Path, emulator: Emulator) -> None:
     assert result.exit_code == 1
     assert "local" in result.output
     assert "fail" in result.output
+    # The doctor's detail and fix in full, below the table, however narrow the terminal.
+    assert "local: fail no deployment named 'no-such-deployment'" in result.output
+    assert "  fix: " in result.output
+    assert "local refuse: agent_skills, code_execution" in result.output
 
 
 def test_without_a_catalogue_says_how_to_name_one() -> None:

@@ -18,7 +18,9 @@ from claude_foundry.quota import (
     QuotaGovernor,
     WindowShape,
 )
+from claude_foundry.quota.backend import Reservation
 from claude_foundry.quota.redis_backend import RedisBackend
+from claude_foundry.quota.window import Costs
 from stores import require_redis
 
 SHAPE = WindowShape(hold_s=60.5, slot_s=0.5)  # long: nothing ages out during a test
@@ -163,3 +165,51 @@ def test_adjust_moves_a_charge_later_and_it_is_held_longer(backend: QuotaBackend
     assert SHAPE.hold_s + 25 < refused.wait <= SHAPE.hold_s + 31
     backend.adjust("p", first.slot, (0, 0, -10), SHAPE)  # the old slot still takes corrections
     assert backend.usage("p", SHAPE) == (1, 5, 0)
+
+
+class _CountingDeadStore(MemoryBackend):
+    """A store that is down: every question fails (as redis-py's timeout does), counted."""
+
+    name = "dead"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def reserve(self, *args: object, **kwargs: object) -> Reservation:  # type: ignore[override]
+        self.asked += 1
+        raise QuotaBackendError("store at redis://127.0.0.1:1 failed: TimeoutError")
+
+    def usage(self, *args: object, **kwargs: object) -> Costs:  # type: ignore[override]
+        self.asked += 1
+        raise QuotaBackendError("store at redis://127.0.0.1:1 failed: TimeoutError")
+
+
+def test_a_store_that_is_down_is_asked_once_per_retry_interval() -> None:
+    from fake_clock import FakeClock
+
+    clock = FakeClock()
+    store = _CountingDeadStore()
+    governor = QuotaGovernor(
+        {"p": PoolLimits(rpm=100)}, backend=store, outage_retry_s=5.0, clock=clock
+    )
+    ask = AdmissionAsk(model="p", max_tokens=1, body_size=1)
+    for _ in range(5):
+        verdict = governor.reserve(ask)
+        assert verdict.grant is not None  # fail-open: the local window answers
+        governor.settle(verdict.grant, Outcome(output_tokens=0))
+    assert governor.headroom("p") == 25 - 5  # the outage share of 100, less what it admitted
+    assert store.asked == 1  # one timeout, not one per call
+    clock.advance(5.0)
+    governor.reserve(ask)
+    assert store.asked == 2  # asked again once the interval passed
+
+
+def test_fail_closed_headroom_and_reservations_raise_while_the_store_is_down() -> None:
+    governor = QuotaGovernor(
+        {"p": PoolLimits(rpm=8)}, backend=_CountingDeadStore(), on_outage="fail-closed"
+    )
+    with pytest.raises(QuotaBackendError):
+        governor.headroom("p")
+    with pytest.raises(QuotaBackendError):
+        governor.reserve(AdmissionAsk(model="p", max_tokens=1, body_size=1))

@@ -62,13 +62,27 @@ def test_breaker_opens_probes_and_grows_its_cooldown() -> None:
     breaker.failure("still down")
     assert breaker.state is BreakerState.OPEN
     assert breaker.open_until == pytest.approx(clock.now + 10.0)  # the cooldown doubled
-    breaker.failure("late reply of an earlier call")  # extends, never shortens
-    assert breaker.open_until == pytest.approx(clock.now + 20.0)
-    clock.advance(20.0)
+    clock.advance(1.0)
+    breaker.failure("late reply of an earlier call")  # extends, never shortens, never doubles
+    assert breaker.open_until == pytest.approx(clock.now + 10.0)
+    assert breaker.trips == 2
+    clock.advance(10.0)
     assert breaker.allows()
     breaker.success()
     assert breaker.state is BreakerState.CLOSED
     assert breaker.trips == 0
+
+
+def test_calls_in_flight_at_a_trip_do_not_grow_the_cooldown() -> None:
+    """Six calls in flight when a region fails: the three after the trip come back while open."""
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=3, cooldown=5.0, clock=clock)
+    for _ in range(6):
+        breaker.failure("503 region outage")
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.trips == 1
+    clock.advance(5.0)
+    assert breaker.allows()  # the probe, after one cooldown, not 2**4 of them
 
 
 def test_breaker_config_error_holds_until_reset() -> None:
@@ -252,21 +266,35 @@ def test_a_stream_fails_over_before_its_first_token(two: tuple[Emulator, Emulato
     assert client.router.breakers["a"].failures == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [(401, "Check the API key"), (403, "RBAC role"), (404, "No deployment has this name")],
+)
 def test_config_errors_do_not_fail_over_and_take_the_deployment_out(
-    two: tuple[Emulator, Emulator],
+    two: tuple[Emulator, Emulator], status: int, hint: str
 ) -> None:
     a, b = two
+    environ = {"ANTHROPIC_FOUNDRY_API_KEY": KEY, "A_KEY": "wrong-key" if status == 401 else KEY}
+    if status == 403:
+        a.add_fault(kind="status", status=403, count=None)
     catalogue = Catalogue.of(
         [
-            Deployment("a", "no-such-deployment", base_url=a.base_url),
+            Deployment(
+                "a",
+                "no-such-deployment" if status == 404 else "claude-haiku-4-5",
+                base_url=a.base_url,
+                api_key_env="A_KEY",
+            ),
             Deployment("b", "claude-haiku-4-5", base_url=b.base_url),
         ],
         [Route("haiku", ("a", "b"))],
     )
-    client = RoutedFoundry(catalogue, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    client = RoutedFoundry(catalogue, environ=environ)
     with pytest.raises(Exception) as caught:
         client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
-    assert getattr(caught.value, "status_code", None) == 404
+    assert getattr(caught.value, "status_code", None) == status
+    assert hint in str(caught.value)  # the doctor's hint
+    assert "router.reset('a')" in "\n".join(getattr(caught.value, "__notes__", []))
     assert len(b.journal()) == 0
     assert client.router.breakers["a"].state is BreakerState.DISABLED
     # The next call goes where it can.
@@ -361,3 +389,187 @@ def test_one_pool_across_two_resources_and_a_region_outage(
     finally:
         for emulator in two:
             emulator.state.quota = QuotaBook()
+
+
+def test_structured_outputs_go_to_the_anthropic_hosted_deployment_end_to_end(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    azure, anthropic = two
+    anthropic.configure(deployments={"claude-haiku-4-5": {"hosting": "anthropic"}})
+    catalogue = Catalogue.of(
+        [
+            Deployment("az", "claude-haiku-4-5", base_url=azure.base_url, hosting="azure"),
+            Deployment(
+                "an",
+                "claude-haiku-4-5",
+                base_url=anthropic.base_url,
+                hosting="anthropic",
+                priority=1,
+            ),
+        ],
+        [Route("haiku", ("az", "an")), Route("azure-only", ("az",))],
+    )
+    client = RoutedFoundry(catalogue, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    parsed = client.messages.parse(
+        model="haiku", max_tokens=64, messages=MESSAGES, output_format=Answer
+    )
+    assert parsed.deployment == "an"
+    assert isinstance(parsed.parsed_output, Answer)
+    assert client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES).deployment == "az"
+    sent = len(azure.journal())
+    with pytest.raises(BadRequestError, match="not supported on deployments hosted on Azure"):
+        client.messages.parse(
+            model="azure-only", max_tokens=64, messages=MESSAGES, output_format=Answer
+        )
+    assert len(azure.journal()) == sent  # failed before the call
+
+
+def test_raw_responses_and_beta_are_routed_and_fail_over(two: tuple[Emulator, Emulator]) -> None:
+    a, b = two
+    a.add_fault(kind="status", status=503, count=None)
+    client = _routed(two, FakeClock(), max_retries=0)
+    raw = client.with_raw_response.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert raw.status_code == 200
+    assert raw.headers.get("apim-request-id")
+    message = raw.parse()
+    assert (message.deployment, message.failovers) == ("b", 1)
+    assert (
+        client.messages.with_raw_response.count_tokens(model="haiku", messages=MESSAGES)
+        .parse()
+        .input_tokens
+        > 0
+    )
+    beta = client.beta.messages.create(
+        model="haiku", max_tokens=8, messages=MESSAGES, betas=["context-1m-2025-08-07"]
+    )
+    assert beta.deployment == "b"
+    assert b.journal()[-1].headers.get("anthropic-beta") == "context-1m-2025-08-07"
+    with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as stream:
+        assert stream.get_final_message().content
+    raw_beta = client.with_raw_response.beta.messages.create(
+        model="haiku", max_tokens=8, messages=MESSAGES
+    )
+    assert raw_beta.parse().deployment == "b"
+    assert not [e for e in a.journal() if e.status == 200]
+
+
+async def test_async_raw_responses_and_beta(two: tuple[Emulator, Emulator]) -> None:
+    two[0].add_fault(kind="status", status=500, count=None)
+    client = AsyncRoutedFoundry(
+        _catalogue(*two), environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}, max_retries=0
+    )
+    raw = await client.with_raw_response.messages.create(
+        model="haiku", max_tokens=8, messages=MESSAGES
+    )
+    assert raw.parse().deployment == "b"
+    beta = await client.beta.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert beta.deployment == "b"
+    async with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as s:
+        assert (await s.get_final_message()).content
+    await client.close()
+
+
+@pytest.mark.parametrize("policy", ["fail-open", "fail-closed"])
+def test_a_redis_outage_follows_its_policy_in_the_routed_client(
+    two: tuple[Emulator, Emulator], policy: str
+) -> None:
+    from claude_foundry.quota import PoolLimits, QuotaBackendError, QuotaGovernor, RedisBackend
+
+    a, b = two
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="haiku"),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="haiku"),
+        ],
+        [Route("haiku", ("a", "b"))],
+        {"haiku": PoolLimits(rpm=100)},
+    )
+    closed_port = RedisBackend("redis://127.0.0.1:1/0", socket_timeout=0.2)
+    governor = QuotaGovernor(catalogue.pools, backend=closed_port, on_outage=policy)
+    client = RoutedFoundry(catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    if policy == "fail-open":
+        message = client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+        assert message.deployment == "a"
+    else:
+        with pytest.raises(QuotaBackendError):
+            client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+        assert not a.journal()  # nothing sent
+        assert not b.journal()
+
+
+def test_the_usage_record_names_the_deployment_that_answered(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from claude_foundry.ledger.testing import CallCapture
+
+    a, _ = two
+    a.add_fault(kind="status", status=503, count=None)
+    capture = CallCapture()
+    client = _routed(two, FakeClock(), max_retries=0, client_options={"observers": [capture]})
+    message = client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert message.deployment == "b"
+    failed, answered = capture.records
+    assert (failed.route, failed.deployment, failed.failovers) == ("haiku", "a", 0)
+    assert (failed.outcome, failed.status_code) == ("error", 503)
+    assert (answered.route, answered.deployment, answered.failovers) == ("haiku", "b", 1)
+    assert answered.outcome == "ok"
+    assert answered.output_tokens == message.usage.output_tokens
+    # A stream's record is finished when it ends, outside the routed call: it keeps its routing.
+    with client.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as stream:
+        stream.get_final_message()
+    streamed = capture.last
+    assert (streamed.stream, streamed.deployment, streamed.failovers) == (True, "b", 1)
+
+
+async def test_async_usage_records_name_the_deployment(two: tuple[Emulator, Emulator]) -> None:
+    from claude_foundry.ledger.testing import CallCapture
+
+    two[0].add_fault(kind="status", status=500, count=None)
+    capture = CallCapture()
+    client = AsyncRoutedFoundry(
+        _catalogue(*two),
+        environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY},
+        max_retries=0,
+        client_options={"observers": [capture]},
+    )
+    await client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert (capture.last.deployment, capture.last.failovers, capture.last.route) == (
+        "b",
+        1,
+        "haiku",
+    )
+    await client.close()
+
+
+async def test_the_async_router_asks_for_room_without_blocking(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from claude_foundry.quota import PoolLimits, QuotaGovernor
+
+    class AsyncOnlyGovernor(QuotaGovernor):
+        def headroom(self, *args: object, **kwargs: object) -> int:  # type: ignore[override]
+            raise AssertionError("the async client asked the store synchronously")
+
+    a, b = two
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="pa"),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="pb", priority=1),
+        ],
+        [Route("haiku", ("a", "b"))],
+        {"pa": PoolLimits(rpm=1), "pb": PoolLimits(rpm=100)},
+    )
+    governor = AsyncOnlyGovernor(catalogue.pools, max_wait=30)
+    client = AsyncRoutedFoundry(
+        catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY}
+    )
+    first = await client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    second = await client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    # Pool pa is full after one call: the second goes where there is room, without waiting.
+    assert (first.deployment, second.deployment) == ("a", "b")
+    await client.close()

@@ -26,6 +26,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,6 +47,7 @@ from .types import (
 )
 
 __all__ = [
+    "ROUTING",
     "CallObserver",
     "CallRecord",
     "CallTrace",
@@ -444,9 +446,19 @@ def observe(
     if record_content:
         trace.request_body = call.body
         trace.reply = []
+    routing = ROUTING.get()
+    if routing is not None:
+        trace.route, trace.deployment, trace.failovers = routing
     call.trace = trace
     return observed_flow(flow, trace)
 
+
+ROUTING: ContextVar[tuple[str, str, int] | None] = ContextVar(
+    "claude_foundry_routing", default=None
+)
+"""Set by a routed client around each attempt: (route, deployment, failovers so far). A trace
+started meanwhile (in this thread or task) takes them, so the record names the catalogue
+deployment the attempt went to; a stream's trace keeps them until the stream ends."""
 
 LEDGER_ENVIRONMENT_VARIABLE = "CLAUDE_FOUNDRY_LEDGER"
 

@@ -100,6 +100,7 @@ def _limit(value: int | None) -> str:
 
 def render(report: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
@@ -107,12 +108,12 @@ def render(report: dict[str, Any]) -> None:
     for column in ("name", "model (deployment)", "where", "hosting · type", "pool", "region",
                    "prio", "refuses", "probe"):  # fmt: skip
         table.add_column(column)
+    refusals: dict[tuple[str, ...], list[str]] = {}
     for row in report["deployments"]:
-        probe = row["probe"]
-        status = probe["status"]
-        detail = f"[{_STYLE[status]}]{status}[/]" + (
-            f" {probe['detail']}" if probe["detail"] else ""
-        )
+        status = row["probe"]["status"]
+        refused = tuple(row["unavailable_features"])
+        if refused:
+            refusals.setdefault(refused, []).append(row["name"])
         table.add_row(
             row["name"],
             f"{row['model']} ({row['deployment']})",
@@ -121,10 +122,23 @@ def render(report: dict[str, Any]) -> None:
             row["pool"],
             row["region"] or "",
             str(row["priority"]),
-            ", ".join(row["unavailable_features"]) or "-",
-            detail,
+            str(len(refused)) if refused else "-",  # which: listed below the table
+            f"[{_STYLE[status]}]{status}[/]",
         )
     console.print(table, markup=True)
+    # Long text below the table, in full: a narrow terminal would cut it in the cells.
+    for refused, names in refusals.items():
+        console.print(f"{', '.join(names)} refuse: {', '.join(refused)}", soft_wrap=True)
+    for row in report["deployments"]:
+        probe = row["probe"]
+        if probe["status"] in ("warn", "fail"):
+            style = _STYLE[probe["status"]]
+            console.print(
+                f"[{style}]{escape(row['name'])}: {probe['status']}[/] {escape(probe['detail'])}",
+                soft_wrap=True,
+            )
+            if probe.get("fix"):
+                console.print(f"  fix: {probe['fix']}", soft_wrap=True, markup=False)
     if report["routes"]:
         routes = Table(title="routes (model=)")
         routes.add_column("route")

@@ -65,6 +65,11 @@ def sample_deployment(deployments: Mapping[str, DeploymentConfig]) -> str:
 )
 @click.option("--seed", type=int, help="Seed for probabilistic faults.")
 @click.option(
+    "--quota-window",
+    type=float,
+    help="Seconds in a quota minute (default 60; shorter for tests and benchmarks).",
+)
+@click.option(
     "--allow-remote", is_flag=True, help="Permit a non-loopback --host (the control API is open)."
 )
 @click.option(
@@ -85,6 +90,7 @@ def command(
     strict: bool,
     stream_delay_ms: float | None,
     seed: int | None,
+    quota_window: float | None,
     allow_remote: bool,
     entra: bool,
     token_lifetime: int | None,
@@ -95,6 +101,7 @@ def command(
     AnthropicFoundry(api_key=KEY, base_url="http://127.0.0.1:PORT/anthropic/").
     """
     from ..emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, EmulatorConfigError
+    from ..emulator.config_values import seconds
 
     try:
         config = EmulatorConfig.load(config_path) if config_path else EmulatorConfig.default()
@@ -106,6 +113,8 @@ def command(
             )
         if seed is not None:
             config.seed = seed
+        if quota_window is not None:
+            config.quota_window_s = seconds(quota_window, "--quota-window")
         if entra or token_lifetime is not None:
             lifetime = token_lifetime or config.entra.token_lifetime_s
             config.entra = dataclasses.replace(

@@ -11,7 +11,7 @@ every key, is in ``docs/emulator.md``; in short::
 
     [[deployments]]
     name = "chat"                      # what callers pass as "model"
-    model = "claude-sonnet-4-5"
+    model = "claude-sonnet-4-6"
     hosting = "anthropic"              # or "azure" (refuses what Foundry lacks there)
     echo_model = "deployment"          # or "model": which name replies carry
     quotas = { rpm = 60, input_tpm = 100_000, output_tpm = 20_000 }
@@ -23,7 +23,7 @@ every key, is in ``docs/emulator.md``; in short::
 
     >>> config = EmulatorConfig.from_mapping({
     ...     "api_key": "local-key",
-    ...     "deployments": [{"name": "my-sonnet", "model": "claude-sonnet-4-5",
+    ...     "deployments": [{"name": "my-sonnet", "model": "claude-sonnet-4-6",
     ...                      "quotas": {"rpm": 10}}],
     ... })
     >>> config.deployments["my-sonnet"].hosting, config.deployments["my-sonnet"].rpm
@@ -281,6 +281,8 @@ class EmulatorConfig:
     """An idle connection between requests is closed after this time."""
     body_timeout_s: float = 60.0
     """A request body must arrive in full within this time, or the request gets 408."""
+    quota_window_s: float = 60.0
+    """The quota minute: quotas count over this many seconds (shorter for tests and benchmarks)."""
     allowed_hosts: frozenset[str] = frozenset()
     """Host names besides loopback ones that an emulator on loopback answers to (lower case)."""
     """Request-body bytes the journal keeps in all; older bodies give way to a note."""
@@ -329,7 +331,7 @@ class EmulatorConfig:
         )
         config.seed = optional_int(data, "seed", "emulator config")
         config.journal_size = optional_count(data.get("journal_size", 1000), "journal_size") or 1000
-        for key in ("header_timeout_s", "keep_alive_s", "body_timeout_s"):
+        for key in ("header_timeout_s", "keep_alive_s", "body_timeout_s", "quota_window_s"):
             if key in data:
                 setattr(config, key, seconds(data[key], f"emulator config: {key}"))
         if "allowed_hosts" in data:
@@ -502,6 +504,7 @@ class EmulatorConfig:
             "header_timeout_s": self.header_timeout_s,
             "keep_alive_s": self.keep_alive_s,
             "body_timeout_s": self.body_timeout_s,
+            "quota_window_s": self.quota_window_s,
             "deployments": [d.to_dict() for d in self.deployments.values()],
             "faults": self.faults,
             "scripts": [str(path) for path in self.scripts],
@@ -528,6 +531,7 @@ _TOP_KEYS = frozenset(
         "header_timeout_s",
         "keep_alive_s",
         "body_timeout_s",
+        "quota_window_s",
         "default_deployments",
         "deployments",
         "quota_preset",

@@ -63,7 +63,7 @@ class EmulatorState:
             config, token_verifier
         )
         self.faults = FaultPlan(seed=config.seed)
-        self.quota = QuotaBook()
+        self.quota = QuotaBook(window_s=config.quota_window_s)
         self.journal = Journal(maxlen=config.journal_size, max_bytes=config.journal_max_bytes)
         self.scripts = ScriptBook()
         self.responder = Responder(self.scripts)

@@ -3,10 +3,10 @@
     >>> from claude_foundry.quota import PoolLimits, QuotaGovernor
     >>> governor = QuotaGovernor(pools={"sonnet": PoolLimits(rpm=60, input_tpm=40_000,
     ...                                                      output_tpm=8_000)},
-    ...                          deployments={"claude-sonnet-4-5": "sonnet"})
-    >>> governor.pool_for("claude-sonnet-4-5")
+    ...                          deployments={"claude-sonnet-4-6": "sonnet"})
+    >>> governor.pool_for("claude-sonnet-4-6")
     'sonnet'
-    >>> governor.headroom("claude-sonnet-4-5", input_tokens=1_000, max_tokens=1_000)
+    >>> governor.headroom("claude-sonnet-4-6", input_tokens=1_000, max_tokens=1_000)
     8
 
 Hand it to a client (``AnthropicFoundry(..., governor=governor)``) and every message call
@@ -26,7 +26,6 @@ maps the names sent as ``model`` to pool names; a name it does not list is a poo
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -113,6 +112,7 @@ class QuotaGovernor:
         background_max_wait: float | None = None,
         on_outage: str = "fail-open",
         outage_share: float = 0.25,
+        outage_retry_s: float = 5.0,
         learn: bool = True,
         estimator: InputEstimator | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -154,12 +154,17 @@ class QuotaGovernor:
         }
         self.on_outage = on_outage
         self.outage_share = outage_share
+        self.outage_retry_s = outage_retry_s
+        """After the store failed, the local policy serves this long before the store is asked
+        again: an unreachable store costs one timeout per ``outage_retry_s``, not one per call."""
         self.learn = learn
         self.estimator = estimator or InputEstimator()
         self._clock = clock
         self._state: dict[str, _PoolState] = {}
         self._lock = threading.Lock()
         self._fallback: MemoryBackend | None = None
+        self._store_error: QuotaBackendError | None = None
+        self._store_down_until = 0.0
         self.outages = 0
         """Reservations the shared store failed to answer (then served by the outage policy)."""
 
@@ -281,12 +286,15 @@ class QuotaGovernor:
         if isinstance(plan, Verdict):
             return plan
         pool, costs, limits = plan
-        try:
-            reservation = self.backend.reserve(pool, costs, limits, self.shape)
-            backend = self.backend
-        except QuotaBackendError as exc:
-            backend = self._outage_backend(exc)
-            reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
+        down = self._store_down()
+        if down is None:
+            try:
+                reservation = self.backend.reserve(pool, costs, limits, self.shape)
+                return self._conclude(pool, costs, ask, reservation, self.backend)
+            except QuotaBackendError as exc:
+                down = self._store_failed(exc)
+        backend = self._outage_backend(down)
+        reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
         return self._conclude(pool, costs, ask, reservation, backend)
 
     async def areserve(self, ask: AdmissionAsk) -> Verdict:
@@ -294,18 +302,39 @@ class QuotaGovernor:
         if isinstance(plan, Verdict):
             return plan
         pool, costs, limits = plan
-        try:
-            reservation = await self.backend.areserve(pool, costs, limits, self.shape)
-            backend = self.backend
-        except QuotaBackendError as exc:
-            backend = self._outage_backend(exc)
-            reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
+        down = self._store_down()
+        if down is None:
+            try:
+                reservation = await self.backend.areserve(pool, costs, limits, self.shape)
+                return self._conclude(pool, costs, ask, reservation, self.backend)
+            except QuotaBackendError as exc:
+                down = self._store_failed(exc)
+        backend = self._outage_backend(down)
+        reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
         return self._conclude(pool, costs, ask, reservation, backend)
+
+    def _store_failed(self, error: QuotaBackendError) -> QuotaBackendError:
+        """Remember that the shared store failed, so calls skip it for ``outage_retry_s``."""
+        with self._lock:
+            self._store_error = error
+            self._store_down_until = self._clock() + self.outage_retry_s
+        return error
+
+    def _store_down(self) -> QuotaBackendError | None:
+        """The store's last error while it is presumed down, else None (ask the store)."""
+        error = self._store_error
+        if error is None or self._clock() >= self._store_down_until:
+            return None
+        # A fresh exception per caller: one object raised in several threads shares a traceback.
+        return QuotaBackendError(str(error))
 
     def _outage_backend(self, error: QuotaBackendError) -> MemoryBackend:
         """The shared store failed: fail closed (raise) or admit from a local window at
         ``outage_share`` of the limits (this process's share of the pool, as configured)."""
         self.outages += 1
+        return self._fallback_backend(error)
+
+    def _fallback_backend(self, error: QuotaBackendError) -> MemoryBackend:
         if self.on_outage == "fail-closed":
             raise error
         if self._fallback is None:
@@ -371,8 +400,12 @@ class QuotaGovernor:
         assert done.slot is not None
         assert done.backend is not None
         # A store that fails keeps the charge as reserved: conservative, and its key expires.
-        with contextlib.suppress(QuotaBackendError):
+        if done.backend is self.backend and self._store_down() is not None:
+            return
+        try:
             done.backend.adjust(done.pool, done.slot, deltas, self.shape, shift, charge)
+        except QuotaBackendError as exc:
+            self._store_failed(exc)
 
     async def asettle(self, grant: object, outcome: Outcome) -> None:
         correction = self._reconcile(grant, outcome)
@@ -381,20 +414,36 @@ class QuotaGovernor:
         done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
-        with contextlib.suppress(QuotaBackendError):
+        if done.backend is self.backend and self._store_down() is not None:
+            return
+        try:
             await done.backend.aadjust(done.pool, done.slot, deltas, self.shape, shift, charge)
+        except QuotaBackendError as exc:
+            self._store_failed(exc)
 
     # --- questions ----------------------------------------------------------------------------
 
     def _headroom(
-        self, pool: str, used: Costs, priority: Priority, input_tokens: int, max_tokens: int
+        self,
+        pool: str,
+        used: Costs | None,
+        priority: Priority,
+        input_tokens: int,
+        max_tokens: int,
     ) -> int:
+        """``used``: the shared store's answer, or None when it is down (then the outage
+        policy's local window answers, at ``outage_share`` of the limits)."""
         configured = self.limits_for(pool)
         if configured is None:
             return 1_000_000
         if self._pool_state(pool).learned.paused_until > self._clock():
             return 0
         limits = self._effective(pool, configured, priority)
+        if used is None:
+            down = self._store_down() or QuotaBackendError("the quota store is down")
+            fallback = self._fallback_backend(down)
+            used = fallback.usage(pool, self.shape)
+            limits = self._outage_limits(limits)
         room = [
             1_000_000 if limit is None else max(0, limit - use) // max(cost, 1)
             for limit, use, cost in zip(limits, used, (1, input_tokens, max_tokens), strict=True)
@@ -413,9 +462,13 @@ class QuotaGovernor:
         """How many more requests of this size the pool of ``model`` (or ``pool``) would
         admit now (1,000,000 for a pool without limits)."""
         pool = pool or self.pool_for(model)
-        return self._headroom(
-            pool, self.backend.usage(pool, self.shape), priority, input_tokens, max_tokens
-        )
+        used: Costs | None = None
+        if self._store_down() is None:
+            try:
+                used = self.backend.usage(pool, self.shape)
+            except QuotaBackendError as exc:
+                self._store_failed(exc)
+        return self._headroom(pool, used, priority, input_tokens, max_tokens)
 
     async def aheadroom(
         self,
@@ -427,7 +480,12 @@ class QuotaGovernor:
         pool: str | None = None,
     ) -> int:
         pool = pool or self.pool_for(model)
-        used = await self.backend.ausage(pool, self.shape)
+        used: Costs | None = None
+        if self._store_down() is None:
+            try:
+                used = await self.backend.ausage(pool, self.shape)
+            except QuotaBackendError as exc:
+                self._store_failed(exc)
         return self._headroom(pool, used, priority, input_tokens, max_tokens)
 
     def in_flight(self, model: str) -> int:

@@ -6,7 +6,9 @@
 
 - ``CLOSED``: traffic flows; failures in a row are counted, a success clears the count.
 - ``OPEN``: no traffic until the cooldown is over. Each trip doubles the cooldown (up to
-  ``max_cooldown``) and a trip never shortens a deadline already set.
+  ``max_cooldown``) and a trip never shortens a deadline already set. A failure reported while
+  open (a call in flight at the trip) extends the deadline by the current cooldown, without
+  doubling it.
 - ``HALF_OPEN``: one probe may go; its success closes the breaker, its failure opens it again.
 - ``DISABLED``: a configuration error (401, 403, 404): no traffic until :meth:`reset`, because
   waiting does not fix a wrong key or deployment name.
@@ -127,10 +129,14 @@ class CircuitBreaker:
             self.reason = reason or self.reason
             if self.state is S.OPEN:
                 self._probing = False
-                if event is E.TRIP or before is S.OPEN:
-                    self.trips += 1
-                    cooldown = min(self.base_cooldown * 2 ** (self.trips - 1), self.max_cooldown)
-                    self.open_until = max(self.open_until, now + cooldown)
+                if before is not S.OPEN:
+                    self.trips += 1  # a new trip: the cooldown doubles
+                # A failure while open (a call sent before the trip came back late) extends
+                # the deadline by the current cooldown, never doubles it: calls in flight when
+                # a region fails all come back failed, and counting each as a trip would hold
+                # the deployment out for minutes after it returned.
+                cooldown = min(self.base_cooldown * 2 ** (self.trips - 1), self.max_cooldown)
+                self.open_until = max(self.open_until, now + cooldown)
         elif event is E.COOLDOWN_OVER:
             self._probing = False
         elif event is E.CONFIG_ERROR:
@@ -164,7 +170,9 @@ class CircuitBreaker:
         with self._lock:
             if self.state is S.DISABLED:
                 return
-            trip = self.state is S.HALF_OPEN or self.failures + 1 >= self.threshold
+            trip = self.state is S.HALF_OPEN or (
+                self.state is S.CLOSED and self.failures + 1 >= self.threshold
+            )
             self._handle(E.TRIP if trip else E.FAILURE, reason)
 
     def config_error(self, reason: str) -> None:

@@ -22,7 +22,9 @@ from typing import Any, Generic, TypeVar
 
 from .._client import AnthropicFoundry, AsyncAnthropicFoundry
 from .._errors import ConfigurationError
+from .._observe import ROUTING
 from ..quota.governor import QuotaGovernor
+from ..resources import RawResponse
 from .catalogue import Catalogue, Deployment
 from .features import features_used
 from .router import Attempts, Router
@@ -30,6 +32,18 @@ from .router import Attempts, Router
 __all__ = ["AsyncRoutedFoundry", "RoutedFoundry"]
 
 Params = dict[str, Any]
+Select = Callable[[Any], Any]
+"""From a deployment's client to the resource a call uses (``client.messages``, ...)."""
+
+
+def _messages(client: Any) -> Any:
+    return client.messages
+
+
+def _beta_messages(client: Any) -> Any:
+    return client.beta.messages
+
+
 _ClientT = TypeVar("_ClientT", AnthropicFoundry, AsyncAnthropicFoundry)
 
 
@@ -109,6 +123,13 @@ def _tag(result: Any, attempts: Attempts) -> Any:
     """Let the reply say how it was routed: ``deployment`` (the catalogue name of the one that
     answered), ``route`` and ``failovers`` (how often the call moved on) on messages."""
     assert attempts.deployment is not None
+    tagged = result.parse() if isinstance(result, RawResponse) else result
+    with contextlib.suppress(AttributeError, TypeError):
+        tagged.__dict__["deployment"] = attempts.deployment.name
+        tagged.__dict__["route"] = attempts.route
+        tagged.__dict__["failovers"] = attempts.failovers
+    if tagged is not result:
+        return result
     with contextlib.suppress(AttributeError, TypeError):
         result.__dict__["deployment"] = attempts.deployment.name
         result.__dict__["route"] = attempts.route
@@ -125,12 +146,27 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
     def messages(self) -> RoutedMessages:
         return RoutedMessages(self)
 
+    @property
+    def beta(self) -> RoutedBeta:
+        """``client.beta.messages``: the beta surface (``betas=[...]``), routed the same way."""
+        return RoutedBeta(RoutedMessages(self, _beta_messages))
+
+    @property
+    def with_raw_response(self) -> RoutedRaw:
+        """``client.with_raw_response.messages.create(...)``: the HTTP response of the deployment
+        that answered; ``.parse()`` says which one (``deployment``, ``route``, ``failovers``)."""
+        return RoutedRaw(
+            RoutedRawMessages(self, _messages), RoutedRawMessages(self, _beta_messages)
+        )
+
     def _run(
         self, params: dict[str, Any], call: Callable[[AnthropicFoundry, dict[str, Any]], Any]
     ) -> Any:
         attempts, params = self._start(params)
         while True:
             deployment = self.router.pick(attempts)
+            # What the usage record of this attempt says (observers, the ledger).
+            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
             try:
                 result = call(
                     self.client_for(deployment), {**params, "model": deployment.deployment}
@@ -142,6 +178,8 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
             except BaseException:
                 self.router.abandoned(attempts)
                 raise
+            finally:
+                ROUTING.reset(token)
             self.router.succeeded(attempts)
             return _tag(result, attempts)
 
@@ -156,18 +194,56 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
         self.close()
 
 
-class RoutedMessages:
-    def __init__(self, owner: RoutedFoundry) -> None:
+class RoutedBeta:
+    def __init__(self, messages: Any) -> None:
+        self.messages = messages
+
+
+class RoutedRaw:
+    """``with_raw_response`` of a routed client: ``.messages`` and ``.beta.messages``."""
+
+    def __init__(self, messages: Any, beta_messages: Any) -> None:
+        self.messages = messages
+        self.beta = RoutedBeta(beta_messages)
+
+
+class RoutedRawMessages:
+    """``create`` and ``count_tokens`` returning the raw response (sync or async owner)."""
+
+    def __init__(self, owner: Any, select: Select) -> None:
         self._owner = owner
+        self._select = select
 
     def create(self, **params: Any) -> Any:
-        return self._owner._run(params, lambda client, p: client.messages.create(**p))
-
-    def parse(self, **params: Any) -> Any:
-        return self._owner._run(params, lambda client, p: client.messages.parse(**p))
+        select = self._select
+        return self._owner._run(
+            params, lambda client, p: select(client).with_raw_response.create(**p)
+        )
 
     def count_tokens(self, **params: Any) -> Any:
-        return self._owner._run(params, lambda client, p: client.messages.count_tokens(**p))
+        select = self._select
+        return self._owner._run(
+            params, lambda client, p: select(client).with_raw_response.count_tokens(**p)
+        )
+
+
+class RoutedMessages:
+    def __init__(self, owner: RoutedFoundry, select: Select = _messages) -> None:
+        self._owner = owner
+        self._select = select
+
+    @property
+    def with_raw_response(self) -> RoutedRawMessages:
+        return RoutedRawMessages(self._owner, self._select)
+
+    def create(self, **params: Any) -> Any:
+        return self._owner._run(params, lambda client, p: self._select(client).create(**p))
+
+    def parse(self, **params: Any) -> Any:
+        return self._owner._run(params, lambda client, p: self._select(client).parse(**p))
+
+    def count_tokens(self, **params: Any) -> Any:
+        return self._owner._run(params, lambda client, p: self._select(client).count_tokens(**p))
 
     @contextlib.contextmanager
     def stream(self, **params: Any) -> Iterator[Any]:
@@ -175,7 +251,7 @@ class RoutedMessages:
         managers: list[Any] = []
 
         def open_stream(client: AnthropicFoundry, p: dict[str, Any]) -> Any:
-            manager = client.messages.stream(**p)
+            manager = self._select(client).stream(**p)
             stream = manager.__enter__()
             managers.append(manager)
             return stream
@@ -196,12 +272,23 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
     def messages(self) -> AsyncRoutedMessages:
         return AsyncRoutedMessages(self)
 
+    @property
+    def beta(self) -> RoutedBeta:
+        return RoutedBeta(AsyncRoutedMessages(self, _beta_messages))
+
+    @property
+    def with_raw_response(self) -> RoutedRaw:
+        return RoutedRaw(
+            RoutedRawMessages(self, _messages), RoutedRawMessages(self, _beta_messages)
+        )
+
     async def _run(
         self, params: dict[str, Any], call: Callable[[AsyncAnthropicFoundry, dict[str, Any]], Any]
     ) -> Any:
         attempts, params = self._start(params)
         while True:
-            deployment = self.router.pick(attempts)
+            deployment = self.router.pick(attempts, await self.router.aroom(attempts))
+            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
             try:
                 result = await call(
                     self.client_for(deployment), {**params, "model": deployment.deployment}
@@ -213,6 +300,8 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
             except BaseException:
                 self.router.abandoned(attempts)
                 raise
+            finally:
+                ROUTING.reset(token)
             self.router.succeeded(attempts)
             return _tag(result, attempts)
 
@@ -228,24 +317,31 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
 
 
 class AsyncRoutedMessages:
-    def __init__(self, owner: AsyncRoutedFoundry) -> None:
+    def __init__(self, owner: AsyncRoutedFoundry, select: Select = _messages) -> None:
         self._owner = owner
+        self._select = select
+
+    @property
+    def with_raw_response(self) -> RoutedRawMessages:
+        return RoutedRawMessages(self._owner, self._select)
 
     async def create(self, **params: Any) -> Any:
-        return await self._owner._run(params, lambda client, p: client.messages.create(**p))
+        return await self._owner._run(params, lambda client, p: self._select(client).create(**p))
 
     async def parse(self, **params: Any) -> Any:
-        return await self._owner._run(params, lambda client, p: client.messages.parse(**p))
+        return await self._owner._run(params, lambda client, p: self._select(client).parse(**p))
 
     async def count_tokens(self, **params: Any) -> Any:
-        return await self._owner._run(params, lambda client, p: client.messages.count_tokens(**p))
+        return await self._owner._run(
+            params, lambda client, p: self._select(client).count_tokens(**p)
+        )
 
     @contextlib.asynccontextmanager
     async def stream(self, **params: Any) -> AsyncIterator[Any]:
         managers: list[Any] = []
 
         async def open_stream(client: AsyncAnthropicFoundry, p: dict[str, Any]) -> Any:
-            manager = client.messages.stream(**p)
+            manager = self._select(client).stream(**p)
             stream = await manager.__aenter__()
             managers.append(manager)
             return stream

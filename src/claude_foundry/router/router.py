@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -107,12 +107,17 @@ class Router:
         self.catalogue.route(route)  # an unknown route fails here, before anything is sent
         return Attempts(route, features, conversation)
 
-    def _order(self, attempts: Attempts, candidates: list[Deployment]) -> list[Deployment]:
+    def _order(
+        self,
+        attempts: Attempts,
+        candidates: list[Deployment],
+        room: Mapping[str, bool] | None,
+    ) -> list[Deployment]:
         strategy = self.catalogue.route(attempts.route).strategy
         keyed = []
         for index, deployment in enumerate(candidates):
             tie = -(self._rand() ** (1.0 / deployment.weight)) if strategy == "weighted" else index
-            roomy = self._has_room(deployment)
+            roomy = room[deployment.pool] if room is not None else self._has_room(deployment)
             keyed.append(((not roomy, deployment.priority, tie), deployment))
         ordered = [deployment for _, deployment in sorted(keyed, key=lambda item: item[0])]
         if attempts.conversation is not None:
@@ -129,9 +134,22 @@ class Router:
             return True
         return self.governor.headroom(deployment.deployment, pool=deployment.pool) > 0
 
-    def pick(self, attempts: Attempts) -> Deployment:
+    async def aroom(self, attempts: Attempts) -> dict[str, bool] | None:
+        """Which pools of the route have room now, asked without blocking the event loop (a
+        shared store is a network round trip); pass it to :meth:`pick`."""
+        if self.governor is None:
+            return None
+        room: dict[str, bool] = {}
+        for deployment in self.catalogue.deployments_of(attempts.route):
+            if deployment.pool not in room:
+                free = await self.governor.aheadroom(deployment.deployment, pool=deployment.pool)
+                room[deployment.pool] = free > 0
+        return room
+
+    def pick(self, attempts: Attempts, room: Mapping[str, bool] | None = None) -> Deployment:
         """The deployment for the next attempt, or :class:`NoDeploymentAvailable` (or a
-        :class:`~claude_foundry.BadRequestError`-worded one when only hosting refuses)."""
+        :class:`~claude_foundry.BadRequestError`-worded one when only hosting refuses).
+        ``room``: pools with room now (from :meth:`aroom`); asked here when not given."""
         reasons: dict[str, str] = {}
         candidates = []
         for deployment in self.catalogue.deployments_of(attempts.route):
@@ -148,7 +166,7 @@ class Router:
             else:
                 candidates.append(deployment)
         healthy = []
-        for deployment in self._order(attempts, candidates):
+        for deployment in self._order(attempts, candidates, room):
             breaker = self.breakers[deployment.name]
             if breaker.allows():
                 healthy.append(deployment)
@@ -198,6 +216,11 @@ class Router:
         reason = f"{type(error).__name__}: {str(error)[:200]}"
         if verdict == "config":
             self.breakers[deployment.name].config_error(reason)
+            # Name the deployment: the same error on another one of the route needs another fix.
+            error.add_note(
+                f"Deployment {deployment.name!r} of route {attempts.route!r} is out of service "
+                f"until fixed and put back with router.reset({deployment.name!r})."
+            )
             return False
         if verdict == "caller":
             self.breakers[deployment.name].success()  # it answered; the request was wrong
