@@ -21,7 +21,6 @@ from claude_foundry import AnthropicFoundry, AsyncAnthropicFoundry
 from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.quota import PoolLimits, QuotaGovernor, RedisBackend
 from claude_foundry.router import AsyncRoutedFoundry, Catalogue, Deployment, Route, RoutedFoundry
-
 from stores import require_redis
 
 KEY = "test-key"
@@ -65,9 +64,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RedisBackend, Tri
         await async_send(self, command, check_health)
 
     monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
-    monkeypatch.setattr(
-        redis.asyncio.connection.AbstractConnection, "send_packed_command", asend
-    )
+    monkeypatch.setattr(redis.asyncio.connection.AbstractConnection, "send_packed_command", asend)
     try:
         yield backend, counter
     finally:
@@ -128,9 +125,7 @@ def test_an_async_governed_call_makes_one_trip_each(
         await client.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES)
         counter.reset()
         for _ in range(CALLS):
-            await client.messages.create(
-                model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES
-            )
+            await client.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES)
         _assert_per_call(counter)
         await client.close()
         await backend.aclose()
@@ -173,3 +168,27 @@ def test_an_async_routed_call_makes_one_trip_each(
         await backend.aclose()
 
     asyncio.run(main())
+
+
+def test_a_full_pool_costs_its_refused_reservation_only(
+    counted: tuple[RedisBackend, TripCounter], emulators: tuple[Emulator, Emulator]
+) -> None:
+    from claude_foundry._admission import AdmissionAsk
+
+    backend, counter = counted
+    catalogue = _catalogue(*emulators)
+    catalogue.pools["pa"] = PoolLimits(rpm=1)
+    # Another process filled pool pa: this one has not seen it yet.
+    other = QuotaGovernor(catalogue.pools, backend=backend)
+    assert other.reserve(AdmissionAsk("claude-haiku-4-5", 8, 10, pool="pa")).grant is not None
+    governor = QuotaGovernor(catalogue.pools, backend=backend)
+    client = RoutedFoundry(catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    counter.reset()
+    message = client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert (message.deployment, message.failovers) == ("b", 0)
+    # pa refused (one trip), pb reserved (one), pb reconciled (one); then pa is known full.
+    assert counter.trips == Counter({"reserve": 2, "adjust": 1}), counter.trips
+    counter.reset()
+    client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert counter.trips == Counter({"reserve": 1, "adjust": 1}), counter.trips
+    client.close()

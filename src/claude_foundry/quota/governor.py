@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._admission import AdmissionAsk, Outcome, Priority, Verdict
+from .._admission import ROOM_ELSEWHERE, AdmissionAsk, Outcome, Priority, Verdict
 from .._errors import ConfigurationError
 from .backend import MemoryBackend, QuotaBackend, Reservation, WindowShape
-from .errors import QuotaBackendError, QuotaLimitError, QuotaWaitTimeout
+from .errors import QuotaBackendError, QuotaLimitError, QuotaPoolFull, QuotaWaitTimeout
 from .estimate import InputEstimator
 from .learning import LearnedLimit
 from .limits import PoolLimits
@@ -89,6 +89,8 @@ class _PoolState:
     line: WaitingLine = field(default_factory=WaitingLine)
     in_flight: int = 0
     rate_limited: int = 0
+    full_until: float = 0.0
+    """Until when the store last said the pool has no room (this process's view, for routing)."""
     # Effective limits per priority, recomputed when the learned factor moves (hot path).
     limits_factor: float = -1.0
     limits: dict[str, Limits] = field(default_factory=dict)
@@ -253,7 +255,10 @@ class QuotaGovernor:
             if state.in_flight and reservation.binding != 0:
                 # Token budgets come back early when replies in flight are settled.
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
+            state.full_until = self._clock() + wait
             return self._wait(pool, state, ask, wait)
+        if state.full_until:
+            state.full_until = 0.0
         with self._lock:
             if state.line.entries:
                 state.line.leave(ask)
@@ -265,7 +270,14 @@ class QuotaGovernor:
         )
 
     def _wait(self, pool: str, state: _PoolState, ask: AdmissionAsk, wait: float) -> Verdict:
-        """Wait in line, or raise when the wait would pass the caller's patience."""
+        """Wait in line, or raise when the wait would pass the caller's patience (or when the
+        router has another pool for a call that has not waited yet)."""
+        if not ask.waited and ROOM_ELSEWHERE.get():
+            raise QuotaPoolFull(
+                f"Quota pool {pool!r} has no room now ({wait:.1f} s to wait); trying another.",
+                pool=pool,
+                wait=wait,
+            )
         patience = self.max_wait[ask.priority]
         with self._lock:
             if ask.waited + wait <= patience:
@@ -487,6 +499,18 @@ class QuotaGovernor:
             except QuotaBackendError as exc:
                 self._store_failed(exc)
         return self._headroom(pool, used, priority, input_tokens, max_tokens)
+
+    def seems_roomy(self, pool: str) -> bool:
+        """Whether ``pool`` looks to have room, from what this process last saw (not paused by
+        a 429, nobody waiting in line, not refused lately); no round trip to the store. The
+        router orders deployments by it; the reservation itself decides."""
+        state = self._state.get(pool)
+        if state is None:
+            return True
+        now = self._clock()
+        return (
+            state.learned.paused_until <= now and state.full_until <= now and not state.line.entries
+        )
 
     def in_flight(self, model: str) -> int:
         """Admitted, not yet settled, in this process, in the pool of ``model``."""
