@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -254,15 +255,20 @@ def worker_main(base_url: str, prefix: str, scale: QuotaScale) -> None:
     print(json.dumps({**counts, "store_outages": governor.outages}))
 
 
-def overhead(scale: QuotaScale, backend: Any = None) -> float:
-    """CPU seconds (process time) per reserve + settle of one call, and per plain function call
-    for calibration of the machine."""
+def overhead(scale: QuotaScale, backend: Any = None, rounds: int = 5) -> list[float]:
+    """Seconds per reserve + settle of one call (CPU time in memory, wall time with a store),
+    per round: the machine is shared, so the table shows the spread of several rounds."""
+    return [overhead_round(scale, backend, rounds) for _ in range(rounds)]
+
+
+def overhead_round(scale: QuotaScale, backend: Any, rounds: int) -> float:
     from claude_foundry._admission import AdmissionAsk, Outcome
     from claude_foundry.quota import PoolLimits, QuotaGovernor
 
     big = PoolLimits(rpm=10**9, input_tpm=10**12, output_tpm=10**12)
     governor = QuotaGovernor({MODEL: big}, backend=backend)
     count = scale.overhead_calls if backend is None else max(scale.overhead_calls // 25, 100)
+    count = max(count // rounds, 100)
     clock = time.process_time if backend is None else time.perf_counter
     started = clock()
     for _ in range(count):
@@ -373,11 +379,14 @@ def rows(*, smoke: bool) -> list[Any]:
         "governor cost per call (reserve + settle, memory)",
         "QuotaGovernor",
         MICROSECONDS,
-        subject_samples=[figures["overhead_memory_s"]],
+        subject_samples=figures["overhead_memory_s"],
         target_text="≤ 10 µs",
-        verdict_override="met" if figures["overhead_memory_s"] <= 10e-6 else "MISSED",
+        verdict_override="met"
+        if statistics.median(figures["overhead_memory_s"]) <= 10e-6
+        else "MISSED",
         note=(
-            f"CPU time over {scale.overhead_calls:,} calls; an empty Python function call took "
+            f"CPU time over {scale.overhead_calls:,} calls in 5 rounds (verdict on the median "
+            "round); an empty Python function call took "
             f"{calibration * 1e9:.0f} ns on this machine during the run"
         ),
     )
@@ -388,7 +397,7 @@ def rows(*, smoke: bool) -> list[Any]:
                 "governor cost per call (Redis: reserve + settle)",
                 "QuotaGovernor + RedisBackend",
                 MICROSECONDS,
-                subject_samples=[figures["overhead_redis_s"]],
+                subject_samples=figures["overhead_redis_s"],
                 note="wall time per call, one Lua script per reservation and per reconciliation",
             )
         )

@@ -209,7 +209,7 @@ class QuotaGovernor:
 
     # --- admission (the AdmissionGate protocol) ----------------------------------------------
 
-    def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits] | Verdict:
+    def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits, _PoolState] | Verdict:
         """Everything before the store: which pool, what to charge, against which limits; or a
         verdict without asking the store (ungoverned, paused)."""
         pool = ask.pool or self.deployments.get(ask.model, ask.model)
@@ -244,12 +244,17 @@ class QuotaGovernor:
         if itpm is not None:
             estimate = min(estimate, itpm)
         costs = (1, estimate, ask.max_tokens)
-        return pool, costs, self._effective(pool, configured, ask.priority, state)
+        return pool, costs, self._effective(pool, configured, ask.priority, state), state
 
     def _conclude(
-        self, pool: str, costs: Costs, ask: AdmissionAsk, reservation: Reservation, backend: Any
+        self,
+        pool: str,
+        state: _PoolState,
+        costs: Costs,
+        ask: AdmissionAsk,
+        reservation: Reservation,
+        backend: Any,
     ) -> Verdict:
-        state = self._pool_state(pool)
         if reservation.slot is None:
             wait = reservation.wait
             if state.in_flight and reservation.binding != 0:
@@ -297,33 +302,33 @@ class QuotaGovernor:
         plan = self._plan(ask)
         if isinstance(plan, Verdict):
             return plan
-        pool, costs, limits = plan
-        down = self._store_down()
+        pool, costs, limits, state = plan
+        down = None if self._store_error is None else self._store_down()
         if down is None:
             try:
                 reservation = self.backend.reserve(pool, costs, limits, self.shape)
-                return self._conclude(pool, costs, ask, reservation, self.backend)
+                return self._conclude(pool, state, costs, ask, reservation, self.backend)
             except QuotaBackendError as exc:
                 down = self._store_failed(exc)
         backend = self._outage_backend(down)
         reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
-        return self._conclude(pool, costs, ask, reservation, backend)
+        return self._conclude(pool, state, costs, ask, reservation, backend)
 
     async def areserve(self, ask: AdmissionAsk) -> Verdict:
         plan = self._plan(ask)
         if isinstance(plan, Verdict):
             return plan
-        pool, costs, limits = plan
-        down = self._store_down()
+        pool, costs, limits, state = plan
+        down = None if self._store_error is None else self._store_down()
         if down is None:
             try:
                 reservation = await self.backend.areserve(pool, costs, limits, self.shape)
-                return self._conclude(pool, costs, ask, reservation, self.backend)
+                return self._conclude(pool, state, costs, ask, reservation, self.backend)
             except QuotaBackendError as exc:
                 down = self._store_failed(exc)
         backend = self._outage_backend(down)
         reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
-        return self._conclude(pool, costs, ask, reservation, backend)
+        return self._conclude(pool, state, costs, ask, reservation, backend)
 
     def _store_failed(self, error: QuotaBackendError) -> QuotaBackendError:
         """Remember that the shared store failed, so calls skip it for ``outage_retry_s``."""
@@ -369,7 +374,7 @@ class QuotaGovernor:
         if not isinstance(grant, Grant) or grant.settled:
             return None
         grant.settled = True
-        state = self._pool_state(grant.pool)
+        state = self._state.get(grant.pool) or self._pool_state(grant.pool)
         learned = state.learned
         with self._lock:
             state.in_flight -= 1
@@ -412,7 +417,11 @@ class QuotaGovernor:
         assert done.slot is not None
         assert done.backend is not None
         # A store that fails keeps the charge as reserved: conservative, and its key expires.
-        if done.backend is self.backend and self._store_down() is not None:
+        if (
+            self._store_error is not None
+            and done.backend is self.backend
+            and self._store_down() is not None
+        ):
             return
         try:
             done.backend.adjust(done.pool, done.slot, deltas, self.shape, shift, charge)
@@ -426,7 +435,11 @@ class QuotaGovernor:
         done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
-        if done.backend is self.backend and self._store_down() is not None:
+        if (
+            self._store_error is not None
+            and done.backend is self.backend
+            and self._store_down() is not None
+        ):
             return
         try:
             await done.backend.aadjust(done.pool, done.slot, deltas, self.shape, shift, charge)
