@@ -244,7 +244,11 @@ class QuotaGovernor:
         if itpm is not None:
             estimate = min(estimate, itpm)
         costs = (1, estimate, ask.max_tokens)
-        return pool, costs, self._effective(pool, configured, ask.priority, state), state
+        if state.limits_factor == state.learned.factor:
+            limits = state.limits[ask.priority]  # the hot path: nothing learned since
+        else:
+            limits = self._effective(pool, configured, ask.priority, state)
+        return pool, costs, limits, state
 
     def _conclude(
         self,
