@@ -309,16 +309,19 @@ def measure(scale: QuotaScale) -> dict[str, Any]:
         backend = RedisBackend(REDIS_URL, prefix=prefix)
         results["overhead_redis_s"] = overhead(scale, backend)
         backend.delete(MODEL)
+    if redis_up():
+        from claude_foundry.emulator import Emulator, EmulatorConfig
+
+        # Emulators without quotas: every call is one attempt, one reservation.
+        with (
+            Emulator(EmulatorConfig.default(), api_key=KEY) as first,
+            Emulator(EmulatorConfig.default(), api_key=KEY) as second,
+        ):
+            results["round_trips"] = _round_trips.per_call(
+                (first.base_url, second.base_url), REDIS_URL
+            )
     emulator = start_emulator(scale)
     try:
-        if redis_up():
-            second = start_emulator(scale)
-            try:
-                results["round_trips"] = _round_trips.per_call(
-                    (emulator.base_url, second.base_url), REDIS_URL
-                )
-            finally:
-                second.stop()
         results["governed"] = run_contender("governed", emulator, scale)
         results["official"] = run_contender("official", emulator, scale)
         if redis_up():
