@@ -97,6 +97,40 @@ def test_a_malformed_proxy_is_one_line_that_names_the_variable(proxy: str) -> No
     assert SECRET not in line
 
 
+@pytest.mark.parametrize("proxy", ["http://[::1", f"http://user:{SECRET}@proxy.example:::"])
+@pytest.mark.parametrize("settings", ["azure", "embedded emulator"])
+def test_a_proxy_url_that_does_not_parse_is_one_line_too(proxy: str, settings: str) -> None:
+    env = {"HTTPS_PROXY": proxy}
+    if settings == "azure":
+        env |= {"ANTHROPIC_FOUNDRY_API_KEY": "some-key", "ANTHROPIC_FOUNDRY_RESOURCE": "res-1"}
+    line = assert_one_line_error(run("chat", "hi", env=env), 2)
+    assert "HTTPS_PROXY" in line
+    assert SECRET not in line
+
+
+@pytest.mark.parametrize("key", ["kéy-0123456789", "key\x01-0123456789"])
+def test_a_key_no_header_can_carry_is_one_line_without_the_key(key: str) -> None:
+    env = {"ANTHROPIC_FOUNDRY_API_KEY": key, "ANTHROPIC_FOUNDRY_RESOURCE": "res-1"}
+    line = assert_one_line_error(run("chat", "hi", env=env), 2)
+    assert "ANTHROPIC_FOUNDRY_API_KEY holds a" in line
+    assert "0123456789" not in line
+
+
+def test_the_doctor_fails_a_key_no_header_can_carry() -> None:
+    env = {"ANTHROPIC_FOUNDRY_API_KEY": "kéy-0123456789"}
+    result = run("doctor", "--resource", "example-resource", "--json", env=env)
+    assert result.exit_code == 1, result.output
+    assert "non-ASCII character at position 2" in result.stdout
+    assert "0123456789" not in result.stdout
+
+
+def test_the_doctor_does_not_garble_its_report_around_a_placeholder_key() -> None:
+    env = {"ANTHROPIC_FOUNDRY_API_KEY": "k"}
+    result = run("doctor", "--resource", "example-resource", "--json", env=env)
+    assert "skipped" in result.stdout
+    assert "s[redacted]ipped" not in result.stdout
+
+
 def test_the_doctor_reports_a_malformed_proxy_as_a_failed_check() -> None:
     env = {"ANTHROPIC_FOUNDRY_API_KEY": "some-key", "HTTPS_PROXY": f"socks9://u:{SECRET}@p:1"}
     result = run("doctor", "--resource", "example-resource", "--json", env=env)
@@ -107,10 +141,20 @@ def test_the_doctor_reports_a_malformed_proxy_as_a_failed_check() -> None:
     assert "HTTPS_PROXY" in result.stdout
 
 
-def test_a_bad_timeout_is_a_usage_error() -> None:
-    result = run("chat", "--timeout", "0", "hi")
-    assert result.exit_code == 2
-    assert "Traceback" not in result.output
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf", "1e20", "abc"])
+def test_a_bad_timeout_is_a_usage_error(timeout: str) -> None:
+    # inf and 1e20 passed the option's range and raised OverflowError in the socket.
+    result = run("chat", "--timeout", timeout, "hi")
+    assert_one_line_error(result, 2)
+    assert "timeout" in result.stderr
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e20"])
+def test_a_doctor_timeout_no_socket_takes_is_one_line(timeout: str) -> None:
+    # They passed the option's range; inf and 1e20 raised OverflowError in the dns probe.
+    env = {"ANTHROPIC_FOUNDRY_API_KEY": "some-key"}
+    result = run("doctor", "--resource", "res-1", "--timeout", timeout, "--json", env=env)
+    assert "timeout must be" in assert_one_line_error(result, 2)
 
 
 # --- Microsoft Entra ID and timeouts -------------------------------------------------------------
@@ -238,3 +282,28 @@ def test_a_service_error_keeps_its_hint() -> None:
 def test_a_bug_keeps_its_traceback() -> None:
     assert describe_user_error(RuntimeError("bug")) is None
     assert describe_user_error(ModuleNotFoundError("No module named 'x'", name="x")) is None
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    # `claude-foundry chat --stream ... | head -c 3`: the pipe closes while the reply is written
+    # (events 50 ms apart, so the close comes before the rest of the reply).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_FOUNDRY_")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    config = EmulatorConfig.from_mapping({"api_key": "pipe-key", "stream_event_delay_ms": 50})
+    with Emulator(config) as emulator:
+        env |= {
+            "ANTHROPIC_FOUNDRY_API_KEY": "pipe-key",
+            "ANTHROPIC_FOUNDRY_BASE_URL": emulator.base_url,
+        }
+        command = [sys.executable, "-m", "claude_foundry.cli", "chat", "--stream", "hello " * 20]
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        ) as process:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            assert process.stdout.read(3)
+            process.stdout.close()
+            errors = process.stderr.read().decode()
+            assert process.wait(timeout=60) == 0, errors
+    assert "Error" not in errors
+    assert "Traceback" not in errors

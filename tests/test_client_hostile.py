@@ -103,6 +103,54 @@ def test_a_trickling_call_is_retried_like_any_timeout() -> None:
     assert "gave up after 2 attempts" in str(caught.value.__notes__)
 
 
+READS = {
+    "read": lambda response: response.read(),
+    "json": lambda response: response.json(),
+    "parse": lambda response: response.parse(),
+    "iter_bytes": lambda response: list(response.iter_bytes()),
+    "iter_lines": lambda response: list(response.iter_lines()),
+}
+
+
+@pytest.mark.parametrize("how", sorted(READS))
+def test_a_trickled_body_read_through_with_streaming_response_ends_at_the_timeout(
+    how: str,
+) -> None:
+    # The headers came at once; the caller read the body afterwards, a byte a second, for ever.
+    prefix, drip = TRICKLES["body"]
+    with hostile_server(prefix, drip, interval=0.25) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, timeout=1, max_retries=0)
+        with (
+            client,
+            client.messages.with_streaming_response.create(**REQUEST) as response,
+            pytest.raises(httpx2.TimeoutException),
+        ):
+            READS[how](response)
+
+
+async def test_a_trickled_body_read_through_async_with_streaming_response_ends_too() -> None:
+    prefix, drip = TRICKLES["body"]
+    with hostile_server(prefix, drip, interval=0.25) as server:
+        client = AsyncAnthropicFoundry(
+            api_key="k", base_url=server.base_url, timeout=1, max_retries=0
+        )
+        async with client:
+            async with client.messages.with_streaming_response.create(**REQUEST) as response:
+                with pytest.raises(httpx2.TimeoutException):
+                    await response.read()
+            async with client.messages.with_streaming_response.create(**REQUEST) as response:
+                with pytest.raises(httpx2.TimeoutException):
+                    _ = [chunk async for chunk in response.iter_bytes()]
+
+
+def test_a_body_read_later_in_time_is_read_whole() -> None:
+    with hostile_server(json_head(len(MESSAGE)) + MESSAGE) as server:
+        client = AnthropicFoundry(api_key="k", base_url=server.base_url, timeout=5, max_retries=0)
+        with client, client.messages.with_streaming_response.create(**REQUEST) as response:
+            assert b"".join(response.iter_bytes()) == MESSAGE
+    assert READ_DEADLINE.get() is None  # nothing left set after the reads
+
+
 # A stream that trickles one SSE line that never ends: before any event, and after handover.
 STREAM_TRICKLES = {
     "before-any-event": SSE_HEAD,

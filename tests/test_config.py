@@ -382,3 +382,116 @@ def test_a_key_that_is_not_a_string_is_refused_without_echoing_it(api_key: objec
     with pytest.raises(ConfigurationError, match="api_key must be a string") as info:
         AnthropicFoundry(api_key=api_key, resource="res-1")  # type: ignore[arg-type]
     assert "bytes-key" not in str(info.value)
+
+
+NOT_A_TIMEOUT = [
+    float("nan"),
+    float("inf"),
+    1e20,
+    0,
+    -1,
+    httpx2.Timeout(float("inf")),
+    httpx2.Timeout(5, read=1e12),
+    httpx2.Timeout(5, connect=-1),
+]
+
+
+@pytest.mark.parametrize("timeout", NOT_A_TIMEOUT, ids=repr)
+def test_a_timeout_no_socket_can_take_is_refused_on_the_client(timeout: object) -> None:
+    # Infinity or 1e20 s once reached the socket and raised OverflowError on the first request.
+    with pytest.raises(ConfigurationError, match="timeout"):
+        AnthropicFoundry(api_key="k", resource="res-1", timeout=timeout)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="timeout"):
+        AsyncAnthropicFoundry(api_key="k", resource="res-1", timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", NOT_A_TIMEOUT, ids=repr)
+def test_a_timeout_no_socket_can_take_is_refused_on_a_call(timeout: object) -> None:
+    # Checked before anything is sent: the unroutable resource is never reached.
+    client = AnthropicFoundry(api_key="k", resource="res-1", max_retries=0)
+    request = {"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
+    with client, pytest.raises(ConfigurationError, match="timeout"):
+        client.messages.create(**request, timeout=timeout)  # type: ignore[arg-type]
+    with client, pytest.raises(ConfigurationError, match="timeout"):
+        client.messages.stream(**request, timeout=timeout).__enter__()  # type: ignore[arg-type]
+
+
+def test_the_longest_timeout_a_socket_takes_is_accepted() -> None:
+    AnthropicFoundry(api_key="k", resource="res-1", timeout=1e9).close()
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("kéy-0123456789", "a non-ASCII character at position 2 of 14"),
+        ("key\x00-0123456789", "a space or control character at position 4 of 15"),
+        ("key 0123456789", "a space or control character at position 4 of 14"),
+        ("key\r\nx-injected: 1", "a space or control character at position 4"),
+    ],
+)
+def test_a_key_no_header_can_carry_is_refused_without_echoing_it(key: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem) as info:
+        AnthropicFoundry(api_key=key, resource="res-1")
+    assert "0123456789" not in str(info.value)
+    assert "injected" not in str(info.value)
+
+
+def test_a_key_from_the_environment_names_the_variable(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("ANTHROPIC_FOUNDRY_API_KEY", "kéy")
+    with pytest.raises(ConfigurationError, match="ANTHROPIC_FOUNDRY_API_KEY holds a non-ASCII"):
+        AnthropicFoundry(resource="res-1")
+
+
+@pytest.mark.parametrize("proxy", ["http://[::1", "http://user:pr0xy-s3cret@host:::", "::::"])
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_url_the_http_client_cannot_parse_is_a_configuration_error(
+    clean_env: pytest.MonkeyPatch, variable: str, proxy: str
+) -> None:
+    # httpx2 raised its own InvalidURL (not a ValueError) from the constructor.
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        clean_env.delenv(name, raising=False)
+        clean_env.delenv(name.lower(), raising=False)
+    clean_env.setenv(variable, proxy)
+    for client_class in (AnthropicFoundry, AsyncAnthropicFoundry):
+        with pytest.raises(ConfigurationError, match=f"{variable} is not a usable proxy") as info:
+            client_class(api_key="k", resource="res-1")
+        assert "pr0xy-s3cret" not in str(info.value)
+        assert "http://host:port" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ({"x-team": "équipe"}, "header 'x-team' holds a non-ASCII character at position 1"),
+        ({"x-team": "a\r\nx-injected: 1"}, "header 'x-team' holds a control character"),
+        ({"x team": "a"}, "'x team' is not a header name"),
+    ],
+)
+def test_a_header_no_request_can_carry_is_refused_naming_only_the_header(
+    clean_env: pytest.MonkeyPatch, headers: dict[str, str], problem: str
+) -> None:
+    # They failed on the first request with "'ascii' codec can't encode character".
+    with pytest.raises(ConfigurationError, match=f"default_headers: .*{problem}") as info:
+        AnthropicFoundry(api_key="k", resource="res-1", default_headers=headers)
+    assert "injected" not in str(info.value)
+    name, value = next(iter(headers.items()))
+    if "\n" in value:
+        return  # in the variable a line break starts the next header
+    clean_env.setenv("ANTHROPIC_CUSTOM_HEADERS", f"{name}: {value}")
+    with pytest.raises(ConfigurationError, match=f"ANTHROPIC_CUSTOM_HEADERS: .*{problem}"):
+        AnthropicFoundry(api_key="k", resource="res-1")
+
+
+def test_headers_with_spaces_and_tabs_in_their_values_are_kept() -> None:
+    client = AnthropicFoundry(api_key="k", resource="res-1", default_headers={"x-a": "b c\td"})
+    assert client._settings.custom_headers["x-a"] == "b c\td"
+
+
+@pytest.mark.parametrize("bundle", ["/nonexistent/ca.pem", "/etc/hostname"])
+def test_a_certificate_bundle_that_does_not_load_is_a_configuration_error(
+    clean_env: pytest.MonkeyPatch, bundle: str
+) -> None:
+    clean_env.setenv("SSL_CERT_FILE", bundle)
+    for client_class in (AnthropicFoundry, AsyncAnthropicFoundry):
+        with pytest.raises(ConfigurationError, match=f"SSL_CERT_FILE='{bundle}'"):
+            client_class(api_key="k", resource="res-1")

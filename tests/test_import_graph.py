@@ -74,6 +74,15 @@ def test_the_client_modules_import_each_other_without_a_circle() -> None:
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
 
 
+def test_no_module_of_the_package_imports_another_in_a_circle() -> None:
+    """The whole package, emulator, doctor and command line included: a module that needs the
+    version or any other name from the package root imports it from where it is defined."""
+    everything = sorted(PACKAGE.rglob("*.py"))
+    known = {module_name(path) for path in everything}
+    graph = {module_name(path): imports_of(path, known) for path in everything}
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
 def test_the_cycle_finder_finds_a_circle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None

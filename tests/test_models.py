@@ -8,6 +8,7 @@ import tomllib
 import warnings
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,25 @@ def test_other_names_never_warn() -> None:
         warnings.simplefilter("error")
         for name in ("my-sonnet", "claude-sonnet-4-6", "", None, 3, "claude-sonnet-4-5x"):
             _models.warn_if_deprecated(name)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Where deprecated ids belong: the lifecycle data, the catalogue the emulator serves (Foundry
+# answers them until they retire), the module that reads the data (its doctest shows one) and the
+# price table (calls to them are billed until then).
+LIFECYCLE_FILES = {"model_lifecycle.toml", "catalog.toml", "_models.py", "prices.toml"}
+
+
+def test_no_default_or_example_names_a_deprecated_model() -> None:
+    deprecated = sorted(_models._table(), key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, deprecated)) + r")(?![\w.-])")
+    texts = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    texts += [p for p in (ROOT / "src").rglob("*") if p.suffix in {".py", ".toml", ".md"}]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {match.group(1)}"
+        for path in texts
+        if path.name not in LIFECYCLE_FILES
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for match in pattern.finditer(line)
+    ]
+    assert not found, "\n".join(found)

@@ -241,6 +241,51 @@ def test_the_bash_examples_run(block: Block, bash_env: dict[str, str]) -> None:
     assert "warning: The model" not in done.stderr, report
 
 
+def test_the_first_command_uses_the_embedded_emulator_without_azure_settings(
+    bash_env: dict[str, str],
+) -> None:
+    """The README's first block, in a shell with no Foundry settings at all, as its comment says."""
+    first = readme_blocks()[0]
+    assert first.language == "bash"
+    assert 'claude-foundry chat "Hello!"' in first.code
+    bare = {
+        name: value
+        for name, value in bash_env.items()
+        if name not in _AZURE_VARIABLES and not name.startswith(("IDENTITY_", "MSI_"))
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", first.code],
+        cwd=ROOT,
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "using the embedded emulator" in done.stderr
+    assert 'You said: "Hello!"' in done.stdout
+
+
+def test_the_blocks_not_run_here_are_what_ci_runs() -> None:
+    """`bash scripts/test` and the benchmark lines are not run by this test, but CI runs them
+    exactly as the README shows them."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    suite = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
+    for block in readme_blocks():
+        for key in NOT_RUN:
+            if key not in block.code:
+                continue
+            for line in block.code.splitlines():
+                command = line.partition("#")[0].strip()
+                if command == "python benchmarks/run.py":
+                    continue  # the full run; CI runs the --smoke line below it
+                # The whole command, not a prefix of a longer one.
+                runs = re.compile(r"(?<![\w/.-])" + re.escape(command) + r"(?![\w/.-])")
+                if command:
+                    assert runs.search(ci) or runs.search(suite), f"{block.id}: {command!r}"
+
+
 # --- toml ----------------------------------------------------------------------------------------
 
 

@@ -58,9 +58,8 @@ from ._stream import (
     Stream,
 )
 from ._tools import ToolError, beta_async_tool, beta_tool
+from ._version import __version__
 from .resources import RawResponse
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",

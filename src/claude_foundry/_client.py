@@ -33,6 +33,8 @@ from ._config import (
     NOT_GIVEN,
     NotGiven,
     Settings,
+    bad_certificates_message,
+    bad_proxy_message,
     redact_url,
     resolve_settings,
 )
@@ -55,6 +57,7 @@ from ._steps import (
 )
 from ._stream import AsyncStream, Stream
 from ._token_cache import AsyncCredentialTokenSource, CredentialTokenSource
+from ._version import __version__
 from .resources import ALTERNATIVES, UNAVAILABLE_ON_CLIENT, NotOnFoundry, stand_ins
 from .resources.beta import AsyncBeta, Beta
 from .resources.messages import AsyncMessages, Messages
@@ -73,8 +76,6 @@ def _retry_count(request: httpx2.Request) -> int:
 
 
 def _user_agent() -> str:
-    from . import __version__
-
     return f"claude-foundry/{__version__}"
 
 
@@ -209,7 +210,14 @@ class _FoundryClient(Generic[_HttpT]):
         )
         # The official non-streaming guard applies only on a client with the default timeout.
         self._uses_default_timeout = settings.timeout == DEFAULT_TIMEOUT
-        self._http = http_client if http_client is not None else self._make_http(settings)
+        if http_client is None:
+            try:
+                http_client = self._make_http(settings)
+            except (httpx2.InvalidURL, ValueError) as exc:  # only proxy URLs are parsed there
+                raise ConfigurationError(bad_proxy_message(exc)) from None
+            except OSError as exc:  # ssl.SSLError included: the CA bundle did not load
+                raise ConfigurationError(bad_certificates_message(exc)) from None
+        self._http = http_client
         self._owns_http = owns_http
         enforce_deadlines(self._http)
 

@@ -41,9 +41,14 @@ __all__ = [
     "NOT_GIVEN",
     "NotGiven",
     "Omit",
+    "PROXY_VARIABLES",
     "SENTINEL_TYPE_NAMES",
     "Settings",
+    "bad_certificates_message",
+    "bad_proxy_message",
+    "check_timeout",
     "is_loopback_host",
+    "key_character_problem",
     "normalise_base_url",
     "omit",
     "redact_url",
@@ -160,6 +165,45 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}[redacted]@{authority.rpartition('@')[2]}{slash}{path}"
 
 
+PROXY_VARIABLES: Final = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+
+
+def bad_proxy_message(exc: Exception) -> str:
+    """What to do when the HTTP client cannot parse a proxy variable (``exc`` says why), with any
+    password in those variables redacted."""
+    named, reason = [], str(exc)
+    for name in PROXY_VARIABLES:
+        for spelling in (name, name.lower()):
+            value = os.environ.get(spelling)
+            if value:
+                named.append(spelling)
+                userinfo = value.partition("://")[2].rpartition("@")[0]
+                for secret in (userinfo, userinfo.partition(":")[2]):
+                    if secret:
+                        reason = reason.replace(secret, "[redacted]")
+    where = "/".join(named) or "HTTPS_PROXY"
+    return (
+        f"{where} is not a usable proxy URL ({reason.rstrip('.')}). Fix or unset it: a proxy URL "
+        "looks like http://host:port (http://, https:// or socks5://)."
+    )
+
+
+def bad_certificates_message(exc: OSError) -> str:
+    """What to do when the certificate authorities named by SSL_CERT_FILE / SSL_CERT_DIR (or the
+    system's) do not load; ``exc`` says why."""
+    named = [
+        f"{name}={os.environ[name]!r}"
+        for name in ("SSL_CERT_FILE", "SSL_CERT_DIR")
+        if os.environ.get(name)
+    ]
+    where = " and ".join(named) or "the system's certificate store"
+    return (
+        f"The certificate authorities to trust could not be loaded from {where}: "
+        f"{exc.strerror or exc}. Point SSL_CERT_FILE at a PEM bundle of CA certificates, or "
+        "unset it to use the default."
+    )
+
+
 def _env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     value = (os.environ if environ is None else environ).get(name)
     if value is None:
@@ -177,23 +221,42 @@ def resolve_timeout(
         if isinstance(client_timeout, httpx2.Timeout) and client_timeout != _HTTPX_DEFAULT_TIMEOUT:
             return client_timeout
         return DEFAULT_TIMEOUT
+    return check_timeout(timeout)
+
+
+# The longest wait a socket takes (the operating system's time_t, in nanoseconds, ends near
+# 9.2e9 s); a longer one raises OverflowError deep inside the HTTP stack, on the first request.
+MAX_TIMEOUT_S: Final = 1e9
+
+
+def check_timeout(timeout: object) -> httpx2.Timeout:
+    """``timeout`` (seconds, an ``httpx2.Timeout`` or None) as an ``httpx2.Timeout`` whose every
+    limit is a finite number of seconds > 0, or a ConfigurationError saying what to pass."""
     if isinstance(timeout, httpx2.Timeout):
+        for phase, limit in timeout.as_dict().items():
+            _check_seconds(f"timeout's {phase} limit", limit)
         return timeout
-    if isinstance(timeout, bool):
-        pass  # a bool is an int to Python, never a timeout
-    elif timeout is None:
+    if timeout is None:
         return httpx2.Timeout(None)
-    elif isinstance(timeout, int | float):
-        if not timeout > 0:
-            raise ConfigurationError(
-                f"timeout must be a number of seconds > 0 (or None for no timeout), "
-                f"not {timeout!r}."
-            )
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        _check_seconds("timeout", timeout)
         return httpx2.Timeout(timeout)
     raise ConfigurationError(
         f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
         f"{type(timeout).__name__}."
     )
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if value is None:
+        return  # no limit
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a number of seconds, not {value!r}.")
+    if not 0 < value <= MAX_TIMEOUT_S:  # also refuses NaN and infinity
+        raise ConfigurationError(
+            f"{name} must be a number of seconds > 0 and at most {MAX_TIMEOUT_S:,.0f} "
+            f"(or None for no timeout), not {value!r}."
+        )
 
 
 def is_loopback_host(host: str) -> bool:
@@ -420,6 +483,8 @@ def resolve_settings(
             "The `api_key` and `azure_ad_token_provider` arguments are mutually exclusive; pass "
             "only one (a key, or a Microsoft Entra ID token provider)."
         )
+    if key is not None:
+        _check_key_characters(key, "api_key" if api_key is not None else ENV_API_KEY)
     _check_credential(key, azure_ad_token_provider, credential, token_scope)
     if azure_ad_token_provider is not None and not callable(azure_ad_token_provider):
         raise ConfigurationError(
@@ -456,7 +521,9 @@ def resolve_settings(
         )
 
     headers = _custom_headers_from_env()
+    _check_headers(headers, ENV_CUSTOM_HEADERS)
     if default_headers:
+        _check_headers(default_headers, "default_headers")
         headers.update(default_headers)
     return Settings(
         base_url=url,
@@ -472,6 +539,47 @@ def resolve_settings(
         credential=credential,
         token_scope=token_scope.strip() if token_scope is not None else DEFAULT_TOKEN_SCOPE,
     )
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _check_headers(headers: Mapping[str, object], source: str) -> None:
+    """Names and values an HTTP header can carry, checked now rather than as an encoding error on
+    the first request. A value may be a secret, so only its header's name is quoted."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"{source}: {name!r} is not a header name (letters, digits and -, no spaces)."
+            )
+        if isinstance(value, str):
+            for position, char in enumerate(value, start=1):
+                if not (" " <= char <= "~" or char == "\t"):
+                    kind = "a non-ASCII" if not char.isascii() else "a control"
+                    raise ConfigurationError(
+                        f"{source}: the value of header {name!r} holds {kind} character at "
+                        f"position {position}; a header carries printable ASCII only."
+                    )
+
+
+def _check_key_characters(key: str, source: str) -> None:
+    """A key goes in a header, which carries visible ASCII only: say so now (without the key),
+    not with an encoding error on the first request."""
+    problem = key_character_problem(key)
+    if problem is not None:
+        raise ConfigurationError(
+            f"{source} holds {problem}, which no Foundry key has. Copy the key again from your "
+            "deployment's Details tab in the Foundry portal (Build > Models)."
+        )
+
+
+def key_character_problem(key: str) -> str | None:
+    """Where ``key`` has a character no header can carry as it is, said without the key."""
+    for position, char in enumerate(key, start=1):
+        if not "!" <= char <= "~":
+            kind = "a space or control character" if char.isascii() else "a non-ASCII character"
+            return f"{kind} at position {position} of {len(key)}"
+    return None
 
 
 def _check_credential(

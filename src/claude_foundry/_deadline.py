@@ -37,6 +37,7 @@ import httpcore2
 import httpx2
 
 __all__ = [
+    "BODY_DEADLINE",
     "StreamLimits",
     "Timeout",
     "attempt_limit",
@@ -44,6 +45,9 @@ __all__ = [
     "stream_total",
     "within",
 ]
+
+BODY_DEADLINE = "claude_foundry.body_deadline"
+"""The key, in an unread response's ``extensions``, of the deadline its body must arrive by."""
 
 READ_DEADLINE: ContextVar[float | None] = ContextVar("claude_foundry_deadline", default=None)
 """The deadline (on :func:`time.monotonic`'s scale) of the call running in this thread or task."""

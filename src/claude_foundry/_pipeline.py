@@ -39,7 +39,7 @@ import httpx2
 
 from ._admission import AdmissionAsk, AdmissionGate, Outcome, Priority, usage_outcome
 from ._config import SENTINEL_TYPE_NAMES
-from ._deadline import StreamLimits, attempt_limit, stream_total
+from ._deadline import BODY_DEADLINE, StreamLimits, attempt_limit, stream_total
 from ._errors import APIConnectionError, APIError, APIStatusError
 from ._events import transport_error as stream_transport_error
 from ._redact import redact_error
@@ -475,6 +475,9 @@ class Pipeline:
                         yield ReadBody(response, deadline)
                 raise status_error_from_response(response)
             if call.unread:
+                if not call.stream:
+                    # The caller reads the body later: the attempt's time limit goes with it.
+                    response.extensions[BODY_DEADLINE] = deadline
                 return response
             if not call.stream:
                 return call.parse(response)

@@ -9,7 +9,7 @@ attribute access on :class:`Message`, and a content block, delta or stream event
 module does not know becomes an :class:`UnknownBlock` / :class:`UnknownEvent` that keeps its data.
 
     >>> message = decode_message(b'{"id": "msg_1", "type": "message", "role": "assistant", '
-    ...     b'"model": "claude-sonnet-4-5", "content": [{"type": "text", "text": "Hi"}], '
+    ...     b'"model": "claude-sonnet-5", "content": [{"type": "text", "text": "Hi"}], '
     ...     b'"stop_reason": "end_turn", "stop_sequence": null, '
     ...     b'"usage": {"input_tokens": 3, "output_tokens": 1}}')
     >>> message.content[0].text

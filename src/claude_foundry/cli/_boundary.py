@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any
 
 import click
@@ -103,6 +104,11 @@ class CommandGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`... | head`): nothing is wrong, and nothing more can be said.
+            # Later writes (Python's own flush at exit) go nowhere instead of failing again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
         except Exception as exc:
             error = describe_user_error(exc)
             if error is None:

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 
+from .._config import key_character_problem
 from .._token_cache import DEFAULT_TOKEN_SCOPE, redact_secrets
 from .context import DoctorContext
 from .results import CheckResult
@@ -117,6 +118,15 @@ def _check_key(ctx: DoctorContext) -> CheckResult:
             detail + "; it looks like a Microsoft Entra token, not a key",
             "A token goes in the Authorization header: azure_ad_token_provider= (here: "
             "--token-env NAME).",
+        )
+    problem = key_character_problem(key)
+    if problem is not None and not any(ch.isspace() for ch in key):
+        return CheckResult(
+            "credential",
+            "fail",
+            f"{detail}; it holds {problem}, which no key has (the client refuses it)",
+            f"Copy the key again from the deployment's Details tab in the Foundry portal and set "
+            f"{ctx.key_source} to it.",
         )
     if key[0] in "'\"" or key[-1] in "'\"" or any(ch.isspace() for ch in key):
         return CheckResult(

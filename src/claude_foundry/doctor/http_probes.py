@@ -17,6 +17,7 @@ import msgspec
 from .._config import DEFAULT_ANTHROPIC_VERSION, ENV_CUSTOM_HEADERS
 from .._errors import APIStatusError, make_status_error
 from .._pipeline import transport_error
+from .._version import __version__
 from .context import Answer, DoctorContext
 from .network import display_proxy
 from .results import CheckResult, Status
@@ -37,8 +38,6 @@ def _result(name: str, status: Status, detail: str, fix: str = "") -> CheckResul
 
 
 def _headers(ctx: DoctorContext) -> dict[str, str]:
-    from .. import __version__
-
     headers = {
         "accept": "application/json",
         "content-type": "application/json",

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 
+from .._config import check_timeout
 from .._token_cache import redact_secrets
 from .context import DoctorContext, DoctorOptions, resolve_context
 from .credential import check_credential
@@ -59,8 +60,11 @@ def run_doctor(
     ``token_provider`` (a callable returning a token) or ``credential`` (an azure-identity
     credential) check Microsoft Entra ID as the client would use it.
     """
+    options = options or DoctorOptions()
+    # A timeout no socket takes (NaN, infinity, 1e20 s) would raise deep in a probe.
+    check_timeout(options.timeout)
     ctx = DoctorContext(
-        options=options or DoctorOptions(),
+        options=options,
         environ=os.environ if environ is None else environ,
         token_provider=token_provider,
         credential=credential,
@@ -108,9 +112,15 @@ def run_doctor(
     finally:
         if owns_http:
             ctx.http.close()
-    secrets = (
-        *(s for s in (ctx.key, ctx.token) if s),
-        *url_secrets(ctx.base_url_raw, ctx.proxy, ctx.env("ANTHROPIC_BASE_URL")),
+    # A secret of a few characters (a placeholder such as "k") is no secret worth hiding, and
+    # removing it from every word would garble the report.
+    secrets = tuple(
+        s
+        for s in (
+            *(s for s in (ctx.key, ctx.token) if s),
+            *url_secrets(ctx.base_url_raw, ctx.proxy, ctx.env("ANTHROPIC_BASE_URL")),
+        )
+        if len(s) >= 4
     )
     return [
         CheckResult(

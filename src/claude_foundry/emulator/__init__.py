@@ -4,7 +4,7 @@
     >>> with Emulator(api_key="test-key") as emu:  # doctest: +SKIP
     ...     client = AnthropicFoundry(api_key=emu.api_key, base_url=emu.base_url)
     ...     emu.add_fault(kind="status", status=529, count=2, retry_after=0)
-    ...     client.messages.create(model="claude-sonnet-4-5", max_tokens=64,
+    ...     client.messages.create(model="claude-sonnet-5", max_tokens=64,
     ...                            messages=[{"role": "user", "content": "Hi"}])
 
 Command line: ``claude-foundry emulator --port 8011``. Pytest: the ``foundry_emulator`` fixture

@@ -11,7 +11,7 @@ every key, is in ``docs/emulator.md``; in short::
 
     [[deployments]]
     name = "chat"                      # what callers pass as "model"
-    model = "claude-sonnet-4-5"
+    model = "claude-sonnet-4-6"
     hosting = "anthropic"              # or "azure" (refuses what Foundry lacks there)
     echo_model = "deployment"          # or "model": which name replies carry
     quotas = { rpm = 60, input_tpm = 100_000, output_tpm = 20_000 }
@@ -23,7 +23,7 @@ every key, is in ``docs/emulator.md``; in short::
 
     >>> config = EmulatorConfig.from_mapping({
     ...     "api_key": "local-key",
-    ...     "deployments": [{"name": "my-sonnet", "model": "claude-sonnet-4-5",
+    ...     "deployments": [{"name": "my-sonnet", "model": "claude-sonnet-4-6",
     ...                      "quotas": {"rpm": 10}}],
     ... })
     >>> config.deployments["my-sonnet"].hosting, config.deployments["my-sonnet"].rpm

@@ -6,7 +6,7 @@ conditions answers everything. Example (TOML)::
 
     [[scripts]]
     name = "weather round trip"          # optional label, shown in listings
-    deployment = "claude-sonnet-4-5"     # the request's deployment (its "model" field)
+    deployment = "claude-sonnet-5"       # the request's deployment (its "model" field)
     contains = "weather"                 # case-insensitive substring of the last user text
     # regex = "weather in (\\w+)"        # or a Python regular expression (re.search)
     # tool = "get_weather"               # the request offers a tool of this name

@@ -7,9 +7,9 @@ Standard costs 1.1 times as much). Every record names the table version that pri
 estimates: Azure bills Claude Consumption Units per hour, with no per-call breakdown.
 
     >>> table = load_price_table()
-    >>> price = table.price_for("claude-sonnet-4-5-20250929")
+    >>> price = table.price_for("claude-haiku-4-5-20251001")
     >>> price.model, price.input
-    ('claude-sonnet-4-5', 3.0)
+    ('claude-haiku-4-5', 1.0)
 
 Why not ``genai-prices``: it is well kept and agrees with this table (a test checks), but it pulls
 pydantic into every process that records a call, ships a 1.7 MB snapshot of every provider, and
@@ -201,7 +201,7 @@ def load_price_table(override: str | Path | None = None) -> PriceTable:
             if not isinstance(entry, Mapping):
                 raise ConfigurationError(
                     f"Price table {where}: deployment {name!r} must be a table such as "
-                    '{ model = "claude-sonnet-4-5", data_zone = true }'
+                    '{ model = "claude-sonnet-4-6", data_zone = true }'
                 )
             model = entry.get("model")
             deployments[str(name)] = DeploymentInfo(

@@ -11,7 +11,7 @@ with the real usage and learns from 429s.
 
     governor = QuotaGovernor(pools={"sonnet": PoolLimits(rpm=60, input_tpm=40_000,
                                                          output_tpm=8_000)},
-                             deployments={"claude-sonnet-4-5": "sonnet"})
+                             deployments={"claude-sonnet-4-6": "sonnet"})
     client = AnthropicFoundry(api_key=..., resource=..., governor=governor)
     background = client.with_options(priority="background")
 

@@ -8,11 +8,11 @@ relative error; the estimate adds twice that error on top, so it errs high while
 and tightens as traffic flows. A prompt served mostly from the cache teaches a lower ratio.
 
     >>> estimator = InputEstimator()
-    >>> estimator.estimate("claude-sonnet-4-5", 4000) > 0
+    >>> estimator.estimate("claude-sonnet-4-6", 4000) > 0
     True
     >>> for _ in range(100):
-    ...     estimator.observe("claude-sonnet-4-5", 4000, 1000)
-    >>> 1000 <= estimator.estimate("claude-sonnet-4-5", 4000) <= 1002
+    ...     estimator.observe("claude-sonnet-4-6", 4000, 1000)
+    >>> 1000 <= estimator.estimate("claude-sonnet-4-6", 4000) <= 1002
     True
 """
 
@@ -28,7 +28,7 @@ _FAMILY = re.compile(r"(haiku|sonnet|opus|fable)", re.IGNORECASE)
 
 
 def model_family(model: str) -> str:
-    """``claude-sonnet-4-5`` → ``sonnet``; a name without a family word is its own family."""
+    """``claude-sonnet-4-6`` → ``sonnet``; a name without a family word is its own family."""
     found = _FAMILY.search(model)
     return found.group(1).lower() if found else model
 

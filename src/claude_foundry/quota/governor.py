@@ -3,10 +3,10 @@
     >>> from claude_foundry.quota import PoolLimits, QuotaGovernor
     >>> governor = QuotaGovernor(pools={"sonnet": PoolLimits(rpm=60, input_tpm=40_000,
     ...                                                      output_tpm=8_000)},
-    ...                          deployments={"claude-sonnet-4-5": "sonnet"})
-    >>> governor.pool_for("claude-sonnet-4-5")
+    ...                          deployments={"claude-sonnet-4-6": "sonnet"})
+    >>> governor.pool_for("claude-sonnet-4-6")
     'sonnet'
-    >>> governor.headroom("claude-sonnet-4-5", input_tokens=1_000, max_tokens=1_000)
+    >>> governor.headroom("claude-sonnet-4-6", input_tokens=1_000, max_tokens=1_000)
     8
 
 Hand it to a client (``AnthropicFoundry(..., governor=governor)``) and every message call

@@ -2,7 +2,7 @@
 
 >>> PoolLimits(rpm=60, input_tpm=40_000, output_tpm=8_000).as_tuple()
 (60, 40000, 8000)
->>> PoolLimits.for_offer("pay-as-you-go", "claude-sonnet-4-5")
+>>> PoolLimits.for_offer("pay-as-you-go", "claude-sonnet-4-6")
 PoolLimits(rpm=80, input_tpm=80000, output_tpm=16000)
 """
 

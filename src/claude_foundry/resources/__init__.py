@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import httpx2
 
+from .._deadline import BODY_DEADLINE, within
 from .._errors import NotSupportedOnFoundryError
 from .._responses import event_decoder
 from .._stream import AsyncStream, Stream
@@ -21,6 +22,9 @@ __all__ = [
     "StreamingResponse",
     "StreamingResponseManager",
 ]
+
+_T = TypeVar("_T")
+_END: Any = object()  # what a drained iterator gives in place of a next part
 
 _MODELS_ALTERNATIVE = (
     "List your deployments in the Foundry portal (Build > Models) or with Azure Resource "
@@ -199,9 +203,13 @@ class RawResponse(_ResponseFacts):
 
 
 class _StreamingResponseBase(_ResponseFacts):
-    """A response whose body has not been read yet (``with_streaming_response``)."""
+    """A response whose body has not been read yet (``with_streaming_response``).
 
-    __slots__ = ("_parse", "_stream", "http_response")
+    The body of a call that is not streamed must still arrive within the call's timeout, read
+    how it may: each read runs under the attempt's deadline, so a server that trickles it cannot
+    keep the caller waiting."""
+
+    __slots__ = ("_deadline", "_parse", "_stream", "http_response")
 
     def __init__(
         self, http_response: httpx2.Response, parse: Callable[[httpx2.Response], Any], stream: bool
@@ -209,6 +217,7 @@ class _StreamingResponseBase(_ResponseFacts):
         self.http_response = http_response
         self._parse = parse
         self._stream = stream
+        self._deadline: float | None = http_response.extensions.get(BODY_DEADLINE)
 
 
 class StreamingResponse(_StreamingResponseBase):
@@ -217,7 +226,8 @@ class StreamingResponse(_StreamingResponseBase):
     __slots__ = ()
 
     def read(self) -> bytes:
-        return self.http_response.read()
+        with within(self._deadline):
+            return self.http_response.read()
 
     def text(self) -> str:
         self.read()
@@ -228,13 +238,21 @@ class StreamingResponse(_StreamingResponseBase):
         return self.http_response.json()
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        return self.http_response.iter_bytes(chunk_size)
+        return self._bounded(self.http_response.iter_bytes(chunk_size))
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
-        return self.http_response.iter_text(chunk_size)
+        return self._bounded(self.http_response.iter_text(chunk_size))
 
     def iter_lines(self) -> Iterator[str]:
-        return self.http_response.iter_lines()
+        return self._bounded(self.http_response.iter_lines())
+
+    def _bounded(self, parts: Iterator[_T]) -> Iterator[_T]:
+        while True:
+            with within(self._deadline):
+                part = next(parts, _END)
+            if part is _END:
+                return
+            yield part
 
     def parse(self) -> Any:
         """The ``Message`` (reading the body), or for ``stream=True`` the event :class:`Stream`."""
@@ -243,7 +261,7 @@ class StreamingResponse(_StreamingResponseBase):
             return Stream(
                 response=response, decoder=event_decoder(response), chunks=response.iter_bytes()
             )
-        response.read()
+        self.read()
         return self._parse(response)
 
     def close(self) -> None:
@@ -256,7 +274,8 @@ class AsyncStreamingResponse(_StreamingResponseBase):
     __slots__ = ()
 
     async def read(self) -> bytes:
-        return await self.http_response.aread()
+        with within(self._deadline):
+            return await self.http_response.aread()
 
     async def text(self) -> str:
         await self.read()
@@ -267,13 +286,21 @@ class AsyncStreamingResponse(_StreamingResponseBase):
         return self.http_response.json()
 
     def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        return self.http_response.aiter_bytes(chunk_size)
+        return self._bounded(self.http_response.aiter_bytes(chunk_size))
 
     def iter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
-        return self.http_response.aiter_text(chunk_size)
+        return self._bounded(self.http_response.aiter_text(chunk_size))
 
     def iter_lines(self) -> AsyncIterator[str]:
-        return self.http_response.aiter_lines()
+        return self._bounded(self.http_response.aiter_lines())
+
+    async def _bounded(self, parts: AsyncIterator[_T]) -> AsyncIterator[_T]:
+        while True:
+            with within(self._deadline):
+                part = await anext(parts, _END)
+            if part is _END:
+                return
+            yield part
 
     async def parse(self) -> Any:
         response = self.http_response
@@ -281,7 +308,7 @@ class AsyncStreamingResponse(_StreamingResponseBase):
             return AsyncStream(
                 response=response, decoder=event_decoder(response), chunks=response.aiter_bytes()
             )
-        await response.aread()
+        await self.read()
         return self._parse(response)
 
     async def close(self) -> None:

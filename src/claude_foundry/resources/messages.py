@@ -21,6 +21,7 @@ from .._config import (
     SAMPLING_PARAMS_VERSION,
     SENTINEL_TYPE_NAMES,
     NotGiven,
+    check_timeout,
 )
 from .._files import inline_file_data
 from .._models import warn_if_deprecated
@@ -165,14 +166,12 @@ _TOKEN_COUNTING_BETA = "token-counting-2024-11-01"
 def _resolve_call_timeout(timeout: Any) -> httpx2.Timeout | None:
     if type(timeout).__name__ in SENTINEL_TYPE_NAMES:
         return None
-    if isinstance(timeout, httpx2.Timeout):
-        return timeout
-    if timeout is None or isinstance(timeout, int | float):
-        return httpx2.Timeout(timeout)
-    raise TypeError(
-        f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
-        f"{type(timeout).__name__}"
-    )
+    if timeout is not None and not isinstance(timeout, int | float | httpx2.Timeout):
+        raise TypeError(
+            f"timeout must be a number of seconds, an httpx2.Timeout or None, not "
+            f"{type(timeout).__name__}"
+        )
+    return check_timeout(timeout)
 
 
 class _MessagesCore:

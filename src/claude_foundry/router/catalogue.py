@@ -12,8 +12,8 @@ which model, hosted where, in which quota pool". The catalogue is that answer, a
     [[deployments]]
     name = "sonnet-sweden"                # the catalogue's name for it
     resource = "contoso-sweden"           # or base_url = "https://.../anthropic/"
-    deployment = "claude-sonnet-4-5"      # what is sent as `model`
-    model = "claude-sonnet-4-5"
+    deployment = "claude-sonnet-4-6"      # what is sent as `model`
+    model = "claude-sonnet-4-6"
     api_key_env = "SWEDEN_FOUNDRY_KEY"    # or entra = true
     hosting = "anthropic"                 # or "azure"
     deployment_type = "global-standard"
