@@ -19,7 +19,7 @@ def _register_subcommands() -> None:
     # Each subcommand lives in its own module; importing them here keeps `main` the only entry.
     from importlib import import_module
 
-    for name in ("chat", "deployments", "doctor", "emulator", "usage"):
+    for name in ("batch", "chat", "deployments", "doctor", "emulator", "usage"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
