@@ -137,3 +137,95 @@ async def test_async_client_errors(emulator: Emulator) -> None:
             await client.with_options(timeout=timeout).messages.create(
                 model="claude-sonnet-4-6", max_tokens=8, messages=HI
             )
+
+
+# --- errors raised inside streams and the tool runner, with only the client import changed
+
+
+IN_STREAM = [
+    ("rate_limit_error", anthropic.RateLimitError),
+    ("overloaded_error", anthropic.OverloadedError),
+]
+
+
+def _stream_failures(client: Any, emulator: Emulator, error_type: str) -> list[BaseException]:
+    """The errors an ``event: error`` after content raises: through the stream helper, then
+    through ``create(stream=True)``."""
+    raised: list[BaseException] = []
+    emulator.add_fault(kind="stream_error", error_type=error_type, after_events=4, count=2)
+    try:
+        with client.messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=HI) as s:
+            s.until_done()
+    except Exception as exc:
+        raised.append(exc)
+    try:
+        for _ in client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=64, messages=HI, stream=True
+        ):
+            pass
+    except Exception as exc:
+        raised.append(exc)
+    return raised
+
+
+@pytest.mark.parametrize(("error_type", "specific"), IN_STREAM)
+def test_in_stream_errors_are_caught_by_the_official_class(
+    emulator: Emulator, error_type: str, specific: type
+) -> None:
+    """The official client raises ``anthropic.APIStatusError`` for an in-stream error; ours is
+    caught by that and by the class of its type."""
+    with anthropic.AnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0
+    ) as official:
+        theirs = _stream_failures(official, emulator, error_type)
+    with AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0) as ours:
+        mine = _stream_failures(ours, emulator, error_type)
+    assert len(theirs) == len(mine) == 2
+    for their_error, my_error in zip(theirs, mine, strict=True):
+        assert isinstance(my_error, type(their_error))
+        assert isinstance(my_error, anthropic.APIStatusError)
+        assert isinstance(my_error, specific)
+
+
+@claude_foundry.beta_tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def test_tool_runner_errors_are_caught_by_the_official_class(emulator: Emulator) -> None:
+    client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0)
+    runner = client.beta.messages.tool_runner(
+        model="claude-sonnet-4-6", max_tokens=64, tools=[get_weather], messages=WEATHER
+    )
+    replies = iter(runner)
+    assert next(replies).stop_reason == "tool_use"
+    emulator.add_fault(kind="status", status=429, count=1)  # the second turn is refused
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        next(replies)
+    assert isinstance(raised.value, claude_foundry.RateLimitError)
+    emulator.add_fault(kind="stream_error", after_events=4, count=1)
+    streaming = client.beta.messages.tool_runner(
+        model="claude-sonnet-4-6", max_tokens=64, tools=[get_weather], messages=WEATHER, stream=True
+    )
+    with pytest.raises(anthropic.OverloadedError):  # noqa: PT012 - raised while iterating
+        for stream in streaming:
+            stream.until_done()
+    client.close()
+
+
+async def test_async_tool_runner_errors_are_caught_by_the_official_class(
+    emulator: Emulator,
+) -> None:
+    emulator.add_fault(kind="status", status=529, count=1)
+    async with AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0
+    ) as client:
+        runner = client.beta.messages.tool_runner(
+            model="claude-sonnet-4-6", max_tokens=64, tools=[get_weather], messages=WEATHER
+        )
+        with pytest.raises(anthropic.OverloadedError):
+            await runner.until_done()

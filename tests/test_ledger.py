@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from claude_foundry import AnthropicFoundry, CallRecord, NotFoundError
+from claude_foundry.cli import main
 from claude_foundry.emulator import Emulator
 from claude_foundry.ledger import Ledger, LedgerError, open_store
 from claude_foundry.ledger.store import COLUMNS, migration_scripts
@@ -219,6 +221,13 @@ def test_retention_removes_old_rows_while_writers_keep_writing(ledger_url: str) 
     assert keeper.flush()
     total = keeper.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0]
     assert total >= written[0] > 0  # every new row stayed
+    # The daily totals of the days past the window went too, the per-tag ones included.
+    old_days = keeper.store.query(
+        "SELECT COUNT(*) FROM ledger_daily WHERE day <= %s", (int((now - 2 * 86_400) // 86_400),)
+    )
+    assert old_days[0][0] == 0
+    tagged = keeper.store.query("SELECT DISTINCT value FROM ledger_daily_tags WHERE tag = 'age'")
+    assert tagged == [("new",)]
     keeper.close()
     other.close()
 
@@ -232,7 +241,8 @@ _WRITER_SCRIPT = textwrap.dedent(
     n = 0
     while True:
         ledger.record_call(CallRecord(started_at=time.time(), duration=0.1, input_tokens=n,
-                                      output_tokens=1, model="claude-haiku-4-5"))
+                                      output_tokens=1, model="claude-haiku-4-5",
+                                      tags={"worker": "w1"}))
         n += 1
         if n == 50:
             ledger.flush()
@@ -258,10 +268,17 @@ def test_kill_9_while_writing_leaves_a_readable_ledger(ledger_url: str, tmp_path
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     store = open_store(ledger_url)
-    assert store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] >= 50
+    calls = store.query("SELECT COUNT(*) FROM ledger_calls")[0][0]
+    assert calls >= 50
     if store.dialect == "sqlite":
         assert store.query("PRAGMA integrity_check") == [("ok",)]
+    # The daily totals went in with the calls or not at all: they still add up.
+    assert store.query("SELECT SUM(calls) FROM ledger_daily")[0][0] == calls
+    assert store.query("SELECT SUM(calls) FROM ledger_daily_tags")[0][0] == calls
     store.close()
+    result = CliRunner().invoke(main, ["usage", "--ledger", ledger_url, "--since", "1d", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["total"]["calls"] == calls
     with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:  # and writable again
         ledger.record_call(_record(time.time()))
         assert ledger.flush()
@@ -318,15 +335,32 @@ def test_environment_variable_turns_the_ledger_on(
     assert off._observers == ()
 
 
-def test_a_record_never_holds_the_key_or_the_prompt(emulator: Emulator, tmp_path: Path) -> None:
-    path = tmp_path / "secret.db"
+def test_a_record_never_holds_the_key_or_the_prompt(
+    emulator: Emulator, ledger_url: str, tmp_path: Path
+) -> None:
     secret_prompt = "my-very-private-prompt"
-    with Ledger(open_store(f"sqlite:///{path}"), flush_interval=0.01) as ledger:
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:
         client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=ledger)
         client.messages.create(
             model=MODEL, max_tokens=8, messages=[{"role": "user", "content": secret_prompt}]
         )
-    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+        with client.messages.stream(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": secret_prompt}]
+        ) as stream:
+            stream.get_final_message()
+    if ledger_url.startswith("sqlite"):
+        data = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    else:  # every row of every table, as text
+        store = open_store(ledger_url)
+        tables = store.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        data = b"".join(
+            str(store.query(f"SELECT t::text FROM {name} t")).encode() for (name,) in tables
+        )
+        store.close()
+        assert b"ledger_calls" in str(tables).encode()
+    assert b"msg_" in data  # the rows are there
     assert TEST_API_KEY.encode() not in data
     assert secret_prompt.encode() not in data
     assert b"deterministic reply" not in data
@@ -387,6 +421,15 @@ def _spread_records(now: float) -> list[CallRecord]:
                 host=("a.services.ai.azure.com", "b.services.ai.azure.com")[index % 2],
                 deployment=("prod-sonnet", "prod-haiku", None)[index % 3],
                 route=None if index % 4 else "main",
+                tags=(
+                    {
+                        "user": f"u{index % 6}",
+                        "feature": ("chat", "search", "")[index % 3],
+                        "custom_id": f"q{index}",
+                    }
+                    if index % 5
+                    else {}
+                ),
                 model=(MODEL, "claude-haiku-4-5", None, "unknown-model")[index % 4],
                 outcome=("ok", "ok", "error", "cancelled")[index % 4],
                 throttled=int(index % 5 == 0),
@@ -408,7 +451,8 @@ def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
             ledger.record_call(record)
         assert ledger.flush()
         since, until = now - 12.3 * 86_400, now + 1.0  # partial days at both ends
-        for dimension in ("day", "deployment", "model", "host", "route", "outcome", "operation"):
+        dimensions = ("day", "deployment", "model", "host", "route", "outcome", "operation")
+        for dimension in (*dimensions, "tag:user", "tag:feature", "tag:absent", "tag:custom_id"):
             via_days = _grouped(ledger.store, dimension, since, until, set())
             from_calls: dict[str, Any] = {}
             _scan_calls(ledger.store, dimension, since, until, from_calls, set(), buckets=True)
@@ -426,6 +470,28 @@ def test_daily_totals_match_the_calls_they_sum(ledger_url: str) -> None:
                 assert group.unpriced_calls == expected.unpriced_calls
                 assert group._latency == expected._latency
                 assert group._ttft == expected._ttft
+
+
+def test_a_report_by_tag_reads_whole_days_from_the_daily_totals(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import usage_report
+
+    now = time.time()
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for record in _spread_records(now):
+            ledger.record_call(record)
+        assert ledger.flush()
+        today = int(now // 86_400) * 86_400.0
+        since, until = today - 20 * 86_400, today  # whole days only
+        before = usage_report(ledger.store, since=since, until=until, by="tag:user", top=0)
+        # Without the calls, whole days still report the same: the totals hold them.
+        ledger.store.query("DELETE FROM ledger_calls RETURNING id")
+        after = usage_report(ledger.store, since=since, until=until, by="tag:user", top=0)
+    assert before.total.calls > 0
+    assert [(g.key, g.calls, g.input_tokens) for g in after.groups] == [
+        (g.key, g.calls, g.input_tokens) for g in before.groups
+    ]
+    assert "(none)" in {group.key for group in after.groups}  # calls without the tag
+    assert after.total.latency_p95 == before.total.latency_p95
 
 
 def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: str) -> None:
@@ -459,12 +525,20 @@ def test_the_daily_tables_migration_fills_them_from_existing_calls(ledger_url: s
     backfilled = reader.query(
         "SELECT day, deployment, model, outcome, calls, input_tokens FROM ledger_daily"
     )
+    backfilled_tags = reader.query(
+        "SELECT day, tag, value, price_table, calls, input_tokens, cost_usd FROM ledger_daily_tags"
+    )
+    backfilled_tag_latency = reader.query("SELECT * FROM ledger_daily_tag_latency")
     reader.close()
 
-    incremental = sorted(
-        (row[0], row[1], row[2], row[6], row[8], row[11]) for row in rollup(rows)[0]
-    )
+    daily, _latency, tags, tag_latency = rollup(rows)
+    incremental = sorted((row[0], row[1], row[2], row[6], row[8], row[11]) for row in daily)
     assert sorted(tuple(row) for row in backfilled) == incremental
+    assert len(backfilled_tags) == len(tags) > 0
+    assert sorted(tuple(row[:6]) for row in backfilled_tags) == sorted(
+        (*row[:4], row[4], row[7]) for row in tags
+    )
+    assert sorted(tuple(row) for row in backfilled_tag_latency) == sorted(tag_latency)
 
 
 def test_rows_the_database_refuses_are_dropped_not_retried_forever(ledger_url: str) -> None:
@@ -475,3 +549,129 @@ def test_rows_the_database_refuses_are_dropped_not_retried_forever(ledger_url: s
         ledger.record_call(_record(time.time()))  # later records still go in
         assert ledger.flush()
         assert ledger.store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 1
+
+
+def test_a_partial_day_is_read_the_cheaper_way_and_adds_up(
+    ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_foundry.ledger import report
+
+    day = 86_400.0
+    base = (int(time.time() // day) - 6) * day
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for index in range(5 * 24):  # one call an hour for five days
+            ledger.record_call(
+                CallRecord(
+                    started_at=base + index * 3600.0 + 60.0,
+                    duration=0.05 + (index % 9) / 10,
+                    time_to_first_token=0.03 if index % 2 else None,
+                    deployment=("a", "b", "c")[index % 3],
+                    model=MODEL,
+                    input_tokens=10 + index,
+                    output_tokens=20,
+                    outcome="error" if index % 7 == 0 else "ok",
+                    tags={"user": f"u{index % 4}"} if index % 5 else {},
+                )
+            )
+        assert ledger.flush()
+        store = ledger.store
+        scanned: list[float] = []
+        scan = report._scan_calls
+
+        def spy(
+            store: Any, dimension: str, start: float, end: float, *args: Any, **kw: Any
+        ) -> None:
+            scanned.append(end - start)
+            scan(store, dimension, start, end, *args, **kw)
+
+        def check(since: float, until: float) -> None:
+            for dimension in ("day", "deployment", "tag:user", "outcome"):
+                monkeypatch.setattr(report, "_scan_calls", spy)
+                via_days = report._grouped(store, dimension, since, until, set())
+                monkeypatch.setattr(report, "_scan_calls", scan)
+                expected: dict[str, Any] = {}
+                scan(store, dimension, since, until, expected, set(), buckets=True)
+                assert via_days.keys() == expected.keys(), (dimension, since - base)
+                for key, group in via_days.items():
+                    other = expected[key]
+                    assert (group.calls, group.errors, group.input_tokens) == (
+                        other.calls,
+                        other.errors,
+                        other.input_tokens,
+                    ), (dimension, key)
+                    assert group.cost_usd == pytest.approx(other.cost_usd)
+                    assert group._latency == other._latency
+                    assert group._ttft == other._ttft
+
+        # 90% of the first day and 80% of the last: the rest of each day is read instead.
+        scanned.clear()
+        check(base + 0.1 * day, base + 3.8 * day)
+        assert max(scanned) <= 0.2 * day + 1
+        # 30% and 30%: the parts themselves are read.
+        scanned.clear()
+        check(base + 0.7 * day, base + 3.3 * day)
+        assert max(scanned) <= 0.3 * day + 1
+        # Retention deleted the first calls of a day and kept its totals: read the part itself.
+        store.query("DELETE FROM ledger_calls WHERE started_at < %s RETURNING id", [base + 3600])
+        scanned.clear()
+        check(base + 0.1 * day, base + 3.8 * day)
+        assert max(scanned) >= 0.9 * day - 1
+
+
+def test_a_token_count_is_a_call_that_uses_no_tokens(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import usage_report
+
+    day = 86_400.0
+    yesterday_noon = (int(time.time() // day) - 1) * day + day / 2
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for started_at in (yesterday_noon, time.time()):
+            ledger.record_call(_record(started_at, tags={"user": "a"}))  # 10 input tokens
+            counted = CallRecord(
+                started_at=started_at, duration=0.1, operation="count_tokens", input_tokens=5000
+            )
+            ledger.record_call(counted)
+        assert ledger.flush()
+        for since in (yesterday_noon - 1, yesterday_noon - day):  # parts of days, whole days
+            for by in ("day", "deployment", "tag:user"):
+                report = usage_report(ledger.store, since=since, until=time.time() + 1, by=by)
+                assert report.total.calls == 4
+                assert report.total.input_tokens == 20, (since, by)
+
+
+def test_server_tool_use_reaches_the_row(emulator: Emulator, ledger_url: str) -> None:
+    server_tools = {"web_search_requests": 3, "web_fetch_requests": 2}
+    emulator.add_script(
+        {"reply": {"text": "Searched.", "usage": {"server_tool_use": server_tools}}}
+    )
+    with Ledger(open_store(ledger_url), flush_interval=0.01) as ledger:
+        client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, ledger=ledger)
+        with client.messages.stream(
+            model=MODEL, max_tokens=32, messages=[{"role": "user", "content": "Search"}]
+        ) as stream:
+            usage = stream.get_final_message().usage
+        assert ledger.flush()
+        rows = ledger.store.query(
+            "SELECT web_search_requests, web_fetch_requests, service_tier FROM ledger_calls"
+        )
+    assert usage.server_tool_use is not None
+    assert rows == [(3, 2, usage.service_tier)]
+
+
+def test_a_tag_unique_to_each_call_stays_out_of_the_daily_totals(ledger_url: str) -> None:
+    from claude_foundry.ledger.report import usage_report
+
+    day = 86_400.0
+    yesterday = (int(time.time() // day) - 1) * day
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        for index in range(20):  # a batch's calls: one custom_id each
+            tags = {"batch": "b1", "custom_id": f"q{index}"}
+            ledger.record_call(_record(yesterday + 60.0 * index, tags=tags))
+        assert ledger.flush()
+        names = ledger.store.query("SELECT DISTINCT tag FROM ledger_daily_tags")
+        latency = ledger.store.query("SELECT DISTINCT tag FROM ledger_daily_tag_latency")
+        report = usage_report(
+            ledger.store, since=yesterday - day, until=time.time(), by="tag:custom_id"
+        )
+    assert names == latency == [("batch",)]
+    assert len(report.groups) == 20  # still reported, from the calls
+    assert report.total.calls == 20

@@ -89,6 +89,7 @@ def test_a_span_per_call_with_genai_attributes(emulator: Emulator, telemetry: Te
     assert attributes["gen_ai.usage.cache_read.input_tokens"] == usage.cache_read_input_tokens
     assert attributes["gen_ai.usage.cache_write.input_tokens"] == 0
     assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["server.port"] == int(emulator.base_url.split(":")[2].split("/")[0])
     assert attributes["claude_foundry.request_id"] == message.request_id
     assert attributes["claude_foundry.apim_request_id"] == message.apim_request_id
     assert "error.type" not in attributes
@@ -125,6 +126,15 @@ def test_genai_histograms_with_the_conventions_buckets(
     assert by_type["input"].sum == 2 * message.usage.input_tokens
     assert by_type["output"].sum == 2 * message.usage.output_tokens
     assert by_type["input"].attributes["gen_ai.provider.name"] == "anthropic"
+    assert by_type["input"].attributes["server.port"] > 0  # required with server.address
+    # The GenAI semantic conventions' advisory boundaries, written out.
+    assert DURATION_BUCKETS == (
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    )  # fmt: skip
+    assert TOKEN_BUCKETS == (
+        1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+        67108864,
+    )  # fmt: skip
     first_chunk = histograms["gen_ai.client.operation.time_to_first_chunk"]
     assert sum(point.count for point in first_chunk) == 1
 

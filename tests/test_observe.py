@@ -177,3 +177,45 @@ def test_content_is_recorded_only_when_asked(emulator: Emulator) -> None:
         text = stream.get_final_text()
     assert capture.records[-1].reply_text == text
     assert TEST_API_KEY not in (capture.records[-1].request_body or "")
+
+
+def test_a_stream_dropped_without_iteration_or_close_is_recorded(emulator: Emulator) -> None:
+    import gc
+
+    capture = Capture()
+    client = _client(emulator, capture)
+    stream = client.messages.create(model=MODEL, max_tokens=8, messages=HELLO, stream=True)
+    assert capture.records == []  # still open: nothing recorded yet
+    del stream
+    gc.collect()
+    (record,) = capture.records
+    assert record.outcome == "cancelled"
+    assert record.stream
+    assert record.status_code == 200
+    assert record.request_id is not None
+
+    started = client.messages.create(model=MODEL, max_tokens=8, messages=HELLO, stream=True)
+    next(iter(started))
+    del started
+    gc.collect()
+    assert len(capture.records) == 2
+    assert capture.records[-1].outcome == "cancelled"
+
+
+async def test_an_async_stream_dropped_without_iteration_or_close_is_recorded(
+    emulator: Emulator,
+) -> None:
+    import gc
+
+    capture = Capture()
+    async with AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, observers=[capture]
+    ) as client:
+        stream = await client.messages.create(
+            model=MODEL, max_tokens=8, messages=HELLO, stream=True
+        )
+        del stream
+        gc.collect()
+        (record,) = capture.records
+        assert record.outcome == "cancelled"
+        assert record.stream

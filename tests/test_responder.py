@@ -533,6 +533,50 @@ def test_one_hour_ttl_and_short_prefixes() -> None:
     assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (0, 0)
 
 
+def test_mixed_ttls_split_the_write_as_the_service_bills_it() -> None:
+    # A 1-hour breakpoint on the system prompt, a 5-minute one on the question: the prefix up to
+    # the last 1-hour breakpoint is a 1-hour write, the rest up to the last breakpoint a 5-minute
+    # write; after a read, only what lies past the read prefix is written.
+    responder = Responder(clock=_Clock())
+    rules = "rules " * 1000
+    background = "background " * 1500
+    system = [{"type": "text", "text": rules, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": background, "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "and?"},
+            ],
+        }
+    ]
+    body = {"model": "claude-test", "max_tokens": 4000, "system": system, "messages": messages}
+    request = msgspec.convert(body, MessageCreateRequest)
+    first = _reply(request, responder).usage
+    assert first.cache_creation is not None
+    one_hour = first.cache_creation.ephemeral_1h_input_tokens
+    five_minutes = first.cache_creation.ephemeral_5m_input_tokens
+    assert one_hour >= estimate_tokens(rules)
+    assert five_minutes >= estimate_tokens(background)
+    assert first.cache_creation_input_tokens == one_hour + five_minutes
+    assert first.cache_read_input_tokens == 0
+    assert first.input_tokens + first.cache_creation_input_tokens == count_input_tokens(request)
+
+    second = _reply(request, responder).usage
+    assert second.cache_read_input_tokens == one_hour + five_minutes
+    assert second.cache_creation_input_tokens == 0
+
+    # A new 5-minute tail after the cached 1-hour prefix: read the 1-hour part, write the rest.
+    tail = {"type": "text", "text": "other " * 2000, "cache_control": {"type": "ephemeral"}}
+    changed_messages = [{"role": "user", "content": [tail, {"type": "text", "text": "and?"}]}]
+    changed = msgspec.convert({**body, "messages": changed_messages}, MessageCreateRequest)
+    third = _reply(changed, responder).usage
+    assert third.cache_creation is not None
+    assert third.cache_read_input_tokens == one_hour
+    assert third.cache_creation.ephemeral_1h_input_tokens == 0
+    assert third.cache_creation.ephemeral_5m_input_tokens == third.cache_creation_input_tokens > 0
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 

@@ -59,20 +59,41 @@ def _async_client(emulator: Emulator) -> AsyncAnthropicFoundry:
     return AsyncAnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url)
 
 
-def _assert_full_history(emulator: Emulator) -> None:
-    first, second = emulator.journal()[-2:]
-    assert first.body["messages"] == ASK
-    assert "thread" not in second.body
-    roles = [message["role"] for message in second.body["messages"]]
+def _check_results(conversation: list[Any]) -> None:
+    roles = [message["role"] for message in conversation]
     assert roles == ["user", "assistant", "user"]
-    results = second.body["messages"][2]["content"]
+    results = conversation[2]["content"]
     assert [r["type"] for r in results] == ["tool_result", "tool_result"]
     assert json.loads(results[0]["content"]) == {"city": "Paris", "sky": "sunny"}
     assert results[1]["content"] == "12:00 in Oslo"
+
+
+def _assert_full_history(emulator: Emulator) -> None:
+    first, second = emulator.journal()[-2:]
+    assert first.body["messages"] == ASK
+    assert "thread" not in first.body
+    assert "thread" not in second.body
+    _check_results(second.body["messages"])
     assert second.body["tools"] == [get_weather.to_dict(), get_time.to_dict()]
 
 
-def test_sync_runner_runs_two_tools_with_full_history(emulator: Emulator) -> None:
+def _assert_threaded_history(emulator: Emulator) -> None:
+    """The first turn creates a thread with the whole conversation; the second sends only the
+    tool results, and the emulator answers it from the whole conversation."""
+    first, second = emulator.journal()[-2:]
+    assert first.body["thread"] == {"type": "create"}
+    assert first.body["messages"] == ASK
+    assert [tool["name"] for tool in first.body["tools"]] == ["get_weather", "get_time"]
+    assert "message-threads-2026-08-12" in first.headers["anthropic-beta"]
+    assert second.body["thread"]["type"] == "continue"
+    assert second.body["thread"]["previous_message_id"].startswith("msg_")
+    assert "tools" not in second.body
+    assert "system" not in second.body
+    assert [m["role"] for m in second.body["messages"]] == ["user"]
+    _check_results(second.history)
+
+
+def test_sync_runner_threads_two_tools_by_default(emulator: Emulator) -> None:
     _script_two_tools(emulator)
     with _client(emulator) as client:
         runner = client.beta.messages.tool_runner(
@@ -81,7 +102,23 @@ def test_sync_runner_runs_two_tools_with_full_history(emulator: Emulator) -> Non
         replies = list(runner)
     assert [reply.stop_reason for reply in replies] == ["tool_use", "end_turn"]
     assert replies[-1].content[0].text == "Sunny in Paris; noon in Oslo."
+    _assert_threaded_history(emulator)
+    second = emulator.journal()[-1]
+    assert second.body["thread"]["previous_message_id"] == replies[0].id
+    assert [block["id"] for block in second.history[1]["content"]] == [
+        block.id for block in replies[0].content
+    ]
+
+
+def test_thread_false_sends_the_whole_conversation(emulator: Emulator) -> None:
+    _script_two_tools(emulator)
+    with _client(emulator) as client:
+        runner = client.beta.messages.tool_runner(
+            model=MODEL, max_tokens=256, tools=[get_weather, get_time], messages=ASK, thread=False
+        )
+        assert runner.until_done().content[0].text == "Sunny in Paris; noon in Oslo."
     _assert_full_history(emulator)
+    assert "anthropic-beta" not in emulator.journal()[-1].headers
 
 
 def test_until_done_and_generate_tool_call_response(emulator: Emulator) -> None:
@@ -112,7 +149,7 @@ def test_streaming_runner(emulator: Emulator) -> None:
         final = runner.until_done()
     assert texts[-1] == "Sunny in Paris; noon in Oslo."
     assert final.stop_reason == "end_turn"
-    _assert_full_history(emulator)
+    _assert_threaded_history(emulator)
 
 
 async def test_async_runner_with_async_and_sync_tools(emulator: Emulator) -> None:
@@ -129,8 +166,7 @@ async def test_async_runner_with_async_and_sync_tools(emulator: Emulator) -> Non
         )
         stops = [message.stop_reason async for message in runner]
     assert stops == ["tool_use", "end_turn"]
-    second = emulator.journal()[-1]
-    assert second.body["messages"][2]["content"][1]["content"] == "12:00 in Oslo"
+    _assert_threaded_history(emulator)
 
 
 async def test_async_streaming_runner(emulator: Emulator) -> None:
@@ -159,7 +195,7 @@ def test_official_tool_objects_run_in_our_runner(emulator: Emulator) -> None:
             model=MODEL, max_tokens=256, tools=[get_weather, get_time], messages=ASK
         ).until_done()
     assert final.stop_reason == "end_turn"
-    assert emulator.journal()[-1].body["tools"][0] == get_weather.to_dict()
+    assert emulator.journal()[0].body["tools"][0] == get_weather.to_dict()
 
 
 def test_official_memory_tool_in_our_runner(emulator: Emulator, tmp_path: Path) -> None:
@@ -197,9 +233,10 @@ def test_official_memory_tool_in_our_runner(emulator: Emulator, tmp_path: Path) 
         ).until_done()
     assert final.content[0].text == "Noted."
     assert (tmp_path / "memories" / "tea.md").read_text() == "likes tea"
-    sent = emulator.journal()[-1]
-    assert sent.body["tools"] == [memory.to_dict()]
-    assert "context-management-2025-06-27" in sent.headers["anthropic-beta"]
+    created, continued = emulator.journal()
+    assert created.body["tools"] == [memory.to_dict()]
+    assert "tools" not in continued.body
+    assert "context-management-2025-06-27" in continued.headers["anthropic-beta"]
 
 
 def test_failing_tool_reports_an_error_result(emulator: Emulator) -> None:
@@ -213,7 +250,7 @@ def test_failing_tool_reports_an_error_result(emulator: Emulator) -> None:
         client.beta.messages.tool_runner(
             model=MODEL, max_tokens=256, tools=[get_weather, get_time], messages=ASK
         ).until_done()
-    result = emulator.journal()[-1].body["messages"][2]["content"][0]
+    result = emulator.journal()[-1].body["messages"][0]["content"][0]
     assert result["is_error"] is True
     assert "weather service down" in result["content"]
 
@@ -289,3 +326,69 @@ def test_official_client_same_request_bytes_for_paths(emulator: Emulator, tmp_pa
         client.messages.create(model=MODEL, max_tokens=16, messages=messages)
     theirs, ours = emulator.journal()[-2:]
     assert theirs.body["messages"] == ours.body["messages"]
+
+
+def _weather_runner(client: Any, **params: Any) -> Any:
+    return client.beta.messages.tool_runner(
+        model=MODEL, max_tokens=256, tools=[get_weather], messages=ASK, **params
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_lost_thread_is_replayed_whole(emulator: Emulator, stream: bool) -> None:
+    """The server forgets the thread between turns (here: the emulator is reset): the continue is
+    refused with thread_not_found and the runner sends the whole conversation under a new one."""
+    with _client(emulator) as client:
+        runner = _weather_runner(client, stream=stream)
+        for index, reply in enumerate(runner):
+            if stream:
+                reply.until_done()
+            if index == 0:
+                emulator.reset()
+        final = runner.until_done()
+    assert final.stop_reason == "end_turn"
+    refused, replay = emulator.journal()
+    assert refused.status == 404
+    assert refused.body["thread"]["type"] == "continue"
+    assert replay.status == 200
+    assert replay.body["thread"] == {"type": "create"}
+    assert [m["role"] for m in replay.body["messages"]] == ["user", "assistant", "user"]
+    assert replay.body["messages"][2]["content"][0]["type"] == "tool_result"
+
+
+async def test_async_runner_falls_back_when_a_deployment_cannot_thread(
+    emulator: Emulator,
+) -> None:
+    emulator.configure(deployments={MODEL: {"unavailable_features": ["message_threads"]}})
+    async with _async_client(emulator) as client:
+        runner = client.beta.messages.tool_runner(
+            model=MODEL, max_tokens=256, tools=[get_weather], messages=ASK
+        )
+        final = await runner.until_done()
+    assert final.stop_reason == "end_turn"
+    refused, first, second = emulator.journal()
+    assert refused.status == 400
+    assert refused.body["thread"] == {"type": "create"}
+    assert "thread" not in first.body
+    assert "thread" not in second.body
+    assert [m["role"] for m in second.body["messages"]] == ["user", "assistant", "user"]
+
+
+def test_add_and_remove_tools_between_turns(emulator: Emulator) -> None:
+    def run(client: AnthropicFoundry) -> None:
+        runner = _weather_runner(client)
+        for reply in runner:
+            if reply.stop_reason == "tool_use":
+                runner.add_tools(get_time)
+                runner.remove_tools("get_weather")  # stops running at once, as officially
+        runner.until_done()
+
+    with _client(emulator) as client, pytest.warns(UserWarning, match="'get_weather' not found"):
+        run(client)
+    first, second = emulator.journal()
+    assert second.body["messages"][2]["content"][0]["is_error"] is True
+    assert [t["name"] for t in first.body["tools"]] == ["get_weather"]
+    # New tools: a new thread, sent whole with them.
+    assert second.body["thread"] == {"type": "create"}
+    assert [t["name"] for t in second.body["tools"]] == ["get_time"]
+    assert len(second.body["messages"]) == 3

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import pytest
 
 from claude_foundry import ToolError, beta_async_tool, beta_tool
+from claude_foundry._errors import APIStatusError
 from claude_foundry._tool_runner import COMPACTION_BETA, STOP_REASON_STEPS, ToolLoop, step_after
 from claude_foundry.lib.tools import BetaFunctionTool
 from claude_foundry.types import Message, TextBlock, ToolUseBlock, Usage
@@ -116,7 +117,7 @@ def test_every_stop_reason_has_a_step() -> None:
 
 
 def test_loop_sends_definitions_and_the_whole_history() -> None:
-    loop = _loop()
+    loop = _loop(thread=False)
     request = loop.next_request()
     assert request is not None
     assert request["tools"] == [get_weather.to_dict()]
@@ -165,7 +166,9 @@ def test_pause_turn_resends_and_max_iterations_stops() -> None:
     loop.finish_turn(None)
     again = loop.next_request()
     assert again is not None
-    assert again["messages"][-1]["role"] == "assistant"  # the unfinished turn goes back
+    # The server holds the unfinished turn: the continue sends nothing new, and it resumes.
+    assert again["messages"] == []
+    assert again["thread"] == {"type": "continue", "previous_message_id": "msg_1"}
     loop.record_reply(_reply("pause_turn"))
     loop.finish_turn(None)
     assert loop.next_request() is None
@@ -193,7 +196,7 @@ def test_compaction_request_and_history_replacement() -> None:
 def test_compaction_and_threads_are_refused_as_parameters() -> None:
     with pytest.raises(TypeError, match="compact_before_next_turn"):
         _loop(compaction={"type": "summarize"})
-    with pytest.raises(TypeError, match="thread must be False"):
+    with pytest.raises(TypeError, match="thread=False"):
         _loop(thread={"type": "create"})
     assert _loop(thread=False).next_request() is not None
 
@@ -211,3 +214,130 @@ def test_appended_messages_follow_the_tool_results() -> None:
     roles = [m["role"] for m in loop.messages]
     assert roles == ["user", "assistant", "user", "user"]
     assert loop.messages[-1]["content"] == "and tomorrow?"
+
+
+def _thread_error(status: int, error_code: str) -> APIStatusError:
+    error = {"type": "x", "message": "m", "details": {"error_code": error_code}}
+    body = {"type": "error", "error": error}
+    return APIStatusError("thread refused", status_code=status, body=body)
+
+
+def _tool_turn(loop: ToolLoop, reply_id: str) -> dict[str, Any]:
+    """Send a request, get a tool call back, answer it; the request that was sent."""
+    request = loop.next_request()
+    assert request is not None
+    use = ToolUseBlock(id=f"t_{reply_id}", name="get_weather", input={"location": "Oslo"})
+    reply = _reply("tool_use", use)
+    reply.id = reply_id
+    loop.record_reply(reply)
+    result = {"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}
+    loop.finish_turn(loop.results_message([result]))
+    return request
+
+
+def test_threaded_turns_send_only_what_is_new() -> None:
+    loop = _loop(system="be brief", betas=["x"])
+    first = _tool_turn(loop, "msg_a")
+    assert first["thread"] == {"type": "create"}
+    assert first["betas"] == ["x", "message-threads-2026-08-12"]
+    assert first["system"] == "be brief"
+    assert first["tools"] == [get_weather.to_dict()]
+    second = loop.next_request()
+    assert second is not None
+    assert second["thread"] == {"type": "continue", "previous_message_id": "msg_a"}
+    assert "system" not in second
+    assert "tools" not in second
+    assert [m["role"] for m in second["messages"]] == ["user"]
+    assert len(loop.messages) == 3  # the runner keeps the whole conversation
+
+
+@pytest.mark.parametrize(
+    "error_code", ["thread_not_found", "thread_already_continued", "thread_continue_in_flight"]
+)
+def test_a_lost_thread_is_replayed_whole_under_a_new_one(error_code: str) -> None:
+    loop = _loop()
+    _tool_turn(loop, "msg_a")
+    assert loop.next_request() is not None
+    assert loop.recovers_from(_thread_error(404, error_code))
+    replay = loop.next_request()
+    assert replay is not None
+    assert replay["thread"] == {"type": "create"}
+    assert len(replay["messages"]) == 3
+    assert replay["tools"] == [get_weather.to_dict()]
+
+
+def test_a_thread_lost_again_right_after_a_replay_stops_threading() -> None:
+    loop = _loop()
+    _tool_turn(loop, "msg_a")
+    loop.next_request()
+    assert loop.recovers_from(_thread_error(404, "thread_not_found"))
+    _tool_turn(loop, "msg_b")  # the replay created a new thread
+    loop.next_request()
+    assert loop.recovers_from(_thread_error(404, "thread_not_found"))
+    unthreaded = loop.next_request()
+    assert unthreaded is not None
+    assert "thread" not in unthreaded
+    assert len(unthreaded["messages"]) == 5
+
+
+def test_unsupported_threads_fall_back_to_the_whole_conversation() -> None:
+    loop = _loop()
+    assert loop.next_request() is not None
+    assert loop.recovers_from(_thread_error(400, "thread_unsupported_request"))
+    request = _tool_turn(loop, "msg_a")
+    assert "thread" not in request
+    assert "betas" not in request
+    later = loop.next_request()
+    assert later is not None
+    assert "thread" not in later
+    assert len(later["messages"]) == 3
+
+
+def test_other_errors_and_unthreaded_requests_are_not_retried() -> None:
+    loop = _loop()
+    loop.next_request()
+    assert not loop.recovers_from(_thread_error(400, "thread_fingerprint_mismatch"))
+    assert not loop.recovers_from(APIStatusError("busy", status_code=529, body=None))
+    off = _loop(thread=False)
+    off.next_request()
+    assert not off.recovers_from(_thread_error(400, "thread_unsupported_request"))
+
+
+def test_new_tools_system_or_messages_start_a_new_thread() -> None:
+    loop = _loop()
+    _tool_turn(loop, "msg_a")
+    loop.add_tools([get_weather])  # the same definition: the thread goes on
+    continued = loop.next_request()
+    assert continued is not None
+    assert continued["thread"]["type"] == "continue"
+
+    @beta_tool
+    def get_time(city: str) -> str:
+        """The time."""
+        return "noon"
+
+    loop.add_tools([get_time])
+    created = loop.next_request()
+    assert created is not None
+    assert created["thread"] == {"type": "create"}
+    assert [t["name"] for t in created["tools"]] == ["get_weather", "get_time"]
+    assert set(loop.runnable_tools()) == {"get_weather", "get_time"}
+    loop.remove_tools(["get_time"])
+    assert set(loop.runnable_tools()) == {"get_weather"}
+
+    loop = _loop()
+    _tool_turn(loop, "msg_a")
+    loop.set_params({**loop.params, "messages": [{"role": "user", "content": "new"}]})
+    replaced = loop.next_request()
+    assert replaced is not None
+    assert replaced["thread"] == {"type": "create"}
+    assert replaced["messages"] == [{"role": "user", "content": "new"}]
+
+
+def test_a_refused_reply_is_not_continued() -> None:
+    loop = _loop()
+    loop.next_request()
+    loop.record_reply(_reply("refusal"))
+    # The server may hold the refused turn: whatever comes next starts a new thread.
+    assert loop.thread.mode == "new"
+    assert loop.thread.previous_message_id is None

@@ -119,6 +119,8 @@ class CallRecord:
     ``record_content=True``."""
     reply_text: str | None = None
     """The reply's text: only with ``record_content=True``."""
+    port: int | None = None
+    """The TCP port of ``host`` (443 for https unless the URL names another)."""
 
 
 @runtime_checkable
@@ -159,6 +161,7 @@ class CallTrace:
     attempts = 0
     throttled = 0
     host: str | None = None
+    port: int | None = None
     status_code: int | None = None
     request_id: str | None = None
     apim_request_id: str | None = None
@@ -201,7 +204,9 @@ class CallTrace:
     def sent(self, request: httpx2.Request, response: Any) -> None:
         """One attempt went out; ``response`` is its response, or ``None`` if it failed."""
         self.attempts += 1
-        self.host = request.url.host
+        url = request.url
+        self.host = url.host
+        self.port = url.port or (443 if url.scheme == "https" else 80)
         if isinstance(response, httpx2.Response):
             self.status_code = response.status_code
             if response.status_code == 429:
@@ -356,6 +361,7 @@ class CallTrace:
             ),
             service_tier=usage.service_tier,
             tags=self.tags,
+            port=self.port,
             request_body=(
                 self.request_body.decode("utf-8", "replace")
                 if self.request_body is not None

@@ -284,6 +284,13 @@ class Stream(_StreamBase):
         if self._trace is not None:
             self._trace.stream_ended(None)  # closed before its iteration began (else a no-op)
 
+    def __del__(self) -> None:
+        # A stream dropped without being iterated or closed never runs its events' cleanup, so
+        # its call would go unrecorded; record it as cancelled (a no-op once it has ended).
+        trace = getattr(self, "_trace", None)  # unset if __init__ failed
+        if trace is not None:
+            trace.stream_ended(None)
+
 
 def _shutdown_socket(response: httpx2.Response) -> None:
     stream = response.extensions.get("network_stream")
@@ -348,6 +355,12 @@ class AsyncStream(_StreamBase):
         await self.response.aclose()
         if self._trace is not None:
             self._trace.stream_ended(None)  # closed before its iteration began (else a no-op)
+
+    def __del__(self) -> None:
+        # As for Stream: a stream dropped unread and unclosed is still recorded, as cancelled.
+        trace = getattr(self, "_trace", None)  # unset if __init__ failed
+        if trace is not None:
+            trace.stream_ended(None)
 
 
 # --- the helper ------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """``client.beta.messages.tool_runner(...)``: ask, run the tools the model calls, repeat.
 
-Each turn sends the whole conversation. The official client threads the conversation on the
-server by default (the ``message-threads-2026-08-12`` beta: each turn sends only what is new and
-names the reply it continues); Foundry documents no message threads, and a full history is
-answered the same by every server, so this runner never asks for one and never depends on the
-server remembering a turn. ``thread=False`` is accepted, as the official client takes it.
+Threaded by default, as the official runner is: Foundry serves message threads, so the first turn
+creates one with the whole conversation and each later turn sends only what is new
+(:mod:`._tool_thread` decides, and recovers from the thread refusals as the official client does).
+The runner keeps the whole conversation itself either way. ``thread=False`` sends the whole
+conversation on every turn.
 
 The loop's decisions (what the next request is, which step a reply's ``stop_reason`` leads to,
 which tool answers which call, what a result or a failure becomes, compaction) live once in
@@ -15,6 +15,7 @@ the tools.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import warnings
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from ._errors import APIStatusError
+from ._tool_thread import ConversationThread
 from ._tools import ToolError, is_runnable_tool, tool_definition
 
 if TYPE_CHECKING:
@@ -117,11 +120,8 @@ class ToolLoop:
                 "compact again. Call runner.compact_before_next_turn() instead."
             )
         thread = params.pop("thread", None)
-        if thread not in (None, False):
-            raise TypeError(
-                "thread must be False or left out: this runner always sends the whole "
-                "conversation (Foundry documents no message threads)."
-            )
+        _check_thread_param(thread)
+        self.thread = ConversationThread(enabled=thread is None)
         self.params = params
         self.params["messages"] = list(params["messages"])
         self.tools: list[Any] = list(params.pop("tools", ()))
@@ -152,13 +152,25 @@ class ToolLoop:
             raise TypeError(
                 "compaction cannot be set on a tool runner; use compact_before_next_turn()."
             )
-        new.pop("thread", None)
+        _check_thread_param(new.pop("thread", None))
         if "tools" in new:
             self.tools = list(new.pop("tools"))
         new["messages"] = list(new.get("messages", self.messages))
         if new["messages"] != self.messages:
             self._messages_replaced = True
+            self.thread.restart()
         self.params = new
+
+    def add_tools(self, tools: Iterable[Any]) -> None:
+        """Offer ``tools`` from the next request on, each in place of a tool of the same name."""
+        added = list(tools)
+        names = {_tool_name(tool) for tool in added}
+        self.tools = [tool for tool in self.tools if _tool_name(tool) not in names] + added
+
+    def remove_tools(self, tools: Iterable[Any]) -> None:
+        """Stop offering (and running) ``tools``, given as tools or names."""
+        names = {tool if isinstance(tool, str) else _tool_name(tool) for tool in tools}
+        self.tools = [tool for tool in self.tools if _tool_name(tool) not in names]
 
     def append(self, messages: Iterable[Any]) -> None:
         self._appended.extend(_as_param(message) for message in messages)
@@ -181,7 +193,14 @@ class ToolLoop:
             request = self._compaction_request(request, self._pending_compaction)
             self._compacting = list(self.messages)
             self._pending_compaction = None
-        return request
+            # Whole and unthreaded: the summary replaces the history a thread would hold.
+            self.thread.unthreaded_request()
+            return request
+        return self.thread.shape(request)
+
+    def recovers_from(self, error: APIStatusError) -> bool:
+        """Whether the request that raised ``error`` (a thread refusal) is to be sent again."""
+        return self.thread.recovers_from(error)
 
     def _compaction_request(
         self, request: dict[str, Any], compaction: dict[str, Any]
@@ -211,9 +230,11 @@ class ToolLoop:
             later = self.messages[len(self._compacting) :]
             self.params["messages"] = [_as_param(message), *later]
             self._compacting = None
+            self.thread.restart()
             self.step = "resume"  # the model has not answered yet: ask again from the summary
             return
         self.messages.append(_as_param(message))
+        self.thread.record_reply(message, len(self.messages))
         self.step = step_after(message.stop_reason)
 
     def pending_calls(self) -> list[tuple[Any, Any | None]]:
@@ -280,6 +301,14 @@ class ToolLoop:
         return self.last_message
 
 
+def _check_thread_param(thread: object) -> None:
+    if thread not in (None, False):
+        raise TypeError(
+            f"thread cannot be set to {thread!r} on a tool runner: it threads the conversation "
+            "itself. Pass thread=False to tool_runner() to send the whole conversation each turn."
+        )
+
+
 def _check_sync_tools(tools: Iterable[Any]) -> None:
     for tool in tools:
         if is_runnable_tool(tool) and inspect.iscoroutinefunction(tool.call):
@@ -317,6 +346,20 @@ class _RunnerBase:
         beta); the reply, ``stop_reason == "compaction"``, replaces the history it summarizes."""
         self._loop.schedule_compaction(compaction)
 
+    def add_tools(self, *tools: Any) -> None:
+        """Offer more tools from the next request on (``@beta_tool`` functions or definitions);
+        one named like a tool the runner has replaces it. The ``tools`` sent change, so a
+        threaded conversation goes on under a new thread with the whole history."""
+        self._check_tools(tools)
+        self._loop.add_tools(tools)
+
+    def remove_tools(self, *tools: Any) -> None:
+        """Stop offering and running tools, given as the tools or their names."""
+        self._loop.remove_tools(tools)
+
+    def _check_tools(self, tools: Iterable[Any]) -> None:
+        pass
+
     @property
     def messages(self) -> list[Any]:
         return self._loop.messages
@@ -342,6 +385,9 @@ class _SyncRunner(_RunnerBase):
         super().__init__(messages, params, max_iterations)
         _check_sync_tools(self._loop.tools)
 
+    def _check_tools(self, tools: Iterable[Any]) -> None:
+        _check_sync_tools(tools)
+
     def generate_tool_call_response(self) -> dict[str, Any] | None:
         """Run the last reply's tool calls; the ``user`` message of their results (cached)."""
         loop = self._loop
@@ -363,12 +409,23 @@ class _SyncRunner(_RunnerBase):
         loop = self._loop
         while not self._closed and (request := loop.next_request()) is not None:
             if self._stream:
-                with self._request(request, stream=True) as stream:
+                with contextlib.ExitStack() as opened:
+                    try:
+                        stream = opened.enter_context(self._request(request, stream=True))
+                    except APIStatusError as exc:
+                        if loop.recovers_from(exc):
+                            continue
+                        raise
                     yield stream
                     message = stream.get_final_message()
                 loop.record_reply(message)
             else:
-                message = self._request(request, stream=False)
+                try:
+                    message = self._request(request, stream=False)
+                except APIStatusError as exc:
+                    if loop.recovers_from(exc):
+                        continue
+                    raise
                 loop.record_reply(message)
                 yield message
             response = self.generate_tool_call_response() if loop.step == "run_tools" else None
@@ -428,12 +485,25 @@ class _AsyncRunner(_RunnerBase):
         loop = self._loop
         while not self._closed and (request := loop.next_request()) is not None:
             if self._stream:
-                async with self._request(request, stream=True) as stream:
+                async with contextlib.AsyncExitStack() as opened:
+                    try:
+                        stream = await opened.enter_async_context(
+                            self._request(request, stream=True)
+                        )
+                    except APIStatusError as exc:
+                        if loop.recovers_from(exc):
+                            continue
+                        raise
                     yield stream
                     message = await stream.get_final_message()
                 loop.record_reply(message)
             else:
-                message = await self._request(request, stream=False)
+                try:
+                    message = await self._request(request, stream=False)
+                except APIStatusError as exc:
+                    if loop.recovers_from(exc):
+                        continue
+                    raise
                 loop.record_reply(message)
                 yield message
             response = None

@@ -35,7 +35,9 @@ The default reply, derived from the request alone so tests can predict it:
   the returned content. With ``cache_control`` breakpoints, a prefix of at least
   ``min_cacheable_tokens`` (1,024) is written on first sight (``cache_creation_input_tokens``)
   and read afterwards (``cache_read_input_tokens``) for 5 minutes (1 hour with ``ttl: "1h"``),
-  refreshed on each read; ``input_tokens`` is then the rest. Without breakpoints both are 0.
+  refreshed on each read; ``input_tokens`` is then the rest. With both TTLs the write is split
+  as billed: up to the last 1-hour breakpoint ``ephemeral_1h_input_tokens``, the rest
+  ``ephemeral_5m_input_tokens``. Without breakpoints both are 0.
 
 Scripted replies (:mod:`.scripts`) win over all of the above.
 """
@@ -474,13 +476,11 @@ class Responder:
 
     def _usage(self, request: MessageCreateRequest, output_tokens: int) -> Usage:
         total = count_input_tokens(request)
-        read, created, ttl = self._cache_split(request)
-        creation = CacheCreation()
-        if created:
-            if ttl == "1h":
-                creation.ephemeral_1h_input_tokens = created
-            else:
-                creation.ephemeral_5m_input_tokens = created
+        read, created_1h, created_5m = self._cache_split(request)
+        created = created_1h + created_5m
+        creation = CacheCreation(
+            ephemeral_5m_input_tokens=created_5m, ephemeral_1h_input_tokens=created_1h
+        )
         return Usage(
             input_tokens=total - read - created,
             output_tokens=output_tokens,
@@ -490,10 +490,13 @@ class Responder:
             service_tier="standard",
         )
 
-    def _cache_split(self, request: MessageCreateRequest) -> tuple[int, int, str]:
+    def _cache_split(self, request: MessageCreateRequest) -> tuple[int, int, int]:
+        """``(read, written for 1 hour, written for 5 minutes)`` as the service bills mixed
+        TTLs: the longest cached prefix is read; what lies past it up to the last 1-hour
+        breakpoint is a 1-hour write; the rest up to the last breakpoint a 5-minute write."""
         marks = [m for m in cache_breakpoints(request) if m.tokens >= self.min_cacheable_tokens]
         if not marks:
-            return 0, 0, "5m"
+            return 0, 0, 0
         now = self._clock()
         with self._lock:
             read = max(
@@ -504,4 +507,7 @@ class Responder:
                 self._cache[mark.prefix_hash] = now + _CACHE_TTL_SECONDS[mark.ttl]
             if len(self._cache) > 10_000:
                 self._cache = {key: exp for key, exp in self._cache.items() if exp > now}
-        return read, marks[-1].tokens - read, marks[-1].ttl
+        one_hour_end = max(
+            (m.tokens for m in marks if m.ttl == "1h" and m.tokens > read), default=read
+        )
+        return read, one_hour_end - read, marks[-1].tokens - one_hour_end

@@ -13,8 +13,8 @@ Names follow the GenAI semantic conventions (development status): a CLIENT span
 summed over uncached, cache-read and cache-written input as the Anthropic rule says, the output
 tokens, ``gen_ai.usage.cache_read.input_tokens`` and ``gen_ai.usage.cache_write.input_tokens``
 (also under its former name ``gen_ai.usage.cache_creation.input_tokens`` while instrumentations
-move over), ``error.type``; and the histograms ``gen_ai.client.token.usage``,
-``gen_ai.client.operation.duration`` and, for streams,
+move over), ``server.address`` and ``server.port``, ``error.type``; and the histograms
+``gen_ai.client.token.usage``, ``gen_ai.client.operation.duration`` and, for streams,
 ``gen_ai.client.operation.time_to_first_chunk``, with the conventions' bucket boundaries. Foundry's
 ids (``request-id``, ``apim-request-id``, region, attempts) ride along under ``claude_foundry.*``.
 
@@ -104,6 +104,8 @@ class OpenTelemetryObserver:
             common["gen_ai.response.model"] = record.model
         if record.host:
             common["server.address"] = record.host
+            if record.port:
+                common["server.port"] = record.port  # required along with server.address
         error_type = _error_type(record)
         if error_type is not None:
             common["error.type"] = error_type

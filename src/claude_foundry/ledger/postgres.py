@@ -12,8 +12,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._config import redact_url
-from .rollup import DAILY_UPSERT, DAY_SECONDS, LATENCY_UPSERT, rollup
+from .rollup import (
+    DAILY_UPSERT,
+    DAY_SECONDS,
+    LATENCY_UPSERT,
+    TAG_LATENCY_UPSERT,
+    TAG_UPSERT,
+    rollup,
+)
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
+
+_DAILY_TABLES = (
+    "ledger_daily",
+    "ledger_daily_latency",
+    "ledger_daily_tags",
+    "ledger_daily_tag_latency",
+)
 
 __all__ = ["PostgresStore", "import_psycopg"]
 
@@ -87,11 +101,14 @@ class PostgresStore(Store):
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             connection = self._connection()
-            daily, latency = rollup(rows)
+            daily, latency, tagged, tag_latency = rollup(rows)
             with connection.transaction(), connection.cursor() as cursor:
                 cursor.executemany(_INSERT, rows)
                 cursor.executemany(DAILY_UPSERT, daily)
                 cursor.executemany(LATENCY_UPSERT, latency)
+                if tagged:
+                    cursor.executemany(TAG_UPSERT, tagged)
+                    cursor.executemany(TAG_LATENCY_UPSERT, tag_latency)
 
     def prune(self, before: float, limit: int = 5000) -> int:
         with driver_errors("deleting old calls", self.where):
@@ -102,8 +119,8 @@ class PostgresStore(Store):
                 (before, limit),
             )
             first_kept_day = int(before // DAY_SECONDS)
-            connection.execute("DELETE FROM ledger_daily WHERE day < %s", (first_kept_day,))
-            connection.execute("DELETE FROM ledger_daily_latency WHERE day < %s", (first_kept_day,))
+            for table in _DAILY_TABLES:
+                connection.execute(f"DELETE FROM {table} WHERE day < %s", (first_kept_day,))
             return int(cursor.rowcount)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

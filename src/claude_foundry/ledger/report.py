@@ -1,9 +1,10 @@
 """Usage over a period: totals, estimated cost, latency percentiles, error and 429 rates.
 
 :func:`usage_report` reads a store and returns plain data (:class:`UsageReport`); the CLI
-(``claude-foundry usage``) renders it. The database does the counting: one grouped scan of the
-period gives every sum and a latency histogram per group, so a month of a million calls is read
-in about a second. Percentiles come from log-scale buckets 5% wide (see
+(``claude-foundry usage``) renders it. The database does the counting: whole days come from the
+daily totals the writer keeps (per dimension, and per tag name and value), the partial first and
+last day from one grouped scan of the calls, so a month of a million calls is read in well under
+a second. Percentiles come from log-scale buckets 5% wide (see
 :func:`~claude_foundry.ledger.store.latency_bucket`): each is within 2.5% of the exact value.
 """
 
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._errors import ConfigurationError
-from .rollup import ROLLUP_DIMENSIONS
+from .rollup import PER_CALL_TAGS, ROLLUP_DIMENSIONS
 from .store import Store, bucket_seconds
 
 __all__ = ["DIMENSIONS", "UsageGroup", "UsageReport", "usage_report"]
@@ -98,6 +99,21 @@ class UsageGroup:
         self._latency.update(other._latency)
         self._ttft.update(other._ttft)
 
+    def _subtract(self, other: UsageGroup) -> None:
+        self.calls -= other.calls
+        self.errors -= other.errors
+        self.rate_limited -= other.rate_limited
+        self.input_tokens -= other.input_tokens
+        self.output_tokens -= other.output_tokens
+        self.cache_write_tokens -= other.cache_write_tokens
+        self.cache_read_tokens -= other.cache_read_tokens
+        self.cost_usd = max(0.0, self.cost_usd - other.cost_usd)  # no float dust below zero
+        self.unpriced_calls -= other.unpriced_calls
+        self._latency.subtract(other._latency)
+        self._ttft.subtract(other._ttft)
+        self._latency = +self._latency  # drop the buckets left at zero
+        self._ttft = +self._ttft
+
     def _settle(self) -> None:
         self.latency_p50 = _percentile(self._latency, 0.50)
         self.latency_p95 = _percentile(self._latency, 0.95)
@@ -164,7 +180,8 @@ _SUMS = (
     "COUNT(*), "
     "SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END), "
     "SUM(CASE WHEN throttled > 0 THEN 1 ELSE 0 END), "
-    "SUM(input_tokens), SUM(output_tokens), "
+    # count_tokens answers with a count of input tokens: nothing was used, so it adds none.
+    "SUM(CASE WHEN operation = 'count_tokens' THEN 0 ELSE input_tokens END), SUM(output_tokens), "
     "SUM(cache_creation_input_tokens), SUM(cache_read_input_tokens), SUM(cost_usd), "
     "SUM(CASE WHEN cost_usd IS NULL AND outcome = 'ok' THEN 1 ELSE 0 END), "
     "MIN(price_table), MAX(price_table)"
@@ -196,21 +213,38 @@ def _scan_calls(
     *,
     buckets: bool,
 ) -> None:
-    """Add the calls in ``[since, until)`` to ``groups``, read row by row from ledger_calls."""
+    """Add the calls in ``[since, until)`` to ``groups``, read from ledger_calls: the sums by
+    group, then (with ``buckets``) each latency histogram by group and bucket. Grouping the
+    sums by bucket too would make thousands of groups of every sum; counts alone are cheap."""
     expression, params = dimension_sql(store, dimension)
-    if buckets:
-        columns, group = "duration_bucket, ttft_bucket", "GROUP BY 1, 2, 3"
-    else:
-        columns, group = "NULL, NULL", "GROUP BY 1"
+    where = "WHERE started_at >= %s AND started_at < %s"
     rows = store.query(
-        f"SELECT {expression}, {columns}, {_SUMS} FROM ledger_calls "
-        f"WHERE started_at >= %s AND started_at < %s {group}",
+        f"SELECT {expression}, NULL, NULL, {_SUMS} FROM ledger_calls {where} GROUP BY 1",
         [*params, since, until],
     )
     as_day = dimension == "day"
     for row in rows:
         price_tables.update(str(table) for table in row[12:14] if table)
         _group(groups, _key(row[0], as_day))._add(row)
+    if not buckets:
+        return
+    for column in ("duration_bucket", "ttft_bucket"):
+        counts = store.query(
+            f"SELECT {expression}, {column}, COUNT(*) FROM ledger_calls {where} "
+            f"AND {column} IS NOT NULL GROUP BY 1, 2",
+            [*params, since, until],
+        )
+        for key, bucket, calls in counts:
+            target = _group(groups, _key(key, as_day))
+            histogram = target._latency if column == "duration_bucket" else target._ttft
+            histogram[int(bucket)] += int(calls)
+
+
+_DAILY_SUMS = (
+    "SUM(calls), SUM(errors), SUM(throttled), SUM(input_tokens), SUM(output_tokens), "
+    "SUM(cache_write_tokens), SUM(cache_read_tokens), SUM(cost_usd), SUM(unpriced_calls), "
+    "MIN(price_table), MAX(price_table)"
+)
 
 
 def _read_days(
@@ -222,27 +256,76 @@ def _read_days(
     price_tables: set[str],
 ) -> None:
     """Add whole days ``[first_day, end_day)`` to ``groups`` from the daily tables."""
+    if _TAG.match(dimension):
+        _read_tag_days(store, dimension[4:], first_day, end_day, groups, price_tables)
+        return
     column = "day" if dimension == "day" else dimension
-    sums = store.query(
-        f"SELECT {column}, NULL, NULL, SUM(calls), SUM(errors), SUM(throttled), "
-        "SUM(input_tokens), SUM(output_tokens), SUM(cache_write_tokens), "
-        "SUM(cache_read_tokens), SUM(cost_usd), SUM(unpriced_calls), "
-        "MIN(price_table), MAX(price_table) "
-        "FROM ledger_daily WHERE day >= %s AND day < %s GROUP BY 1",
-        [first_day, end_day],
+    _read_daily(
+        store,
+        ("ledger_daily", "ledger_daily_latency"),
+        column,
+        ("", []),
+        (first_day, end_day),
+        groups,
+        price_tables,
+        as_day=dimension == "day",
     )
-    as_day = dimension == "day"
+
+
+def _read_daily(
+    store: Store,
+    tables: tuple[str, str],
+    column: str,
+    where: tuple[str, list[Any]],
+    days: tuple[int, int],
+    groups: dict[str, UsageGroup],
+    price_tables: set[str],
+    *,
+    as_day: bool = False,
+) -> None:
+    """Add one pair of daily tables (sums, latency) to ``groups``, by ``column``."""
+    condition, params = where
+    sums = store.query(
+        f"SELECT {column}, NULL, NULL, {_DAILY_SUMS} FROM {tables[0]} "
+        f"WHERE day >= %s AND day < %s {condition} GROUP BY 1",
+        [*days, *params],
+    )
     for row in sums:
         price_tables.update(str(table) for table in row[12:14] if table)
         _group(groups, _key(row[0], as_day))._add(row)
     histograms = store.query(
-        f"SELECT {column}, kind, bucket, SUM(calls) FROM ledger_daily_latency "
-        "WHERE day >= %s AND day < %s GROUP BY 1, 2, 3",
-        [first_day, end_day],
+        f"SELECT {column}, kind, bucket, SUM(calls) FROM {tables[1]} "
+        f"WHERE day >= %s AND day < %s {condition} GROUP BY 1, 2, 3",
+        [*days, *params],
     )
     for key, kind, bucket, calls in histograms:
         target = _group(groups, _key(key, as_day))
         (target._latency if kind == "duration" else target._ttft)[int(bucket)] += int(calls)
+
+
+def _read_tag_days(
+    store: Store,
+    tag: str,
+    first_day: int,
+    end_day: int,
+    groups: dict[str, UsageGroup],
+    price_tables: set[str],
+) -> None:
+    """Whole days by one tag's value: the tagged calls from the daily tag tables, the calls
+    without the tag as what the day's totals leave over."""
+    days = (first_day, end_day)
+    tagged: dict[str, UsageGroup] = {}
+    tag_tables = ("ledger_daily_tags", "ledger_daily_tag_latency")
+    _read_daily(store, tag_tables, "value", ("AND tag = %s", [tag]), days, tagged, price_tables)
+    everything: dict[str, UsageGroup] = {}
+    daily_tables = ("ledger_daily", "ledger_daily_latency")
+    _read_daily(store, daily_tables, "''", ("", []), days, everything, price_tables)
+    untagged = everything.get(NONE_KEY, UsageGroup(NONE_KEY))
+    for key, group in tagged.items():
+        untagged._subtract(group)
+        _group(groups, key)._merge(group)
+    if untagged.calls > 0:
+        _group(groups, NONE_KEY)._merge(untagged)
 
 
 def _grouped(
@@ -254,20 +337,70 @@ def _grouped(
     *,
     buckets: bool = True,
 ) -> dict[str, UsageGroup]:
-    """Usage in ``[since, until)`` by ``dimension``: whole days from the daily tables where the
-    dimension is one of theirs, the partial days at either end (and tags) from the calls."""
+    """Usage in ``[since, until)`` by ``dimension``: whole days from the daily tables, the
+    partial days at either end from the calls."""
     dimension_sql(store, dimension)  # refuse an unknown dimension before reading anything
     groups: dict[str, UsageGroup] = {}
     first_day = math.ceil(since / _DAY)
     end_day = math.floor(until / _DAY)
-    if dimension not in (*ROLLUP_DIMENSIONS, "day") or first_day >= end_day:
+    tag = _TAG.match(dimension)
+    daily = dimension in (*ROLLUP_DIMENSIONS, "day") or (
+        tag is not None and tag.group(1) not in PER_CALL_TAGS
+    )
+    if not daily or first_day >= end_day:
         _scan_calls(store, dimension, since, until, groups, price_tables, buckets=buckets)
         return groups
     _read_days(store, dimension, first_day, end_day, groups, price_tables)
     for start, end in ((since, first_day * _DAY), (end_day * _DAY, until)):
         if start < end:
-            _scan_calls(store, dimension, start, end, groups, price_tables, buckets=buckets)
+            _add_part_of_day(store, dimension, start, end, groups, price_tables, buckets=buckets)
     return groups
+
+
+def _add_part_of_day(
+    store: Store,
+    dimension: str,
+    start: float,
+    end: float,
+    groups: dict[str, UsageGroup],
+    price_tables: set[str],
+    *,
+    buckets: bool,
+) -> None:
+    """Add the calls in ``[start, end)``, a part of one UTC day, reading the fewer calls: the
+    part itself, or the day's totals less the rest of the day (a report to now reads almost
+    nothing of today). The second way needs every call of the day still in the ledger:
+    retention may have deleted a day's first calls and kept its totals."""
+    day = int(start // _DAY)
+    rest = [(a, b) for a, b in ((day * _DAY, start), (end, (day + 1) * _DAY)) if a < b]
+    if (end - start) * 2 <= _DAY or not _day_is_complete(store, day):
+        _scan_calls(store, dimension, start, end, groups, price_tables, buckets=buckets)
+        return
+    part: dict[str, UsageGroup] = {}
+    tables: set[str] = set()
+    _read_days(store, dimension, day, day + 1, part, tables)
+    outside: dict[str, UsageGroup] = {}
+    for a, b in rest:
+        _scan_calls(store, dimension, a, b, outside, set(), buckets=buckets)
+    if any(key not in part for key in outside):  # a writer got in between: read the part
+        _scan_calls(store, dimension, start, end, groups, price_tables, buckets=buckets)
+        return
+    for key, group in outside.items():
+        part[key]._subtract(group)
+    for key, group in part.items():
+        if group.calls > 0:
+            _group(groups, key)._merge(group)
+    price_tables.update(tables)  # the day's: a table used only outside the part shows too
+
+
+def _day_is_complete(store: Store, day: int) -> bool:
+    """Whether the calls of ``day`` still in the ledger are all its totals count."""
+    bounds = [day * _DAY, (day + 1) * _DAY]
+    calls = store.query(
+        "SELECT COUNT(*) FROM ledger_calls WHERE started_at >= %s AND started_at < %s", bounds
+    )
+    totals = store.query("SELECT COALESCE(SUM(calls), 0) FROM ledger_daily WHERE day = %s", [day])
+    return int(calls[0][0]) == int(totals[0][0])
 
 
 def usage_report(
@@ -282,8 +415,8 @@ def usage_report(
     """Usage between ``since`` and ``until`` (seconds since the epoch), grouped ``by`` a
     dimension, with the ``top`` consumers by estimated cost along ``top_by``.
 
-    Grouping by ``tag:NAME`` reads every call of the period; the other dimensions read whole
-    days from the daily totals, which is what keeps a month of a million calls fast."""
+    Every dimension, ``tag:NAME`` included, reads whole days from the daily totals, which is
+    what keeps a month of a million calls fast."""
     tables: set[str] = set()
     groups = _grouped(store, by, since, until, tables)
     total = UsageGroup("total")

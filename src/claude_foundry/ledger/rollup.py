@@ -1,24 +1,40 @@
 """Daily totals and latency histograms, kept up to date as calls are written.
 
 The writer turns each batch of rows into additions to ``ledger_daily`` (sums per day and
-deployment, model, host, route, operation, outcome, price table) and ``ledger_daily_latency``
-(call counts per latency bucket), applied in the transaction that inserts the calls, so the
-totals always match the rows. A report reads whole days from here and only the partial days at
-the edges of its period from ``ledger_calls``.
+deployment, model, host, route, operation, outcome, price table), ``ledger_daily_latency``
+(call counts per latency bucket), and their twins per tag, ``ledger_daily_tags`` and
+``ledger_daily_tag_latency`` (per day, tag name and tag value: a call with two tags counts in
+both), applied in the transaction that inserts the calls, so the totals always match the rows.
+A report reads whole days from here and only the partial days at the edges of its period from
+``ledger_calls``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from .store import COLUMNS
 
-__all__ = ["DAILY_UPSERT", "LATENCY_UPSERT", "ROLLUP_DIMENSIONS", "rollup"]
+__all__ = [
+    "DAILY_UPSERT",
+    "LATENCY_UPSERT",
+    "PER_CALL_TAGS",
+    "ROLLUP_DIMENSIONS",
+    "TAG_LATENCY_UPSERT",
+    "TAG_UPSERT",
+    "rollup",
+]
 
 DAY_SECONDS = 86_400
 ROLLUP_DIMENSIONS = ("deployment", "model", "host", "route", "operation", "outcome")
 """What the daily tables are keyed by besides the day: what a report over them can group by."""
+
+PER_CALL_TAGS = frozenset({"custom_id"})
+"""Tag names whose value differs on every call (the batch runner's ``custom_id``): per-tag daily
+totals of them would be as large as the calls, so they stay in the calls only (migration 0003
+names them too)."""
 
 _AT = {name: index for index, name in enumerate(COLUMNS)}
 _STARTED, _OUTCOME, _THROTTLED = _AT["started_at"], _AT["outcome"], _AT["throttled"]
@@ -28,6 +44,7 @@ _INPUT, _OUTPUT = _AT["input_tokens"], _AT["output_tokens"]
 _WRITES, _READS = _AT["cache_creation_input_tokens"], _AT["cache_read_input_tokens"]
 _COST, _TABLE = _AT["cost_usd"], _AT["price_table"]
 _DURATION, _TTFT = _AT["duration_bucket"], _AT["ttft_bucket"]
+_TAGS = _AT["tags"]
 
 _DAILY_KEYS = "day, deployment, model, host, route, operation, outcome, price_table"
 _DAILY_SUMS = (
@@ -52,17 +69,35 @@ LATENCY_UPSERT = (
     f"VALUES ({', '.join(['%s'] * 10)}) ON CONFLICT ({_LATENCY_KEYS}) "
     "DO UPDATE SET calls = ledger_daily_latency.calls + excluded.calls"
 )
+_TAG_KEYS = "day, tag, value, price_table"
+TAG_UPSERT = (
+    f"INSERT INTO ledger_daily_tags ({_TAG_KEYS}, {', '.join(_DAILY_SUMS)}) "
+    f"VALUES ({', '.join(['%s'] * 13)}) ON CONFLICT ({_TAG_KEYS}) DO UPDATE SET "
+    + ", ".join(f"{name} = ledger_daily_tags.{name} + excluded.{name}" for name in _DAILY_SUMS)
+)
+_TAG_LATENCY_KEYS = "day, tag, value, kind, bucket"
+TAG_LATENCY_UPSERT = (
+    f"INSERT INTO ledger_daily_tag_latency ({_TAG_LATENCY_KEYS}, calls) "
+    f"VALUES ({', '.join(['%s'] * 6)}) ON CONFLICT ({_TAG_LATENCY_KEYS}) "
+    "DO UPDATE SET calls = ledger_daily_tag_latency.calls + excluded.calls"
+)
+
+Additions = list[tuple[Any, ...]]
 
 
-def rollup(rows: Sequence[Sequence[Any]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The additions a batch of rows (in :data:`COLUMNS` order) makes to the daily tables, sorted
-    by key so concurrent writers lock rows in one order."""
+def rollup(rows: Sequence[Sequence[Any]]) -> tuple[Additions, Additions, Additions, Additions]:
+    """The additions a batch of rows (in :data:`COLUMNS` order) makes to the daily tables
+    (``ledger_daily``, ``ledger_daily_latency``, ``ledger_daily_tags``,
+    ``ledger_daily_tag_latency``), sorted by key so concurrent writers lock rows in one order."""
     daily: dict[tuple[Any, ...], list[Any]] = {}
     latency: dict[tuple[Any, ...], int] = {}
+    tagged: dict[tuple[Any, ...], list[Any]] = {}
+    tag_latency: dict[tuple[Any, ...], int] = {}
     for row in rows:
         outcome = row[_OUTCOME]
+        day = int(row[_STARTED] // DAY_SECONDS)
         base = (
-            int(row[_STARTED] // DAY_SECONDS),
+            day,
             row[_DEPLOYMENT] or "",
             row[_MODEL] or row[_PRICED] or "",
             row[_HOST] or "",
@@ -70,25 +105,48 @@ def rollup(rows: Sequence[Sequence[Any]]) -> tuple[list[tuple[Any, ...]], list[t
             row[_OPERATION],
             outcome,
         )
-        daily_key = (*base, row[_TABLE] or "")
-        sums = daily.get(daily_key)
-        if sums is None:
-            sums = daily[daily_key] = [0, 0, 0, 0, 0, 0, 0, 0.0, 0]
+        table = row[_TABLE] or ""
         cost = row[_COST]
-        sums[0] += 1
-        sums[1] += outcome == "error"
-        sums[2] += row[_THROTTLED] > 0
-        sums[3] += row[_INPUT] or 0
-        sums[4] += row[_OUTPUT] or 0
-        sums[5] += row[_WRITES] or 0
-        sums[6] += row[_READS] or 0
-        sums[7] += cost or 0.0
-        sums[8] += cost is None and outcome == "ok"
-        for kind, bucket in (("duration", row[_DURATION]), ("ttft", row[_TTFT])):
-            if bucket is not None:
-                key = (*base, kind, bucket)
-                latency[key] = latency.get(key, 0) + 1
+        additions = (
+            1,
+            outcome == "error",
+            row[_THROTTLED] > 0,
+            0 if row[_OPERATION] == "count_tokens" else row[_INPUT] or 0,  # a count, not use
+            row[_OUTPUT] or 0,
+            row[_WRITES] or 0,
+            row[_READS] or 0,
+            cost or 0.0,
+            cost is None and outcome == "ok",
+        )
+        buckets = [
+            (kind, bucket)
+            for kind, bucket in (("duration", row[_DURATION]), ("ttft", row[_TTFT]))
+            if bucket is not None
+        ]
+        _add(daily, (*base, table), additions)
+        for kind, bucket in buckets:
+            key = (*base, kind, bucket)
+            latency[key] = latency.get(key, 0) + 1
+        if row[_TAGS]:
+            for name, value in json.loads(row[_TAGS]).items():
+                if name in PER_CALL_TAGS:
+                    continue
+                _add(tagged, (day, name, str(value), table), additions)
+                for kind, bucket in buckets:
+                    tag_key = (day, name, str(value), kind, bucket)
+                    tag_latency[tag_key] = tag_latency.get(tag_key, 0) + 1
     return (
         [(*key, *sums) for key, sums in sorted(daily.items())],
         [(*key, calls) for key, calls in sorted(latency.items())],
+        [(*key, *sums) for key, sums in sorted(tagged.items())],
+        [(*key, calls) for key, calls in sorted(tag_latency.items())],
     )
+
+
+def _add(sums_by_key: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], row: Any) -> None:
+    sums = sums_by_key.get(key)
+    if sums is None:
+        sums_by_key[key] = [int(v) if isinstance(v, bool) else v for v in row]
+        return
+    for index, value in enumerate(row):
+        sums[index] += value

@@ -15,14 +15,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .rollup import DAILY_UPSERT, DAY_SECONDS, LATENCY_UPSERT, rollup
+from .rollup import (
+    DAILY_UPSERT,
+    DAY_SECONDS,
+    LATENCY_UPSERT,
+    TAG_LATENCY_UPSERT,
+    TAG_UPSERT,
+    rollup,
+)
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
+
+_DAILY_TABLES = (
+    "ledger_daily",
+    "ledger_daily_latency",
+    "ledger_daily_tags",
+    "ledger_daily_tag_latency",
+)
 
 __all__ = ["SQLiteStore"]
 
 _BUSY_TIMEOUT_MS = 10_000
 _DAILY_UPSERT = DAILY_UPSERT.replace("%s", "?")
 _LATENCY_UPSERT = LATENCY_UPSERT.replace("%s", "?")
+_TAG_UPSERT = TAG_UPSERT.replace("%s", "?")
+_TAG_LATENCY_UPSERT = TAG_LATENCY_UPSERT.replace("%s", "?")
 _INSERT = (
     f"INSERT INTO ledger_calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 )
@@ -91,12 +107,14 @@ class SQLiteStore(Store):
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             connection = self._connection()
-            daily, latency = rollup(rows)
+            daily, latency, tagged, tag_latency = rollup(rows)
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.executemany(_INSERT, rows)
                 connection.executemany(_DAILY_UPSERT, daily)
                 connection.executemany(_LATENCY_UPSERT, latency)
+                connection.executemany(_TAG_UPSERT, tagged)
+                connection.executemany(_TAG_LATENCY_UPSERT, tag_latency)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -111,8 +129,8 @@ class SQLiteStore(Store):
                 (before, limit),
             )
             first_kept_day = int(before // DAY_SECONDS)
-            connection.execute("DELETE FROM ledger_daily WHERE day < ?", (first_kept_day,))
-            connection.execute("DELETE FROM ledger_daily_latency WHERE day < ?", (first_kept_day,))
+            for table in _DAILY_TABLES:
+                connection.execute(f"DELETE FROM {table} WHERE day < ?", (first_kept_day,))
             return cursor.rowcount
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -35,6 +35,11 @@ _BATCHES_ALTERNATIVE = (
     "messages.create with bounded concurrency, or use a local batch runner."
 )
 
+THREAD_HELPER = (
+    "is not offered by this client, though Foundry serves message threads (the "
+    "message-threads-2026-08-12 beta)"
+)
+
 ALTERNATIVES: dict[str, str] = {
     "models": _MODELS_ALTERNATIVE,
     "batches": _BATCHES_ALTERNATIVE,
@@ -47,8 +52,9 @@ ALTERNATIVES: dict[str, str] = {
         "process with client.beta.messages.tool_runner(...) and @beta_tool functions."
     ),
     "threads": (
-        "Message threads are not documented for Foundry: send the whole conversation each turn "
-        "(messages.create, or client.beta.messages.tool_runner, which does so)."
+        "client.beta.messages.tool_runner(...) threads its conversation by default; or send "
+        'thread={"type": "create"} and then {"type": "continue", "previous_message_id": ...} '
+        'to client.beta.messages.create with betas=["message-threads-2026-08-12"].'
     ),
     "webhooks": "Foundry sends no Anthropic webhooks; poll your own state or use Azure Monitor.",
     "memory_stores": (
@@ -117,17 +123,18 @@ class NotOnFoundry:
     ``AttributeError: 'NoneType' object has no attribute 'list'``. It is falsy, like ``None``.
     """
 
-    __slots__ = ("_alternative", "_name")
+    __slots__ = ("_alternative", "_name", "_reason")
 
-    def __init__(self, name: str, alternative: str) -> None:
+    def __init__(self, name: str, alternative: str, reason: str | None = None) -> None:
+        """``reason``: why it is missing, when the service does offer it (default: it does not)."""
         self._name = name
         self._alternative = alternative
+        self._reason = reason or (
+            "is not available on Microsoft Foundry: the service does not offer this API"
+        )
 
     def _raise(self, what: str) -> NoReturn:
-        raise NotSupportedOnFoundryError(
-            f"{what} is not available on Microsoft Foundry: the service does not offer this "
-            f"API. {self._alternative}"
-        )
+        raise NotSupportedOnFoundryError(f"{what} {self._reason}. {self._alternative}")
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute.startswith("__"):

@@ -20,7 +20,7 @@ from .._tool_runner import (
     make_runner,
 )
 from ..types import Message, MessageTokensCount, ParsedMessage
-from . import ALTERNATIVES, UNAVAILABLE_ON_BETA, NotOnFoundry, stand_ins
+from . import ALTERNATIVES, THREAD_HELPER, UNAVAILABLE_ON_BETA, NotOnFoundry, stand_ins
 from .messages import (
     AsyncMessages,
     BetaExtraParams,
@@ -71,7 +71,7 @@ _BETA_BATCHES = NotOnFoundry("client.beta.messages.batches", ALTERNATIVES["batch
 class BetaMessages(Messages):
     _beta = True
     batches = _BETA_BATCHES
-    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"])
+    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"], THREAD_HELPER)
 
     @overload
     def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
@@ -131,7 +131,7 @@ class BetaMessages(Messages):
 class AsyncBetaMessages(AsyncMessages):
     _beta = True
     batches = _BETA_BATCHES
-    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"])
+    thread = NotOnFoundry("client.beta.messages.thread", ALTERNATIVES["threads"], THREAD_HELPER)
 
     @overload
     async def create(self, **params: Unpack[BetaMessageCreateParamsNonStreaming]) -> Message: ...
