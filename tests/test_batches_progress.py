@@ -50,6 +50,14 @@ def test_auto_on_a_pipe_prints_rate_limited_lines_and_the_last_state() -> None:
     assert lines[1].startswith("20/100 done")
 
 
+def test_plain_lines_do_not_repeat_the_last_state_already_printed() -> None:
+    stream = io.StringIO()
+    with make_progress("auto", stream, interval=3600) as sink:
+        sink.update(progress(10))
+        sink.update(progress(10, elapsed=61.0))  # the same counts, other rates
+    assert len(stream.getvalue().splitlines()) == 1
+
+
 def test_on_draws_a_bar_that_starts_at_the_resumed_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     stream = io.StringIO()

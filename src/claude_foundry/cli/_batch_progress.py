@@ -59,23 +59,39 @@ class ProgressSink:
         return None
 
 
+def _counts(progress: BatchProgress | None) -> tuple[object, ...]:
+    """What a plain line reports besides the rates, which change on every update."""
+    if progress is None:
+        return ()
+    return (
+        progress.processing_status,
+        progress.succeeded,
+        progress.errored,
+        progress.canceled,
+        progress.expired,
+        progress.in_flight,
+    )
+
+
 class _RawLines(ProgressSink):
     def __init__(self, stream: TextIO, interval: float) -> None:
         self.stream = stream
         self.interval = interval
         self._last: float | None = None  # the first update always prints
         self._latest: BatchProgress | None = None
+        self._printed: BatchProgress | None = None  # the last state is printed once, not twice
 
     def update(self, progress: BatchProgress) -> None:
         self._latest = progress
         now = time.monotonic()
         if self._last is None or now - self._last >= self.interval:
             self._last = now
+            self._printed = progress
             self.stream.write(describe(progress) + "\n")
             self.stream.flush()
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._latest is not None:
+        if self._latest is not None and _counts(self._latest) != _counts(self._printed):
             self.stream.write(describe(self._latest) + "\n")
             self.stream.flush()
 
