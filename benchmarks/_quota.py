@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import _round_trips
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "bench-key"
@@ -252,15 +255,20 @@ def worker_main(base_url: str, prefix: str, scale: QuotaScale) -> None:
     print(json.dumps({**counts, "store_outages": governor.outages}))
 
 
-def overhead(scale: QuotaScale, backend: Any = None) -> float:
-    """CPU seconds (process time) per reserve + settle of one call, and per plain function call
-    for calibration of the machine."""
+def overhead(scale: QuotaScale, backend: Any = None, rounds: int = 5) -> list[float]:
+    """Seconds per reserve + settle of one call (CPU time in memory, wall time with a store),
+    per round: the machine is shared, so the table shows the spread of several rounds."""
+    return [overhead_round(scale, backend, rounds) for _ in range(rounds)]
+
+
+def overhead_round(scale: QuotaScale, backend: Any, rounds: int) -> float:
     from claude_foundry._admission import AdmissionAsk, Outcome
     from claude_foundry.quota import PoolLimits, QuotaGovernor
 
     big = PoolLimits(rpm=10**9, input_tpm=10**12, output_tpm=10**12)
     governor = QuotaGovernor({MODEL: big}, backend=backend)
     count = scale.overhead_calls if backend is None else max(scale.overhead_calls // 25, 100)
+    count = max(count // rounds, 100)
     clock = time.process_time if backend is None else time.perf_counter
     started = clock()
     for _ in range(count):
@@ -301,6 +309,17 @@ def measure(scale: QuotaScale) -> dict[str, Any]:
         backend = RedisBackend(REDIS_URL, prefix=prefix)
         results["overhead_redis_s"] = overhead(scale, backend)
         backend.delete(MODEL)
+    if redis_up():
+        from claude_foundry.emulator import Emulator, EmulatorConfig
+
+        # Emulators without quotas: every call is one attempt, one reservation.
+        with (
+            Emulator(EmulatorConfig.default(), api_key=KEY) as first,
+            Emulator(EmulatorConfig.default(), api_key=KEY) as second,
+        ):
+            results["round_trips"] = _round_trips.per_call(
+                (first.base_url, second.base_url), REDIS_URL
+            )
     emulator = start_emulator(scale)
     try:
         results["governed"] = run_contender("governed", emulator, scale)
@@ -363,11 +382,14 @@ def rows(*, smoke: bool) -> list[Any]:
         "governor cost per call (reserve + settle, memory)",
         "QuotaGovernor",
         MICROSECONDS,
-        subject_samples=[figures["overhead_memory_s"]],
+        subject_samples=figures["overhead_memory_s"],
         target_text="≤ 10 µs",
-        verdict_override="met" if figures["overhead_memory_s"] <= 10e-6 else "MISSED",
+        verdict_override="met"
+        if statistics.median(figures["overhead_memory_s"]) <= 10e-6
+        else "MISSED",
         note=(
-            f"CPU time over {scale.overhead_calls:,} calls; an empty Python function call took "
+            f"CPU time over {scale.overhead_calls:,} calls in 5 rounds (verdict on the median "
+            "round); an empty Python function call took "
             f"{calibration * 1e9:.0f} ns on this machine during the run"
         ),
     )
@@ -375,15 +397,34 @@ def rows(*, smoke: bool) -> list[Any]:
     if "overhead_redis_s" in figures:
         result.append(
             Row(
-                "governor cost per call (Redis: 1 round trip reserve + 1 settle)",
+                "governor cost per call (Redis: reserve + settle)",
                 "QuotaGovernor + RedisBackend",
                 MICROSECONDS,
-                subject_samples=[figures["overhead_redis_s"]],
-                target_text="≤ 1 round trip each",
-                verdict_override="met",
+                subject_samples=figures["overhead_redis_s"],
                 note="wall time per call, one Lua script per reservation and per reconciliation",
             )
         )
+    trips_unit = Unit("round trips", 1, 2)
+    for label, trips in figures.get("round_trips", {}).items():
+        others = sum(count for name, count in trips.items() if name not in ("reserve", "adjust"))
+        for step, script in (("reservation", "reserve"), ("reconciliation", "adjust")):
+            # Any trip that is neither script counts against the reservation (room checks).
+            per = trips.get(script, 0.0) + (others if script == "reserve" else 0.0)
+            result.append(
+                Row(
+                    f"Redis round trips per {step}, {label} call",
+                    "QuotaGovernor + RedisBackend",
+                    trips_unit,
+                    subject_samples=[per],
+                    target_text="≤ 1",
+                    verdict_override="met" if per <= 1 else "MISSED",
+                    note=(
+                        f"counted at the redis-py connection over {_round_trips.CALLS} calls: "
+                        + ", ".join(f"{name} {count:g}" for name, count in sorted(trips.items()))
+                        + " per call"
+                    ),
+                )
+            )
     contenders = [("1 process", figures["governed"])]
     if "processes" in figures:
         contenders.append((f"{scale.processes} processes via Redis", figures["processes"]))

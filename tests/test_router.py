@@ -573,3 +573,36 @@ async def test_the_async_router_asks_for_room_without_blocking(
     # Pool pa is full after one call: the second goes where there is room, without waiting.
     assert (first.deployment, second.deployment) == ("a", "b")
     await client.close()
+
+
+def test_a_full_pool_another_process_filled_sends_the_call_on_at_once(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    from claude_foundry._admission import AdmissionAsk
+    from claude_foundry.quota import MemoryBackend, PoolLimits, QuotaGovernor
+
+    a, b = two
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url=a.base_url, pool="pa"),
+            Deployment("b", "claude-haiku-4-5", base_url=b.base_url, pool="pb", priority=1),
+        ],
+        [Route("haiku", ("a", "b"))],
+        {"pa": PoolLimits(rpm=1), "pb": PoolLimits(rpm=1)},
+    )
+    store = MemoryBackend()
+    other = QuotaGovernor(catalogue.pools, backend=store)  # another process on the same store
+    assert other.reserve(AdmissionAsk("claude-haiku-4-5", 8, 10, pool="pa")).grant is not None
+    governor = QuotaGovernor(catalogue.pools, backend=store, max_wait=0)
+    client = RoutedFoundry(catalogue, governor=governor, environ={"ANTHROPIC_FOUNDRY_API_KEY": KEY})
+    assert governor.seems_roomy("pa")
+    message = client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    # Nothing was sent to a: no failover, a's breaker untouched; pa is now known full.
+    assert (message.deployment, message.failovers) == ("b", 0)
+    assert client.router.breakers["a"].failures == 0
+    assert not governor.seems_roomy("pa")
+    # Every pool full: the call waits in one (here max_wait=0 runs out) instead of looping.
+    with pytest.raises(NoDeploymentAvailable) as caught:
+        client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
+    assert all("QuotaWaitTimeout" in why for why in caught.value.reasons.values())
+    client.close()

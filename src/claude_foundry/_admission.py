@@ -15,12 +15,14 @@ events the caller reads for the usage in ``message_start`` and ``message_delta``
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from .types import MessageDeltaEvent, MessageStartEvent, StreamEvent
 
 __all__ = [
+    "ROOM_ELSEWHERE",
     "AdmissionAsk",
     "AdmissionGate",
     "Outcome",
@@ -33,6 +35,11 @@ __all__ = [
 
 Priority = Literal["interactive", "background"]
 PRIORITIES: tuple[Priority, ...] = ("interactive", "background")
+
+ROOM_ELSEWHERE: ContextVar[bool] = ContextVar("claude_foundry_room_elsewhere", default=False)
+"""Set by a router while the call it runs has another quota pool to try: a gate that has no
+room at the first ask then says so at once (it raises) instead of making the call wait, so the
+router's choice and the reservation are one decision, one round trip to a shared store."""
 
 
 @dataclass(slots=True)

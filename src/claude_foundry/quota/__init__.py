@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .backend import MemoryBackend, QuotaBackend, Reservation, WindowShape
-from .errors import QuotaBackendError, QuotaLimitError, QuotaWaitTimeout
+from .errors import QuotaBackendError, QuotaLimitError, QuotaPoolFull, QuotaWaitTimeout
 from .estimate import InputEstimator
 from .governor import Grant, PoolStatus, QuotaGovernor
 from .learning import LearnedLimit
@@ -45,6 +45,7 @@ __all__ = [
     "QuotaBackendError",
     "QuotaGovernor",
     "QuotaLimitError",
+    "QuotaPoolFull",
     "QuotaWaitTimeout",
     "RedisBackend",
     "Reservation",

@@ -122,7 +122,10 @@ class MemoryBackend(QuotaBackend):
 
     def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:
         with self._lock:
-            slot, wait, binding = self._window(pool, shape).reserve(costs, limits, self._clock())
+            window = self._windows.get(pool)
+            if window is None or window.shape is not shape:
+                window = self._window(pool, shape)
+            slot, wait, binding = window.reserve(costs, limits, self._clock())
         return Reservation(slot, wait, binding)
 
     def adjust(

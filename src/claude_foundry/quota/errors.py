@@ -2,6 +2,7 @@
 
     AnthropicError
     ├── QuotaWaitTimeout (also TimeoutError)   no room in the pool within the caller's patience
+    │   └── QuotaPoolFull                      no room now, and the router has another pool
     ├── QuotaLimitError (also ValueError)      a request larger than the pool's whole limit
     └── QuotaBackendError                      the shared store (Redis) failed, policy fail-closed
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from .._errors import AnthropicError
 
-__all__ = ["QuotaBackendError", "QuotaLimitError", "QuotaWaitTimeout"]
+__all__ = ["QuotaBackendError", "QuotaLimitError", "QuotaPoolFull", "QuotaWaitTimeout"]
 
 
 class QuotaWaitTimeout(AnthropicError, TimeoutError):
@@ -23,6 +24,11 @@ class QuotaWaitTimeout(AnthropicError, TimeoutError):
         self.pool = pool
         self.wait = wait
         """Seconds the pool needed before it could admit the request."""
+
+
+class QuotaPoolFull(QuotaWaitTimeout):
+    """The pool had no room at the first ask while the router had another pool to try: the
+    router moves the call there (it reaches the caller only through a custom gate loop)."""
 
 
 class QuotaLimitError(AnthropicError, ValueError):

@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._admission import AdmissionAsk, Outcome, Priority, Verdict
+from .._admission import ROOM_ELSEWHERE, AdmissionAsk, Outcome, Priority, Verdict
 from .._errors import ConfigurationError
 from .backend import MemoryBackend, QuotaBackend, Reservation, WindowShape
-from .errors import QuotaBackendError, QuotaLimitError, QuotaWaitTimeout
+from .errors import QuotaBackendError, QuotaLimitError, QuotaPoolFull, QuotaWaitTimeout
 from .estimate import InputEstimator
 from .learning import LearnedLimit
 from .limits import PoolLimits
@@ -89,6 +89,8 @@ class _PoolState:
     line: WaitingLine = field(default_factory=WaitingLine)
     in_flight: int = 0
     rate_limited: int = 0
+    full_until: float = 0.0
+    """Until when the store last said the pool has no room (this process's view, for routing)."""
     # Effective limits per priority, recomputed when the learned factor moves (hot path).
     limits_factor: float = -1.0
     limits: dict[str, Limits] = field(default_factory=dict)
@@ -207,7 +209,7 @@ class QuotaGovernor:
 
     # --- admission (the AdmissionGate protocol) ----------------------------------------------
 
-    def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits] | Verdict:
+    def _plan(self, ask: AdmissionAsk) -> tuple[str, Costs, Limits, _PoolState] | Verdict:
         """Everything before the store: which pool, what to charge, against which limits; or a
         verdict without asking the store (ungoverned, paused)."""
         pool = ask.pool or self.deployments.get(ask.model, ask.model)
@@ -242,18 +244,30 @@ class QuotaGovernor:
         if itpm is not None:
             estimate = min(estimate, itpm)
         costs = (1, estimate, ask.max_tokens)
-        return pool, costs, self._effective(pool, configured, ask.priority, state)
+        if state.limits_factor == state.learned.factor:
+            limits = state.limits[ask.priority]  # the hot path: nothing learned since
+        else:
+            limits = self._effective(pool, configured, ask.priority, state)
+        return pool, costs, limits, state
 
     def _conclude(
-        self, pool: str, costs: Costs, ask: AdmissionAsk, reservation: Reservation, backend: Any
+        self,
+        pool: str,
+        state: _PoolState,
+        costs: Costs,
+        ask: AdmissionAsk,
+        reservation: Reservation,
+        backend: Any,
     ) -> Verdict:
-        state = self._pool_state(pool)
         if reservation.slot is None:
             wait = reservation.wait
             if state.in_flight and reservation.binding != 0:
                 # Token budgets come back early when replies in flight are settled.
                 wait = min(wait, self.window_s * _RECHECK_FRACTION)
+            state.full_until = self._clock() + wait
             return self._wait(pool, state, ask, wait)
+        if state.full_until:
+            state.full_until = 0.0
         with self._lock:
             if state.line.entries:
                 state.line.leave(ask)
@@ -265,7 +279,14 @@ class QuotaGovernor:
         )
 
     def _wait(self, pool: str, state: _PoolState, ask: AdmissionAsk, wait: float) -> Verdict:
-        """Wait in line, or raise when the wait would pass the caller's patience."""
+        """Wait in line, or raise when the wait would pass the caller's patience (or when the
+        router has another pool for a call that has not waited yet)."""
+        if not ask.waited and ROOM_ELSEWHERE.get():
+            raise QuotaPoolFull(
+                f"Quota pool {pool!r} has no room now ({wait:.1f} s to wait); trying another.",
+                pool=pool,
+                wait=wait,
+            )
         patience = self.max_wait[ask.priority]
         with self._lock:
             if ask.waited + wait <= patience:
@@ -285,33 +306,33 @@ class QuotaGovernor:
         plan = self._plan(ask)
         if isinstance(plan, Verdict):
             return plan
-        pool, costs, limits = plan
-        down = self._store_down()
+        pool, costs, limits, state = plan
+        down = None if self._store_error is None else self._store_down()
         if down is None:
             try:
                 reservation = self.backend.reserve(pool, costs, limits, self.shape)
-                return self._conclude(pool, costs, ask, reservation, self.backend)
+                return self._conclude(pool, state, costs, ask, reservation, self.backend)
             except QuotaBackendError as exc:
                 down = self._store_failed(exc)
         backend = self._outage_backend(down)
         reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
-        return self._conclude(pool, costs, ask, reservation, backend)
+        return self._conclude(pool, state, costs, ask, reservation, backend)
 
     async def areserve(self, ask: AdmissionAsk) -> Verdict:
         plan = self._plan(ask)
         if isinstance(plan, Verdict):
             return plan
-        pool, costs, limits = plan
-        down = self._store_down()
+        pool, costs, limits, state = plan
+        down = None if self._store_error is None else self._store_down()
         if down is None:
             try:
                 reservation = await self.backend.areserve(pool, costs, limits, self.shape)
-                return self._conclude(pool, costs, ask, reservation, self.backend)
+                return self._conclude(pool, state, costs, ask, reservation, self.backend)
             except QuotaBackendError as exc:
                 down = self._store_failed(exc)
         backend = self._outage_backend(down)
         reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
-        return self._conclude(pool, costs, ask, reservation, backend)
+        return self._conclude(pool, state, costs, ask, reservation, backend)
 
     def _store_failed(self, error: QuotaBackendError) -> QuotaBackendError:
         """Remember that the shared store failed, so calls skip it for ``outage_retry_s``."""
@@ -357,7 +378,7 @@ class QuotaGovernor:
         if not isinstance(grant, Grant) or grant.settled:
             return None
         grant.settled = True
-        state = self._pool_state(grant.pool)
+        state = self._state.get(grant.pool) or self._pool_state(grant.pool)
         learned = state.learned
         with self._lock:
             state.in_flight -= 1
@@ -400,7 +421,11 @@ class QuotaGovernor:
         assert done.slot is not None
         assert done.backend is not None
         # A store that fails keeps the charge as reserved: conservative, and its key expires.
-        if done.backend is self.backend and self._store_down() is not None:
+        if (
+            self._store_error is not None
+            and done.backend is self.backend
+            and self._store_down() is not None
+        ):
             return
         try:
             done.backend.adjust(done.pool, done.slot, deltas, self.shape, shift, charge)
@@ -414,7 +439,11 @@ class QuotaGovernor:
         done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
-        if done.backend is self.backend and self._store_down() is not None:
+        if (
+            self._store_error is not None
+            and done.backend is self.backend
+            and self._store_down() is not None
+        ):
             return
         try:
             await done.backend.aadjust(done.pool, done.slot, deltas, self.shape, shift, charge)
@@ -487,6 +516,18 @@ class QuotaGovernor:
             except QuotaBackendError as exc:
                 self._store_failed(exc)
         return self._headroom(pool, used, priority, input_tokens, max_tokens)
+
+    def seems_roomy(self, pool: str) -> bool:
+        """Whether ``pool`` looks to have room, from what this process last saw (not paused by
+        a 429, nobody waiting in line, not refused lately); no round trip to the store. The
+        router orders deployments by it; the reservation itself decides."""
+        state = self._state.get(pool)
+        if state is None:
+            return True
+        now = self._clock()
+        return (
+            state.learned.paused_until <= now and state.full_until <= now and not state.line.entries
+        )
 
     def in_flight(self, model: str) -> int:
         """Admitted, not yet settled, in this process, in the pool of ``model``."""

@@ -161,6 +161,13 @@ class CircuitBreaker:
                 return True
             return False
 
+    def may_allow(self) -> bool:
+        """Whether :meth:`allows` would let a request through now, without taking the probe."""
+        with self._lock:
+            if self.state is S.OPEN:
+                return self._clock() >= self.open_until
+            return self.state is S.CLOSED or (self.state is S.HALF_OPEN and not self._probing)
+
     def success(self) -> None:
         with self._lock:
             if self.state in (S.CLOSED, S.HALF_OPEN):

@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from .._admission import ROOM_ELSEWHERE
 from .._client import AnthropicFoundry, AsyncAnthropicFoundry
 from .._errors import ConfigurationError
 from .._observe import ROUTING
@@ -167,6 +168,8 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
             deployment = self.router.pick(attempts)
             # What the usage record of this attempt says (observers, the ledger).
             token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
+            # A full pool sends the call on at once while another pool is left (one decision).
+            elsewhere = ROOM_ELSEWHERE.set(attempts.room_elsewhere)
             try:
                 result = call(
                     self.client_for(deployment), {**params, "model": deployment.deployment}
@@ -179,6 +182,7 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
                 self.router.abandoned(attempts)
                 raise
             finally:
+                ROOM_ELSEWHERE.reset(elsewhere)
                 ROUTING.reset(token)
             self.router.succeeded(attempts)
             return _tag(result, attempts)
@@ -287,8 +291,9 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
     ) -> Any:
         attempts, params = self._start(params)
         while True:
-            deployment = self.router.pick(attempts, await self.router.aroom(attempts))
+            deployment = self.router.pick(attempts)
             token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
+            elsewhere = ROOM_ELSEWHERE.set(attempts.room_elsewhere)
             try:
                 result = await call(
                     self.client_for(deployment), {**params, "model": deployment.deployment}
@@ -301,6 +306,7 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
                 self.router.abandoned(attempts)
                 raise
             finally:
+                ROOM_ELSEWHERE.reset(elsewhere)
                 ROUTING.reset(token)
             self.router.succeeded(attempts)
             return _tag(result, attempts)

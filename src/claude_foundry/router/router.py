@@ -3,8 +3,16 @@
 Per attempt, among the route's deployments: those that offer every feature the request uses,
 whose breaker lets traffic through, that this call has not already failed on; the conversation's
 last deployment first when the call is sticky (prompt caches live per deployment); then those
-whose quota pool has room now before those that would wait; then by priority, and within one
-priority in order (``ordered``) or drawn by weight (``weighted``).
+whose quota pool seems to have room before those that would wait; then by priority, and within
+one priority in order (``ordered``) or drawn by weight (``weighted``).
+
+Room is not asked of the store before picking: the pick and the reservation are one decision.
+Whether a pool seems to have room is what this process last saw (a refusal, a 429's pause, calls
+waiting); the attempt reserves in the pool picked, and a pool without room at that first ask
+(while another pool of the route is left) sends the call on at once (:class:`QuotaPoolFull`)
+rather than making it wait. So a routed call makes one round trip to a shared store per
+reservation, like a plain governed call. Once every pool of the route was found full, the call
+waits in the one it picks, as a plain governed call would.
 
 What a failure means:
 
@@ -35,7 +43,7 @@ from .._errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from ..quota.errors import QuotaWaitTimeout
+from ..quota.errors import QuotaPoolFull, QuotaWaitTimeout
 from ..quota.governor import QuotaGovernor
 from .breaker import CircuitBreaker
 from .catalogue import Catalogue, Deployment
@@ -79,6 +87,10 @@ class Attempts:
     tried: list[str] = field(default_factory=list)
     failovers: int = 0
     deployment: Deployment | None = None
+    full: dict[str, float] = field(default_factory=dict)
+    """Pools found without room during this call (seconds they asked to wait)."""
+    room_elsewhere: bool = False
+    """Whether the deployment picked last has another pool to move to if its own is full."""
 
 
 class Router:
@@ -117,7 +129,9 @@ class Router:
         keyed = []
         for index, deployment in enumerate(candidates):
             tie = -(self._rand() ** (1.0 / deployment.weight)) if strategy == "weighted" else index
-            roomy = room[deployment.pool] if room is not None else self._has_room(deployment)
+            roomy = deployment.pool not in attempts.full and (
+                room[deployment.pool] if room is not None else self._has_room(deployment)
+            )
             keyed.append(((not roomy, deployment.priority, tie), deployment))
         ordered = [deployment for _, deployment in sorted(keyed, key=lambda item: item[0])]
         if attempts.conversation is not None:
@@ -130,26 +144,28 @@ class Router:
         return ordered
 
     def _has_room(self, deployment: Deployment) -> bool:
-        if self.governor is None:
-            return True
-        return self.governor.headroom(deployment.deployment, pool=deployment.pool) > 0
+        """This process's view (no store round trip): the reservation itself decides."""
+        return self.governor is None or self.governor.seems_roomy(deployment.pool)
 
-    async def aroom(self, attempts: Attempts) -> dict[str, bool] | None:
-        """Which pools of the route have room now, asked without blocking the event loop (a
-        shared store is a network round trip); pass it to :meth:`pick`."""
-        if self.governor is None:
-            return None
-        room: dict[str, bool] = {}
-        for deployment in self.catalogue.deployments_of(attempts.route):
-            if deployment.pool not in room:
-                free = await self.governor.aheadroom(deployment.deployment, pool=deployment.pool)
-                room[deployment.pool] = free > 0
-        return room
+    def _room_elsewhere(
+        self, attempts: Attempts, chosen: Deployment, candidates: list[Deployment]
+    ) -> bool:
+        """Whether a full pool should send the call on: another candidate in a pool not yet
+        found full whose breaker may let it through. Each pool is skipped at most once per call,
+        so a call that finds every pool full waits in one rather than loop."""
+        if self.governor is None or chosen.pool in attempts.full:
+            return False
+        return any(
+            other.pool != chosen.pool
+            and other.pool not in attempts.full
+            and self.breakers[other.name].may_allow()
+            for other in candidates
+        )
 
     def pick(self, attempts: Attempts, room: Mapping[str, bool] | None = None) -> Deployment:
         """The deployment for the next attempt, or :class:`NoDeploymentAvailable` (or a
         :class:`~claude_foundry.BadRequestError`-worded one when only hosting refuses).
-        ``room``: pools with room now (from :meth:`aroom`); asked here when not given."""
+        ``room``: which pools to treat as having room (else this process's view of them)."""
         reasons: dict[str, str] = {}
         candidates = []
         for deployment in self.catalogue.deployments_of(attempts.route):
@@ -191,8 +207,7 @@ class Router:
                 reasons,
             )
         chosen = healthy[0]
-        if attempts.deployment is not None:
-            attempts.failovers += 1
+        attempts.room_elsewhere = self._room_elsewhere(attempts, chosen, candidates)
         attempts.deployment = chosen
         attempts.tried.append(chosen.name)
         return chosen
@@ -212,6 +227,12 @@ class Router:
         """Record a failed attempt; True when the call should move to another deployment."""
         deployment = attempts.deployment
         assert deployment is not None
+        if isinstance(error, QuotaPoolFull):
+            # Nothing was sent and the deployment is fine: its pool is full, try another one.
+            attempts.full[deployment.pool] = error.wait
+            attempts.tried.pop()
+            self.abandoned(attempts)  # a half-open probe it took is free again
+            return True
         verdict = classify(error)
         reason = f"{type(error).__name__}: {str(error)[:200]}"
         if verdict == "config":
@@ -228,6 +249,7 @@ class Router:
         if not isinstance(error, QuotaWaitTimeout):
             self.breakers[deployment.name].failure(reason)
         attempts.failed[deployment.name] = reason
+        attempts.failovers += 1
         return True
 
     def abandoned(self, attempts: Attempts) -> None:
