@@ -219,3 +219,13 @@ async def test_an_async_stream_dropped_without_iteration_or_close_is_recorded(
         (record,) = capture.records
         assert record.outcome == "cancelled"
         assert record.stream
+
+
+def test_a_trace_passes_every_record_field_in_the_dataclass_order() -> None:
+    # CallTrace.record builds the record from positional arguments (the caller pays for every
+    # call): a field added or moved in CallRecord must move there too.
+    import dataclasses
+
+    from claude_foundry._observe import RECORD_FIELD_ORDER, CallRecord
+
+    assert tuple(field.name for field in dataclasses.fields(CallRecord)) == RECORD_FIELD_ORDER

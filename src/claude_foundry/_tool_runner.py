@@ -19,7 +19,7 @@ import contextlib
 import inspect
 import logging
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -279,6 +279,21 @@ class ToolLoop:
             block["content"] = content
         return block
 
+    def tool_calls(self) -> Generator[tuple[Any, Any], tuple[Any, bool], dict[str, Any] | None]:
+        """The reply's tool calls, without I/O: yields each tool and its input; the sync or
+        async runner calls it and sends back ``(outcome, failed)``. Returns the ``user`` message
+        of the results (cached, so asking twice runs nothing twice)."""
+        if self.cached_response is not None:
+            return self.cached_response
+        blocks = []
+        for tool_use, tool in self.pending_calls():
+            if tool is None:
+                blocks.append(self.result_block(tool_use, None, None, failed=False))
+                continue
+            outcome, failed = yield tool, tool_use.input
+            blocks.append(self.result_block(tool_use, tool, outcome, failed))
+        return self.results_message(blocks)
+
     def results_message(self, blocks: list[Any]) -> dict[str, Any] | None:
         response = {"role": "user", "content": blocks} if blocks else None
         self.cached_response = response
@@ -390,20 +405,18 @@ class _SyncRunner(_RunnerBase):
 
     def generate_tool_call_response(self) -> dict[str, Any] | None:
         """Run the last reply's tool calls; the ``user`` message of their results (cached)."""
-        loop = self._loop
-        if loop.cached_response is not None:
-            return loop.cached_response
-        blocks = []
-        for tool_use, tool in loop.pending_calls():
-            if tool is None:
-                blocks.append(loop.result_block(tool_use, None, None, failed=False))
-                continue
-            try:
-                outcome, failed = tool.call(tool_use.input), False
-            except Exception as exc:
-                outcome, failed = exc, True
-            blocks.append(loop.result_block(tool_use, tool, outcome, failed))
-        return loop.results_message(blocks)
+        calls = self._loop.tool_calls()
+        try:
+            tool, arguments = next(calls)
+            while True:
+                try:
+                    outcome, failed = tool.call(arguments), False
+                except Exception as exc:
+                    outcome, failed = exc, True
+                tool, arguments = calls.send((outcome, failed))
+        except StopIteration as done:
+            response: dict[str, Any] | None = done.value
+            return response
 
     def _turns(self) -> Iterator[Any]:
         loop = self._loop
@@ -462,24 +475,22 @@ class _AsyncRunner(_RunnerBase):
 
     async def generate_tool_call_response(self) -> dict[str, Any] | None:
         """Run the last reply's tool calls (sync tools in a worker thread); the results message."""
-        loop = self._loop
-        if loop.cached_response is not None:
-            return loop.cached_response
-        blocks = []
-        for tool_use, tool in loop.pending_calls():
-            if tool is None:
-                blocks.append(loop.result_block(tool_use, None, None, failed=False))
-                continue
-            try:
-                if inspect.iscoroutinefunction(tool.call):
-                    outcome = await tool.call(tool_use.input)
-                else:
-                    outcome = await asyncio.to_thread(tool.call, tool_use.input)
-                failed = False
-            except Exception as exc:
-                outcome, failed = exc, True
-            blocks.append(loop.result_block(tool_use, tool, outcome, failed))
-        return loop.results_message(blocks)
+        calls = self._loop.tool_calls()
+        try:
+            tool, arguments = next(calls)
+            while True:
+                try:
+                    if inspect.iscoroutinefunction(tool.call):
+                        outcome = await tool.call(arguments)
+                    else:
+                        outcome = await asyncio.to_thread(tool.call, arguments)
+                    failed = False
+                except Exception as exc:
+                    outcome, failed = exc, True
+                tool, arguments = calls.send((outcome, failed))
+        except StopIteration as done:
+            response: dict[str, Any] | None = done.value
+            return response
 
     async def _turns(self) -> AsyncIterator[Any]:
         loop = self._loop

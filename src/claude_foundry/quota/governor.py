@@ -314,9 +314,7 @@ class QuotaGovernor:
                 return self._conclude(pool, state, costs, ask, reservation, self.backend)
             except QuotaBackendError as exc:
                 down = self._store_failed(exc)
-        backend = self._outage_backend(down)
-        reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
-        return self._conclude(pool, state, costs, ask, reservation, backend)
+        return self._reserve_in_outage(pool, state, costs, limits, ask, down)
 
     async def areserve(self, ask: AdmissionAsk) -> Verdict:
         plan = self._plan(ask)
@@ -330,6 +328,18 @@ class QuotaGovernor:
                 return self._conclude(pool, state, costs, ask, reservation, self.backend)
             except QuotaBackendError as exc:
                 down = self._store_failed(exc)
+        return self._reserve_in_outage(pool, state, costs, limits, ask, down)
+
+    def _reserve_in_outage(
+        self,
+        pool: str,
+        state: _PoolState,
+        costs: Costs,
+        limits: Limits,
+        ask: AdmissionAsk,
+        down: QuotaBackendError,
+    ) -> Verdict:
+        """The shared store is down: the outage policy decides (a local window, or raise)."""
         backend = self._outage_backend(down)
         reservation = backend.reserve(pool, costs, self._outage_limits(limits), self.shape)
         return self._conclude(pool, state, costs, ask, reservation, backend)
@@ -404,6 +414,21 @@ class QuotaGovernor:
             shift = 0.0  # too little to move the charge out of its slot
         return grant, (0, input_delta, output_delta), shift, charge
 
+    def _correction(
+        self, grant: object, outcome: Outcome
+    ) -> tuple[Grant, Costs, float, Costs] | None:
+        """What :meth:`settle` sends the store, or None: nothing to correct, or the store is
+        presumed down (then the charge stays as reserved: conservative, and its key expires)."""
+        correction = self._reconcile(grant, outcome)
+        if (
+            correction is not None
+            and self._store_error is not None
+            and correction[0].backend is self.backend
+            and self._store_down() is not None
+        ):
+            return None
+        return correction
+
     def release(self, grant: object) -> None:
         """An abandoned attempt: no longer in flight; its charge stays as reserved (the service
         may have received it) and ages out with the window."""
@@ -414,37 +439,24 @@ class QuotaGovernor:
                 state.in_flight -= 1
 
     def settle(self, grant: object, outcome: Outcome) -> None:
-        correction = self._reconcile(grant, outcome)
+        correction = self._correction(grant, outcome)
         if correction is None:
             return
         done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
-        # A store that fails keeps the charge as reserved: conservative, and its key expires.
-        if (
-            self._store_error is not None
-            and done.backend is self.backend
-            and self._store_down() is not None
-        ):
-            return
         try:
             done.backend.adjust(done.pool, done.slot, deltas, self.shape, shift, charge)
         except QuotaBackendError as exc:
             self._store_failed(exc)
 
     async def asettle(self, grant: object, outcome: Outcome) -> None:
-        correction = self._reconcile(grant, outcome)
+        correction = self._correction(grant, outcome)
         if correction is None:
             return
         done, deltas, shift, charge = correction
         assert done.slot is not None
         assert done.backend is not None
-        if (
-            self._store_error is not None
-            and done.backend is self.backend
-            and self._store_down() is not None
-        ):
-            return
         try:
             await done.backend.aadjust(done.pool, done.slot, deltas, self.shape, shift, charge)
         except QuotaBackendError as exc:

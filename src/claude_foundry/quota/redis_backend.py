@@ -62,6 +62,14 @@ def _script(name: str) -> str:
     return files.joinpath("prune.lua").read_text("utf-8") + files.joinpath(name).read_text("utf-8")
 
 
+def _register(client: Any) -> dict[str, Any]:
+    """The three scripts on a sync or asyncio client (each sent once, then run by its hash)."""
+    return {
+        name: client.register_script(_script(f"{name}.lua"))
+        for name in ("reserve", "adjust", "usage")
+    }
+
+
 class RedisBackend(QuotaBackend):
     """Pools in Redis; see the module docstring. Thread-safe (redis-py pools its connections);
     the asyncio client is made per event loop on first async use."""
@@ -91,10 +99,7 @@ class RedisBackend(QuotaBackend):
         with self._store_errors():
             pool = self._redis.BlockingConnectionPool.from_url(url, **self._options)
             self._client = self._redis.Redis(connection_pool=pool)
-        self._scripts = {
-            name: self._client.register_script(_script(f"{name}.lua"))
-            for name in ("reserve", "adjust", "usage")
-        }
+        self._scripts = _register(self._client)
         self._async: tuple[asyncio.AbstractEventLoop, Any, dict[str, Any]] | None = None
 
     @classmethod
@@ -133,11 +138,7 @@ class RedisBackend(QuotaBackend):
         if self._async is None or self._async[0] is not loop:
             pool = self._redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._options)
             client = self._redis.asyncio.Redis(connection_pool=pool)
-            scripts = {
-                name: client.register_script(_script(f"{name}.lua"))
-                for name in ("reserve", "adjust", "usage")
-            }
-            self._async = (loop, client, scripts)
+            self._async = (loop, client, _register(client))
         return self._async[2]
 
     @staticmethod
@@ -158,27 +159,33 @@ class RedisBackend(QuotaBackend):
             return Reservation(int(reply[1]))
         return Reservation(None, float(reply[1]) / 1000.0, int(reply[2]))
 
-    def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:
+    def _run(self, script: str, pool: str, args: list[Any]) -> Any:
         with self._store_errors():
-            reply = self._scripts["reserve"](
-                keys=[self.key(pool)], args=self._reserve_args(shape, costs, limits)
-            )
-        return self._reservation(reply)
+            return self._scripts[script](keys=[self.key(pool)], args=args)
 
-    async def areserve(
-        self, pool: str, costs: Costs, limits: Limits, shape: WindowShape
-    ) -> Reservation:
+    async def _arun(self, script: str, pool: str, args: list[Any]) -> Any:
         with self._store_errors():
-            reply = await self._async_scripts()["reserve"](
-                keys=[self.key(pool)], args=self._reserve_args(shape, costs, limits)
-            )
-        return self._reservation(reply)
+            return await self._async_scripts()[script](keys=[self.key(pool)], args=args)
 
     @staticmethod
     def _adjust_args(
         shape: WindowShape, slot: int, deltas: Costs, shift: float, charge: Costs
     ) -> list[Any]:
         return [*RedisBackend._window_args(shape), slot, *deltas, shift * 1000.0, *charge]
+
+    @staticmethod
+    def _usage(reply: list[Any]) -> Costs:
+        return (int(reply[0]), int(reply[1]), int(reply[2]))
+
+    def reserve(self, pool: str, costs: Costs, limits: Limits, shape: WindowShape) -> Reservation:
+        reply = self._run("reserve", pool, self._reserve_args(shape, costs, limits))
+        return self._reservation(reply)
+
+    async def areserve(
+        self, pool: str, costs: Costs, limits: Limits, shape: WindowShape
+    ) -> Reservation:
+        reply = await self._arun("reserve", pool, self._reserve_args(shape, costs, limits))
+        return self._reservation(reply)
 
     def adjust(
         self,
@@ -189,10 +196,7 @@ class RedisBackend(QuotaBackend):
         shift: float = 0.0,
         charge: Costs = (0, 0, 0),
     ) -> None:
-        with self._store_errors():
-            self._scripts["adjust"](
-                keys=[self.key(pool)], args=self._adjust_args(shape, slot, deltas, shift, charge)
-            )
+        self._run("adjust", pool, self._adjust_args(shape, slot, deltas, shift, charge))
 
     async def aadjust(
         self,
@@ -203,22 +207,13 @@ class RedisBackend(QuotaBackend):
         shift: float = 0.0,
         charge: Costs = (0, 0, 0),
     ) -> None:
-        with self._store_errors():
-            await self._async_scripts()["adjust"](
-                keys=[self.key(pool)], args=self._adjust_args(shape, slot, deltas, shift, charge)
-            )
+        await self._arun("adjust", pool, self._adjust_args(shape, slot, deltas, shift, charge))
 
     def usage(self, pool: str, shape: WindowShape) -> Costs:
-        with self._store_errors():
-            reply = self._scripts["usage"](keys=[self.key(pool)], args=self._window_args(shape))
-        return (int(reply[0]), int(reply[1]), int(reply[2]))
+        return self._usage(self._run("usage", pool, self._window_args(shape)))
 
     async def ausage(self, pool: str, shape: WindowShape) -> Costs:
-        with self._store_errors():
-            reply = await self._async_scripts()["usage"](
-                keys=[self.key(pool)], args=self._window_args(shape)
-            )
-        return (int(reply[0]), int(reply[1]), int(reply[2]))
+        return self._usage(await self._arun("usage", pool, self._window_args(shape)))
 
     def delete(self, *pools: str) -> None:
         """Forget pools' windows (tests and resets)."""

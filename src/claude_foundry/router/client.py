@@ -17,7 +17,7 @@ connection pool) sharing one quota governor keyed by the catalogue's pools.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from .._admission import ROOM_ELSEWHERE
@@ -111,13 +111,43 @@ class _RoutedBase(Generic[_ClientT]):
             self._clients[deployment.name] = client
         return client
 
-    def _start(self, params: dict[str, Any]) -> tuple[Attempts, dict[str, Any]]:
+    def _flow(self, params: dict[str, Any]) -> Generator[tuple[_ClientT, Params], Any, Any]:
+        """The routing decisions of one call, without I/O: yields each attempt's client and
+        parameters; the sync or async ``_run`` makes the call and sends back its result (or
+        throws in its exception). Returns the tagged result."""
         conversation = params.pop("conversation", None)
         route = params.get("model")
         if not isinstance(route, str):
             raise TypeError("model must be a route or deployment name (a string)")
         attempts = self.router.start(route, features_used(params), conversation)
-        return attempts, params
+        while True:
+            deployment = self.router.pick(attempts)
+            # What the usage record of this attempt says (observers, the ledger). The driver
+            # makes the call in the context these are set in (a generator has no context of
+            # its own).
+            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
+            # A full pool sends the call on at once while another pool is left (one decision).
+            elsewhere = ROOM_ELSEWHERE.set(attempts.room_elsewhere)
+            try:
+                result = yield (
+                    self.client_for(deployment),
+                    {
+                        **params,
+                        "model": deployment.deployment,
+                    },
+                )
+            except Exception as exc:
+                if not self.router.failed(attempts, exc):
+                    raise
+                continue
+            except BaseException:
+                self.router.abandoned(attempts)
+                raise
+            finally:
+                ROOM_ELSEWHERE.reset(elsewhere)
+                ROUTING.reset(token)
+            self.router.succeeded(attempts)
+            return _tag(result, attempts)
 
 
 def _tag(result: Any, attempts: Attempts) -> Any:
@@ -163,29 +193,19 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
     def _run(
         self, params: dict[str, Any], call: Callable[[AnthropicFoundry, dict[str, Any]], Any]
     ) -> Any:
-        attempts, params = self._start(params)
+        flow = self._flow(params)
+        result: Any = None
+        error: BaseException | None = None
         while True:
-            deployment = self.router.pick(attempts)
-            # What the usage record of this attempt says (observers, the ledger).
-            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
-            # A full pool sends the call on at once while another pool is left (one decision).
-            elsewhere = ROOM_ELSEWHERE.set(attempts.room_elsewhere)
             try:
-                result = call(
-                    self.client_for(deployment), {**params, "model": deployment.deployment}
-                )
-            except Exception as exc:
-                if not self.router.failed(attempts, exc):
-                    raise
-                continue
-            except BaseException:
-                self.router.abandoned(attempts)
-                raise
-            finally:
-                ROOM_ELSEWHERE.reset(elsewhere)
-                ROUTING.reset(token)
-            self.router.succeeded(attempts)
-            return _tag(result, attempts)
+                client, attempt = flow.send(result) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            result = error = None
+            try:
+                result = call(client, attempt)
+            except BaseException as exc:
+                error = exc
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -289,27 +309,19 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
     async def _run(
         self, params: dict[str, Any], call: Callable[[AsyncAnthropicFoundry, dict[str, Any]], Any]
     ) -> Any:
-        attempts, params = self._start(params)
+        flow = self._flow(params)
+        result: Any = None
+        error: BaseException | None = None
         while True:
-            deployment = self.router.pick(attempts)
-            token = ROUTING.set((attempts.route, deployment.name, attempts.failovers))
-            elsewhere = ROOM_ELSEWHERE.set(attempts.room_elsewhere)
             try:
-                result = await call(
-                    self.client_for(deployment), {**params, "model": deployment.deployment}
-                )
-            except Exception as exc:
-                if not self.router.failed(attempts, exc):
-                    raise
-                continue
-            except BaseException:
-                self.router.abandoned(attempts)
-                raise
-            finally:
-                ROOM_ELSEWHERE.reset(elsewhere)
-                ROUTING.reset(token)
-            self.router.succeeded(attempts)
-            return _tag(result, attempts)
+                client, attempt = flow.send(result) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            result = error = None
+            try:
+                result = await call(client, attempt)
+            except BaseException as exc:
+                error = exc
 
     async def close(self) -> None:
         for client in self._clients.values():
