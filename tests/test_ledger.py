@@ -675,3 +675,51 @@ def test_a_tag_unique_to_each_call_stays_out_of_the_daily_totals(ledger_url: str
     assert names == latency == [("batch",)]
     assert len(report.groups) == 20  # still reported, from the calls
     assert report.total.calls == 20
+
+
+def test_text_holding_nul_characters_does_not_cost_the_batch(ledger_url: str) -> None:
+    with Ledger(open_store(ledger_url), flush_interval=0.01, retention_days=None) as ledger:
+        ledger.record_call(
+            _record(time.time(), tags={"user": "a\x00b"}, request_body='{"x": "\x00"}')
+        )
+        ledger.record_call(_record(time.time(), tags={"user": "plain"}))
+        assert ledger.flush()
+        assert ledger.dropped == 0
+        rows = ledger.store.query("SELECT tags, request_body FROM ledger_calls ORDER BY id")
+    tags = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in rows]
+    # PostgreSQL's text cannot hold NUL: it becomes U+FFFD there; SQLite keeps it.
+    kept = "\x00" if ledger_url.startswith("sqlite") else "\ufffd"
+    assert tags == [{"user": f"a{kept}b"}, {"user": "plain"}]
+    assert rows[0][1] == '{"x": "' + kept + '"}'
+    totals = ledger.store.query("SELECT value, calls FROM ledger_daily_tags ORDER BY value")
+    assert [tuple(row) for row in totals] == [(f"a{kept}b", 1), ("plain", 1)]
+
+
+def test_a_postgresql_batch_is_one_statement_that_leaves_the_session_alone(
+    postgres_url: str,  # noqa: F811  (the fixture)
+) -> None:
+    from claude_foundry.ledger.postgres import PostgresStore
+    from claude_foundry.ledger.prices import load_price_table
+    from claude_foundry.ledger.store import row_for
+
+    prices = load_price_table()
+    records = [_record(time.time() + index, tags={"user": f"u{index % 3}"}) for index in range(50)]
+    rows = [row_for(record, *prices.cost(record), prices.version) for record in records]
+    store = PostgresStore(postgres_url)
+    store.migrate()
+    store.insert(rows)
+    store.insert(rows[:5])  # the same days and tags again: the totals add up
+    assert store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 55
+    assert store.query("SELECT SUM(calls) FROM ledger_daily")[0][0] == 55
+    user_calls = store.query("SELECT value, calls FROM ledger_daily_tags ORDER BY value")
+    assert [tuple(row) for row in user_calls] == [("u0", 19), ("u1", 19), ("u2", 17)]
+    # The asynchronous commit is local to each batch's transaction, so a pooled session keeps its
+    # own setting; a URL that sets synchronous_commit itself keeps it for the batches too.
+    assert store.query("SHOW synchronous_commit") == [("on",)]
+    assert "set_config('synchronous_commit', 'off', true)" in store._insert_batch
+    store.close()
+    durable = PostgresStore(postgres_url + "?options=-c%20synchronous_commit%3Don")
+    assert "synchronous_commit" not in durable._insert_batch
+    durable.insert(rows[:1])
+    assert durable.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 56
+    durable.close()

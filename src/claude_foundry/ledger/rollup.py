@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .store import COLUMNS
 
 __all__ = [
     "DAILY_UPSERT",
+    "ROLLUP_TABLES",
+    "RollupTable",
     "LATENCY_UPSERT",
     "PER_CALL_TAGS",
     "ROLLUP_DIMENSIONS",
@@ -46,7 +49,6 @@ _COST, _TABLE = _AT["cost_usd"], _AT["price_table"]
 _DURATION, _TTFT = _AT["duration_bucket"], _AT["ttft_bucket"]
 _TAGS = _AT["tags"]
 
-_DAILY_KEYS = "day, deployment, model, host, route, operation, outcome, price_table"
 _DAILY_SUMS = (
     "calls",
     "errors",
@@ -58,29 +60,49 @@ _DAILY_SUMS = (
     "cost_usd",
     "unpriced_calls",
 )
-DAILY_UPSERT = (
-    f"INSERT INTO ledger_daily ({_DAILY_KEYS}, {', '.join(_DAILY_SUMS)}) "
-    f"VALUES ({', '.join(['%s'] * 17)}) ON CONFLICT ({_DAILY_KEYS}) DO UPDATE SET "
-    + ", ".join(f"{name} = ledger_daily.{name} + excluded.{name}" for name in _DAILY_SUMS)
+
+
+@dataclass(frozen=True)
+class RollupTable:
+    """A daily table: rows are ``keys`` then ``sums``, as :func:`rollup` returns them; a row
+    whose keys exist already adds its sums to that row's."""
+
+    name: str
+    keys: tuple[str, ...]
+    sums: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.keys + self.sums
+
+    def conflict_clause(self) -> str:
+        """``ON CONFLICT ... DO UPDATE`` adding the sums (the same in SQLite and PostgreSQL)."""
+        table = self.name
+        additions = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in self.sums)
+        return f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {additions}"
+
+    def upsert(self) -> str:
+        """One row's upsert, ``%s`` placeholders."""
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(self.columns))}) {self.conflict_clause()}"
+        )
+
+
+_CALL_KEYS = ("day", "deployment", "model", "host", "route", "operation", "outcome")
+DAILY = RollupTable("ledger_daily", (*_CALL_KEYS, "price_table"), _DAILY_SUMS)
+LATENCY = RollupTable("ledger_daily_latency", (*_CALL_KEYS, "kind", "bucket"), ("calls",))
+TAGS = RollupTable("ledger_daily_tags", ("day", "tag", "value", "price_table"), _DAILY_SUMS)
+TAG_LATENCY = RollupTable(
+    "ledger_daily_tag_latency", ("day", "tag", "value", "kind", "bucket"), ("calls",)
 )
-_LATENCY_KEYS = "day, deployment, model, host, route, operation, outcome, kind, bucket"
-LATENCY_UPSERT = (
-    f"INSERT INTO ledger_daily_latency ({_LATENCY_KEYS}, calls) "
-    f"VALUES ({', '.join(['%s'] * 10)}) ON CONFLICT ({_LATENCY_KEYS}) "
-    "DO UPDATE SET calls = ledger_daily_latency.calls + excluded.calls"
-)
-_TAG_KEYS = "day, tag, value, price_table"
-TAG_UPSERT = (
-    f"INSERT INTO ledger_daily_tags ({_TAG_KEYS}, {', '.join(_DAILY_SUMS)}) "
-    f"VALUES ({', '.join(['%s'] * 13)}) ON CONFLICT ({_TAG_KEYS}) DO UPDATE SET "
-    + ", ".join(f"{name} = ledger_daily_tags.{name} + excluded.{name}" for name in _DAILY_SUMS)
-)
-_TAG_LATENCY_KEYS = "day, tag, value, kind, bucket"
-TAG_LATENCY_UPSERT = (
-    f"INSERT INTO ledger_daily_tag_latency ({_TAG_LATENCY_KEYS}, calls) "
-    f"VALUES ({', '.join(['%s'] * 6)}) ON CONFLICT ({_TAG_LATENCY_KEYS}) "
-    "DO UPDATE SET calls = ledger_daily_tag_latency.calls + excluded.calls"
-)
+ROLLUP_TABLES = (DAILY, LATENCY, TAGS, TAG_LATENCY)
+"""In the order of :func:`rollup`'s result."""
+
+DAILY_UPSERT = DAILY.upsert()
+LATENCY_UPSERT = LATENCY.upsert()
+TAG_UPSERT = TAGS.upsert()
+TAG_LATENCY_UPSERT = TAG_LATENCY.upsert()
 
 Additions = list[tuple[Any, ...]]
 
