@@ -70,10 +70,14 @@ def thread_cpu_per_call(call: Callable[[], object], count: int) -> float:
     return (time.thread_time() - start) / count
 
 
-def bench_caller_overhead(url: str, label: str, rounds: int, count: int) -> list[Row]:
+def bench_caller_overhead(
+    url: str, label: str, rounds: int, count: int, *, judged: bool = True
+) -> list[Row]:
+    """Caller-thread CPU per create with the ledger on and off, interleaved. Unjudged rows show a
+    setting's cost beside the default's (no target)."""
     name = f"caller-thread CPU per create, ledger on ({label})"
     ratio_row = Row(name, "ledger on", MICROSECONDS, "ledger off")
-    ratio_row.target = Target(at_most=1.15)
+    ratio_row.target = Target(at_most=1.15) if judged else None
     with (
         _servers.running("fixed", "--mode", "json") as server,
         Ledger(open_store(url), flush_interval=0.05) as ledger,
@@ -95,8 +99,9 @@ def bench_caller_overhead(url: str, label: str, rounds: int, count: int) -> list
     difference = Row(f"caller-thread overhead of recording ({label})", "on - off", MICROSECONDS)
     difference.subject_samples = [a - b for a, b in zip(results["on"], results["off"], strict=True)]
     median = sorted(difference.subject_samples)[len(difference.subject_samples) // 2]
-    difference.target_text = "≤ 15 µs"
-    difference.verdict_override = "met" if median <= 15e-6 else "MISSED"
+    if judged:
+        difference.target_text = "≤ 15 µs"
+        difference.verdict_override = "met" if median <= 15e-6 else "MISSED"
     return [ratio_row, difference]
 
 
@@ -254,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny counts; checks the harness")
     options = parser.parse_args(argv)
     smoke = options.smoke
-    rounds, creates = (2, 20) if smoke else (9, 300)
+    rounds, creates = (2, 20) if smoke else (15, 300)
     records = 500 if smoke else 30_000
     report_rows = 2_000 if smoke else 1_000_000
     rows: list[Row] = []
@@ -268,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_observation_path(url, label, rounds, 200 if smoke else 20_000))
             rows += bench_caller_overhead(url, label, rounds, creates)
             rows.append(bench_rows_per_second(url, label, max(rounds // 3, 1), records))
+        if postgres is not None:
+            # Opting back in to synchronous commits: each batch then waits for the server's WAL
+            # flush, and on a machine that also runs the server that work lands beside the caller.
+            durable = postgres + "?options=-c%20synchronous_commit%3Don"
+            label = "PostgreSQL, synchronous_commit=on"
+            rows += bench_caller_overhead(durable, label, rounds, creates, judged=False)
         for url, label in stores:
             report_url = url.replace("bench.db", "report.db")
             now = fill_ledger(report_url, report_rows)

@@ -695,24 +695,42 @@ def test_text_holding_nul_characters_does_not_cost_the_batch(ledger_url: str) ->
     assert [tuple(row) for row in totals] == [(f"a{kept}b", 1), ("plain", 1)]
 
 
-def test_a_postgresql_batch_is_one_statement_that_leaves_the_session_alone(
-    postgres_url: str,  # noqa: F811  (the fixture)
-) -> None:
-    from claude_foundry.ledger.postgres import PostgresStore
+def _rows_for(records: list[CallRecord]) -> list[tuple[Any, ...]]:
     from claude_foundry.ledger.prices import load_price_table
     from claude_foundry.ledger.store import row_for
 
     prices = load_price_table()
-    records = [_record(time.time() + index, tags={"user": f"u{index % 3}"}) for index in range(50)]
-    rows = [row_for(record, *prices.cost(record), prices.version) for record in records]
+    return [row_for(record, *prices.cost(record), prices.version) for record in records]
+
+
+def test_a_large_batch_is_written_whole_and_the_totals_add_up(ledger_url: str) -> None:
+    now = time.time()
+    rows = _rows_for([_record(now + i, tags={"user": f"u{i % 3}"}) for i in range(600)])
+    store = open_store(ledger_url)
+    store.migrate()
+    store.insert(rows)  # more rows than one SQLite statement takes
+    store.insert(rows[:5])  # the same days and tags again: the totals add up
+    assert store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 605
+    assert store.query("SELECT SUM(calls) FROM ledger_daily")[0][0] == 605
+    assert store.query("SELECT SUM(input_tokens) FROM ledger_daily")[0][0] == 6050
+    user_calls = store.query("SELECT value, calls FROM ledger_daily_tags ORDER BY value")
+    assert [tuple(row) for row in user_calls] == [("u0", 202), ("u1", 202), ("u2", 201)]
+    stored = store.query("SELECT started_at, cost_usd FROM ledger_calls ORDER BY id LIMIT 600")
+    assert [tuple(row) for row in stored] == [
+        (row[0], row[COLUMNS.index("cost_usd")]) for row in rows
+    ]
+    store.close()
+
+
+def test_a_postgresql_batch_commits_asynchronously_without_touching_the_session(
+    postgres_url: str,  # noqa: F811  (the fixture)
+) -> None:
+    from claude_foundry.ledger.postgres import PostgresStore
+
+    rows = _rows_for([_record(time.time())])
     store = PostgresStore(postgres_url)
     store.migrate()
     store.insert(rows)
-    store.insert(rows[:5])  # the same days and tags again: the totals add up
-    assert store.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 55
-    assert store.query("SELECT SUM(calls) FROM ledger_daily")[0][0] == 55
-    user_calls = store.query("SELECT value, calls FROM ledger_daily_tags ORDER BY value")
-    assert [tuple(row) for row in user_calls] == [("u0", 19), ("u1", 19), ("u2", 17)]
     # The asynchronous commit is local to each batch's transaction, so a pooled session keeps its
     # own setting; a URL that sets synchronous_commit itself keeps it for the batches too.
     assert store.query("SHOW synchronous_commit") == [("on",)]
@@ -720,6 +738,6 @@ def test_a_postgresql_batch_is_one_statement_that_leaves_the_session_alone(
     store.close()
     durable = PostgresStore(postgres_url + "?options=-c%20synchronous_commit%3Don")
     assert "synchronous_commit" not in durable._insert_batch
-    durable.insert(rows[:1])
-    assert durable.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 56
+    durable.insert(rows)
+    assert durable.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 2
     durable.close()

@@ -19,14 +19,10 @@ from typing import Any
 from .store import COLUMNS
 
 __all__ = [
-    "DAILY_UPSERT",
-    "ROLLUP_TABLES",
-    "RollupTable",
-    "LATENCY_UPSERT",
     "PER_CALL_TAGS",
     "ROLLUP_DIMENSIONS",
-    "TAG_LATENCY_UPSERT",
-    "TAG_UPSERT",
+    "ROLLUP_TABLES",
+    "RollupTable",
     "rollup",
 ]
 
@@ -81,13 +77,6 @@ class RollupTable:
         additions = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in self.sums)
         return f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {additions}"
 
-    def upsert(self) -> str:
-        """One row's upsert, ``%s`` placeholders."""
-        return (
-            f"INSERT INTO {self.name} ({', '.join(self.columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(self.columns))}) {self.conflict_clause()}"
-        )
-
 
 _CALL_KEYS = ("day", "deployment", "model", "host", "route", "operation", "outcome")
 DAILY = RollupTable("ledger_daily", (*_CALL_KEYS, "price_table"), _DAILY_SUMS)
@@ -98,11 +87,6 @@ TAG_LATENCY = RollupTable(
 )
 ROLLUP_TABLES = (DAILY, LATENCY, TAGS, TAG_LATENCY)
 """In the order of :func:`rollup`'s result."""
-
-DAILY_UPSERT = DAILY.upsert()
-LATENCY_UPSERT = LATENCY.upsert()
-TAG_UPSERT = TAGS.upsert()
-TAG_LATENCY_UPSERT = TAG_LATENCY.upsert()
 
 Additions = list[tuple[Any, ...]]
 

@@ -15,14 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .rollup import (
-    DAILY_UPSERT,
-    DAY_SECONDS,
-    LATENCY_UPSERT,
-    TAG_LATENCY_UPSERT,
-    TAG_UPSERT,
-    rollup,
-)
+from .rollup import DAY_SECONDS, ROLLUP_TABLES, rollup
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
 
 _DAILY_TABLES = (
@@ -35,13 +28,7 @@ _DAILY_TABLES = (
 __all__ = ["SQLiteStore"]
 
 _BUSY_TIMEOUT_MS = 10_000
-_DAILY_UPSERT = DAILY_UPSERT.replace("%s", "?")
-_LATENCY_UPSERT = LATENCY_UPSERT.replace("%s", "?")
-_TAG_UPSERT = TAG_UPSERT.replace("%s", "?")
-_TAG_LATENCY_UPSERT = TAG_LATENCY_UPSERT.replace("%s", "?")
-_INSERT = (
-    f"INSERT INTO ledger_calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-)
+_ROWS_PER_STATEMENT = 256
 
 
 class SQLiteStore(Store):
@@ -107,14 +94,13 @@ class SQLiteStore(Store):
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             connection = self._connection()
-            daily, latency, tagged, tag_latency = rollup(rows)
+            additions = rollup(rows)
             connection.execute("BEGIN IMMEDIATE")
             try:
-                connection.executemany(_INSERT, rows)
-                connection.executemany(_DAILY_UPSERT, daily)
-                connection.executemany(_LATENCY_UPSERT, latency)
-                connection.executemany(_TAG_UPSERT, tagged)
-                connection.executemany(_TAG_LATENCY_UPSERT, tag_latency)
+                _insert_rows(connection, "ledger_calls", COLUMNS, rows)
+                for table, rows_to_add in zip(ROLLUP_TABLES, additions, strict=True):
+                    conflict = table.conflict_clause()
+                    _insert_rows(connection, table.name, table.columns, rows_to_add, conflict)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -155,3 +141,26 @@ def _statements(script: str) -> list[str]:
     # containing ';'), so splitting is enough and every statement runs inside our transaction.
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]
+
+
+def _insert_rows(
+    connection: sqlite3.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: str = "",
+) -> None:
+    """Insert ``rows`` with multi-row statements. ``executemany`` steps once per row and lets go
+    of the GIL each time; every hand-over to a calling thread cost that thread a context switch.
+    """
+    if not rows:
+        return
+    width = len(columns)
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = max(1, min(_ROWS_PER_STATEMENT, limit // width))
+    row_marks = f"({', '.join('?' * width)})"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = [value for row in chunk for value in row]
+        connection.execute(f"{head}{', '.join([row_marks] * len(chunk))} {conflict}", values)
