@@ -31,6 +31,7 @@ from typing import Any
 import httpx2
 import msgspec
 
+from ._redact import CredentialSafeRequest
 from ._responses import event_decoder
 from ._stream import AsyncStream, Stream
 from .types import decode_message, encode
@@ -96,7 +97,7 @@ class MiddlewareRequest:
             target = target.copy_merge_params(dict(params))
         content = original.content if body is _UNSET else encode(body)
         new_headers.pop("content-length", None)
-        request = httpx2.Request(
+        request = CredentialSafeRequest(
             original.method if method is _UNSET else method,
             target,
             headers=new_headers,

@@ -42,7 +42,7 @@ from ._config import SENTINEL_TYPE_NAMES
 from ._deadline import BODY_DEADLINE, StreamLimits, attempt_limit, stream_total
 from ._errors import APIConnectionError, APIError, APIStatusError
 from ._events import transport_error as stream_transport_error
-from ._redact import redact_error
+from ._redact import CredentialSafeRequest, redact_error
 from ._responses import (
     event_decoder,
     invalid_response,
@@ -321,7 +321,7 @@ class Pipeline:
         if call.extra_query:
             url = url.copy_merge_params(call.extra_query)  # type: ignore[arg-type]
         timeout = self._timeout_extension if call.timeout is None else call.timeout.as_dict()
-        return httpx2.Request(
+        return CredentialSafeRequest(
             "POST", url, headers=headers, content=call.body, extensions={"timeout": timeout}
         )
 

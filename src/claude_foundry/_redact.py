@@ -18,7 +18,7 @@ import httpx2
 from ._errors import APIError
 from ._token_cache import redact_secrets
 
-__all__ = ["redact_error", "request_secrets"]
+__all__ = ["CredentialSafeHeaders", "CredentialSafeRequest", "redact_error", "request_secrets"]
 
 _CREDENTIAL_NAME = re.compile(
     r"(?i)key|token|auth|secret|passw|signature|sig$|credential|cookie|session"
@@ -72,3 +72,36 @@ def redact_error(error: BaseException) -> None:
         value = getattr(error, attribute, None)
         if isinstance(value, str):
             setattr(error, attribute, clean(value))
+
+
+def _hidden(name: str, value: str) -> str:
+    return "[secure]" if _CREDENTIAL_NAME.search(name) else value
+
+
+class CredentialSafeHeaders(httpx2.Headers):
+    """Headers whose ``repr`` hides every value whose name says it is a credential. httpx2 hides
+    ``Authorization`` only, and Foundry's key travels in ``api-key``: an error's
+    ``request.headers`` shown by a debugger, a traceback with locals or an error tracker would
+    carry it."""
+
+    def __repr__(self) -> str:
+        shown = [(name, _hidden(name, value)) for name, value in self.multi_items()]
+        as_dict = dict(shown)
+        return f"{type(self).__name__}({as_dict if len(as_dict) == len(shown) else shown!r})"
+
+
+class CredentialSafeRequest(httpx2.Request):
+    """A request whose ``repr`` and headers' ``repr`` hide credentials, in its URL's query too
+    (``default_query={"api-key": ...}``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Same layout, different repr: no copy of the headers on every request.
+        self.headers.__class__ = CredentialSafeHeaders
+
+    def __repr__(self) -> str:
+        url = self.url
+        if url.query:
+            hidden = [(name, _hidden(name, value)) for name, value in url.params.multi_items()]
+            url = url.copy_with(params=hidden)
+        return f"<Request({self.method!r}, {str(url).replace('%5Bsecure%5D', '[secure]')!r})>"
