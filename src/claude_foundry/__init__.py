@@ -20,6 +20,7 @@ from ._config import (
     Omit,
     omit,
 )
+from ._count_cache import CountTokensCache
 from ._deadline import Timeout
 from ._errors import (
     AnthropicError,
@@ -80,6 +81,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
+    "CountTokensCache",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_RETRY_DELAY",
     "DEFAULT_TIMEOUT",

@@ -38,6 +38,7 @@ from ._config import (
     redact_url,
     resolve_settings,
 )
+from ._count_cache import CountTokensCache, count_cache_from
 from ._deadline import enforce_deadlines, within
 from ._errors import ConfigurationError
 from ._middleware import prepare_middleware, send_async, send_sync
@@ -119,6 +120,7 @@ class _FoundryClient(Generic[_HttpT]):
         observers: Iterable[CallObserver] = (),
         tags: Mapping[str, str] | None = None,
         record_content: bool = False,
+        count_tokens_cache: CountTokensCache | bool | None = None,
         _strict_response_validation: bool = False,
     ) -> None:
         """Keyword-only, as the official client. Beyond it:
@@ -145,6 +147,10 @@ class _FoundryClient(Generic[_HttpT]):
         every call's :class:`~claude_foundry.CallRecord`; ``tags`` label this client's records
         (a call's own ``tags=`` add to them). ``record_content=True`` puts each request's body
         and the reply's text in the records (off by default: no prompt or reply is recorded).
+
+        ``count_tokens_cache`` (a :class:`claude_foundry.CountTokensCache`, or ``True`` for one with
+        the defaults) answers a repeated ``count_tokens`` request from memory instead of spending
+        a request of the deployment's quota on it.
         """
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise TypeError(
@@ -177,6 +183,7 @@ class _FoundryClient(Generic[_HttpT]):
         self._observers = resolve_observers(ledger, observers)
         self._tags = dict(tags) if tags else None
         self._record_content = record_content
+        self._count_tokens_cache = count_cache_from(count_tokens_cache)
 
     def _configure(
         self,
@@ -220,6 +227,10 @@ class _FoundryClient(Generic[_HttpT]):
         self._http = http_client
         self._owns_http = owns_http
         enforce_deadlines(self._http)
+
+    def _count_key(self, cache: CountTokensCache, call: Call) -> bytes | None:
+        pipeline = self._pipeline
+        return cache.key(call, pipeline.base_headers, pipeline.url_for(call.path))
 
     def _set_admission(self, governor: AdmissionGate | None, priority: Priority) -> None:
         if priority not in PRIORITIES:
@@ -392,6 +403,7 @@ class _FoundryClient(Generic[_HttpT]):
         clone._observers = self._observers
         clone._tags = self._tags
         clone._record_content = self._record_content
+        clone._count_tokens_cache = self._count_tokens_cache
         return clone
 
     with_options = copy
@@ -503,6 +515,16 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return Beta(self)
 
     def _request(self, call: Call) -> Any:
+        cache = self._count_tokens_cache
+        if cache is None or (key := self._count_key(cache, call)) is None:
+            return self._request_uncached(call)
+        counted = cache.get(key)
+        if counted is None:
+            counted = self._request_uncached(call)
+            cache.put(key, counted)
+        return counted
+
+    def _request_uncached(self, call: Call) -> Any:
         flow = self._pipeline.request_flow(call)
         if self._observers:
             flow = observe(
@@ -632,6 +654,16 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncBeta(self)
 
     async def _request(self, call: Call) -> Any:
+        cache = self._count_tokens_cache
+        if cache is None or (key := self._count_key(cache, call)) is None:
+            return await self._request_uncached(call)
+        counted = cache.get(key)
+        if counted is None:
+            counted = await self._request_uncached(call)
+            cache.put(key, counted)
+        return counted
+
+    async def _request_uncached(self, call: Call) -> Any:
         flow = self._pipeline.request_flow(call)
         if self._observers:
             flow = observe(
