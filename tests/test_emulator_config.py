@@ -37,7 +37,7 @@ scripts = ["replies.toml"]
 
 [[deployments]]
 name = "my-sonnet"
-model = "claude-sonnet-4-5"
+model = "claude-sonnet-4-6"
 echo_model = "model"
 quotas = { rpm = 10, input_tpm = 10_000, output_tpm = 2_000 }
 
@@ -72,7 +72,7 @@ def test_toml_example_loads(tmp_path: Path) -> None:
     sonnet = config.deployments["my-sonnet"]
     assert (sonnet.rpm, sonnet.input_tpm, sonnet.output_tpm) == (10, 10_000, 2_000)
     assert sonnet.hosting == "anthropic"  # the only option the catalog lists for this model
-    assert sonnet.reply_model == "claude-sonnet-4-5"
+    assert sonnet.reply_model == "claude-sonnet-4-6"
     assert config.deployments["claude-haiku-4-5"].hosting == "azure"
     assert config.deployments["claude-haiku-4-5"].context_window == 200_000
     assert config.deployments["private-model"].blocked_features == ("web_search",)
@@ -159,7 +159,7 @@ def test_quota_preset_spares_configured_quotas() -> None:
         }
     )
     assert config.deployments["claude-haiku-4-5"].rpm == 3
-    assert config.deployments["claude-sonnet-4-5"].rpm == 10_000
+    assert config.deployments["claude-sonnet-4-6"].rpm == 10_000
     assert config.deployments["claude-fable-5"].output_tpm == 800_000
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from claude_foundry.emulator import Emulator
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hello!"}]}
 
 
@@ -89,7 +89,7 @@ def test_config_get_hides_keys(emulator: Emulator, control: httpx2.Client) -> No
     assert emulator.api_key not in str(config)
     by_name = {d["name"]: d for d in config["deployments"]}
     assert by_name["claude-haiku-4-5"]["hosting"] == "azure"
-    assert by_name["claude-sonnet-4-5"]["hosting"] == "anthropic"
+    assert by_name["claude-sonnet-4-6"]["hosting"] == "anthropic"
     assert "structured_outputs" in by_name["claude-haiku-4-5"]["unavailable_features"]
 
 

@@ -174,7 +174,7 @@ def test_official_client_create_stream_and_count(emulator: Emulator) -> None:
 def test_cli_starts_serves_and_stops(tmp_path: Path) -> None:
     config = tmp_path / "emulator.toml"
     config.write_text(
-        '[[deployments]]\nname = "team-sonnet"\nmodel = "claude-sonnet-4-5"\n', "utf-8"
+        '[[deployments]]\nname = "team-sonnet"\nmodel = "claude-sonnet-4-6"\n', "utf-8"
     )
     process = subprocess.Popen(
         [
