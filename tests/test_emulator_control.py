@@ -182,6 +182,38 @@ def test_reset_restores_the_start_state(emulator: Emulator, control: httpx2.Clie
     assert response.headers["request-id"] == "req_01" + "0" * 21 + "1"  # ids restart
 
 
+def test_journal_shows_a_dropped_connection_without_a_status(
+    emulator: Emulator, control: httpx2.Client
+) -> None:
+    rules = control.post(
+        "faults",
+        json=[
+            {"kind": "disconnect", "stream": False},
+            {"kind": "disconnect", "stream": True, "after_events": 2},
+        ],
+    ).json()
+    with pytest.raises(httpx2.RemoteProtocolError):
+        ask(emulator)
+    with pytest.raises(httpx2.RemoteProtocolError):
+        ask(emulator, {**HELLO, "stream": True})
+    assert ask(emulator).status_code == 200
+    entries = control.get("journal").json()
+    assert [(e["status"], e["fault_id"], e["fault_kind"], e["stream"]) for e in entries] == [
+        (None, rules[0]["id"], "disconnect", False),
+        (None, rules[1]["id"], "disconnect", True),
+        (200, None, None, False),
+    ]
+
+
+def test_journal_names_the_kind_of_an_answered_fault(
+    emulator: Emulator, control: httpx2.Client
+) -> None:
+    control.post("faults", json={"kind": "status", "status": 529})
+    assert ask(emulator).status_code == 529
+    (entry,) = control.get("journal").json()
+    assert (entry["status"], entry["fault_kind"]) == (529, "status")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
