@@ -124,6 +124,9 @@ def test_config_patch_deployments_and_quotas(emulator: Emulator, control: httpx2
         ({"quotas": {MODEL: {"rpmm": 1}}}, "rpmm"),
         ({"strict": "yes"}, "strict"),
         ({"quota_preset": "platinum"}, "quota_preset"),
+        ({"stream_event_delay_ms": -1}, "stream_event_delay_ms must be a number of milliseconds"),
+        ({"stream_event_delay_ms": 60_001}, "from 0 to 60000"),
+        ({"stream_event_delay_ms": 1e300}, "from 0 to 60000"),
         ([1, 2], "JSON object"),
     ],
 )
