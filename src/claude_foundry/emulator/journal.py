@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
 from collections import deque
@@ -27,6 +26,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import msgspec
+
+from .._redact import REDACTED, is_secret_name
 
 __all__ = [
     "BODY_LIMIT",
@@ -42,8 +43,6 @@ __all__ = [
     "redact_query",
 ]
 
-REDACTED = "[redacted]"
-
 _CREDENTIAL_HEADERS = frozenset(
     {
         "api-key",
@@ -56,19 +55,13 @@ _CREDENTIAL_HEADERS = frozenset(
         "x-identity-header",
     }
 )
-# Names that carry credentials, by pattern rather than by list, so that a name nobody listed
-# (``X-Goog-Api-Key``, ``client_secret``, ``sas_signature``, ``passwd``) is redacted too. A false
-# positive costs a journal value; a miss would leak a secret.
-_CREDENTIAL_NAME = re.compile(
-    r"key|token|secret|passw|pwd|signature|credential|auth|cookie|session"
-    r"|^(?:sig|code|pass)$|(?:^|[-_.])sig(?:$|[-_.])",
-    re.IGNORECASE,
-)
 
 
 def is_credential_header(name: str) -> bool:
+    """Whether a header or query parameter called ``name`` holds a credential: one of the
+    headers above, or a name the client also treats as secret (key, token, sig, ...)."""
     lowered = name.strip().lower()
-    return lowered in _CREDENTIAL_HEADERS or _CREDENTIAL_NAME.search(lowered) is not None
+    return lowered in _CREDENTIAL_HEADERS or is_secret_name(lowered)
 
 
 def redact_headers(
