@@ -183,7 +183,7 @@ def _synthetic(started_at: float, index: int) -> CallRecord:
         stream=bool(index % 2),
         host="example-resource.services.ai.azure.com",
         deployment=("prod-sonnet", "prod-haiku", "batch-opus")[index % 3],
-        model=("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5")[index % 3],
+        model=("claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-5")[index % 3],
         response_id=f"msg_{index:024d}",
         request_id=f"req_{index:024d}",
         apim_request_id=str(uuid.UUID(int=index)),

@@ -20,7 +20,7 @@ def message_start(**usage: int) -> bytes:
         "id": "msg_01",
         "type": "message",
         "role": "assistant",
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-4-6",
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,

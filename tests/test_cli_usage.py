@@ -35,7 +35,7 @@ def filled_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
                     time_to_first_token=0.1 if i % 2 else None,
                     stream=bool(i % 2),
                     deployment="sonnet" if i < 60 else "haiku",
-                    model="claude-sonnet-4-5" if i < 60 else "claude-haiku-4-5",
+                    model="claude-sonnet-4-6" if i < 60 else "claude-haiku-4-5",
                     input_tokens=1000,
                     output_tokens=100,
                     cache_read_input_tokens=10,
@@ -95,7 +95,7 @@ def test_the_command_prints_json_csv_and_tables(filled_url: str) -> None:
 
     result = runner.invoke(main, [*base, "--since", "45d", "--by", "model"])
     assert result.exit_code == 0, result.output
-    assert "claude-sonnet-4-5" in result.output
+    assert "claude-sonnet-4-6" in result.output
     assert "101" in result.output  # the old call is inside 45 days
     assert "estimate" in result.output
     assert "Top consumers by deployment" in result.output

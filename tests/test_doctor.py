@@ -100,14 +100,14 @@ def test_unknown_deployment_names_deployment_versus_model_id(emulator: Emulator)
     checks = doctor(
         {"ANTHROPIC_FOUNDRY_API_KEY": KEY},
         base_url=emulator.base_url,
-        deployment="claude-sonnet-4-5-20250929",
+        deployment="claude-haiku-4-5-20251001",
     )
     assert checks["auth"].status == "ok"  # the key got past the gateway
     deployment = checks["deployment"]
     assert deployment.status == "fail"
     assert "DeploymentNotFound" in deployment.detail
     assert "not the model id" in deployment.fix
-    assert "'claude-sonnet-4-5'" in deployment.fix  # the undated default name
+    assert "'claude-haiku-4-5'" in deployment.fix  # the undated default name
     assert len(emulator.journal()) == 1  # no message sent once count_tokens said 404
 
 

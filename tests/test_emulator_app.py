@@ -12,7 +12,7 @@ import pytest
 
 from claude_foundry.emulator import Emulator
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hello!"}]}
 
 
@@ -255,7 +255,7 @@ def test_azure_hosted_deployment_refuses_anthropic_only_features(
     assert "hosted on Azure" in message
     assert "claude-haiku-4-5" in message
     # The same request against an Anthropic-hosted deployment goes through.
-    assert post(http, emulator, {**body, "model": "claude-sonnet-4-5"}).status_code == 200
+    assert post(http, emulator, {**body, "model": "claude-sonnet-4-6"}).status_code == 200
 
 
 def test_file_reference_refused_on_azure_hosting(emulator: Emulator, http: httpx2.Client) -> None:
@@ -335,7 +335,7 @@ def test_oversized_body_is_413(emulator: Emulator, http: httpx2.Client) -> None:
     assert_anthropic_error(post(http, emulator, big), 413, "request_too_large")
 
     def chunks() -> Any:
-        yield b'{"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user", '
+        yield b'{"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "user", '
         yield b'"content": "' + b"y" * 2000 + b'"}]}'
 
     streamed = http.post("/anthropic/v1/messages", headers=key(emulator), content=chunks())
@@ -398,8 +398,8 @@ def test_no_stainless_headers_needed(emulator: Emulator, http: httpx2.Client) ->
 def test_echo_model_returns_the_model_id(emulator: Emulator, http: httpx2.Client) -> None:
     emulator.configure(
         deployments={
-            "my-sonnet": {"model": "claude-sonnet-4-5"},
-            "my-echo": {"model": "claude-sonnet-4-5", "echo_model": "model"},
+            "my-sonnet": {"model": "claude-sonnet-4-6"},
+            "my-echo": {"model": "claude-sonnet-4-6", "echo_model": "model"},
         }
     )
     assert post(http, emulator, {**HELLO, "model": "my-sonnet"}).json()["model"] == "my-sonnet"

@@ -37,7 +37,7 @@ scripts = ["replies.toml"]
 
 [[deployments]]
 name = "my-sonnet"
-model = "claude-sonnet-4-5"
+model = "claude-sonnet-4-6"
 echo_model = "model"
 quotas = { rpm = 10, input_tpm = 10_000, output_tpm = 2_000 }
 
@@ -72,7 +72,7 @@ def test_toml_example_loads(tmp_path: Path) -> None:
     sonnet = config.deployments["my-sonnet"]
     assert (sonnet.rpm, sonnet.input_tpm, sonnet.output_tpm) == (10, 10_000, 2_000)
     assert sonnet.hosting == "anthropic"  # the only option the catalog lists for this model
-    assert sonnet.reply_model == "claude-sonnet-4-5"
+    assert sonnet.reply_model == "claude-sonnet-4-6"
     assert config.deployments["claude-haiku-4-5"].hosting == "azure"
     assert config.deployments["claude-haiku-4-5"].context_window == 200_000
     assert config.deployments["private-model"].blocked_features == ("web_search",)
@@ -129,6 +129,27 @@ def test_bad_config_says_what_is_wrong(data: Mapping[str, Any], fragment: str) -
         EmulatorConfig.from_mapping(data)
 
 
+@pytest.mark.parametrize(
+    "delay", [-1, -0.5, float("nan"), float("inf"), 60_000.5, 10**9, 1e300, True, "5", None]
+)
+def test_stream_event_delay_is_bounded(delay: object) -> None:
+    with pytest.raises(EmulatorConfigError) as raised:
+        EmulatorConfig.from_mapping({"stream_event_delay_ms": delay})
+    message = str(raised.value)
+    assert "stream_event_delay_ms must be a number of milliseconds from 0 to 60000" in message
+    assert repr(delay) in message
+    config = EmulatorConfig.default()
+    with pytest.raises(EmulatorConfigError, match="stream_event_delay_ms"):
+        config.patch({"stream_event_delay_ms": delay})
+    assert config.stream_event_delay_ms == 0
+
+
+@pytest.mark.parametrize("delay", [0, 2.5, 60_000])
+def test_stream_event_delay_takes_any_pace_up_to_a_minute(delay: float) -> None:
+    config = EmulatorConfig.from_mapping({"stream_event_delay_ms": delay})
+    assert config.stream_event_delay_ms == delay
+
+
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(EmulatorConfigError, match="does not exist"):
         EmulatorConfig.load(tmp_path / "missing.toml")
@@ -159,7 +180,7 @@ def test_quota_preset_spares_configured_quotas() -> None:
         }
     )
     assert config.deployments["claude-haiku-4-5"].rpm == 3
-    assert config.deployments["claude-sonnet-4-5"].rpm == 10_000
+    assert config.deployments["claude-sonnet-4-6"].rpm == 10_000
     assert config.deployments["claude-fable-5"].output_tpm == 800_000
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from claude_foundry.emulator import Emulator
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hello!"}]}
 
 
@@ -89,7 +89,7 @@ def test_config_get_hides_keys(emulator: Emulator, control: httpx2.Client) -> No
     assert emulator.api_key not in str(config)
     by_name = {d["name"]: d for d in config["deployments"]}
     assert by_name["claude-haiku-4-5"]["hosting"] == "azure"
-    assert by_name["claude-sonnet-4-5"]["hosting"] == "anthropic"
+    assert by_name["claude-sonnet-4-6"]["hosting"] == "anthropic"
     assert "structured_outputs" in by_name["claude-haiku-4-5"]["unavailable_features"]
 
 
@@ -124,6 +124,9 @@ def test_config_patch_deployments_and_quotas(emulator: Emulator, control: httpx2
         ({"quotas": {MODEL: {"rpmm": 1}}}, "rpmm"),
         ({"strict": "yes"}, "strict"),
         ({"quota_preset": "platinum"}, "quota_preset"),
+        ({"stream_event_delay_ms": -1}, "stream_event_delay_ms must be a number of milliseconds"),
+        ({"stream_event_delay_ms": 60_001}, "from 0 to 60000"),
+        ({"stream_event_delay_ms": 1e300}, "from 0 to 60000"),
         ([1, 2], "JSON object"),
     ],
 )
@@ -180,6 +183,38 @@ def test_reset_restores_the_start_state(emulator: Emulator, control: httpx2.Clie
     response = ask(emulator)
     assert response.status_code == 200
     assert response.headers["request-id"] == "req_01" + "0" * 21 + "1"  # ids restart
+
+
+def test_journal_shows_a_dropped_connection_without_a_status(
+    emulator: Emulator, control: httpx2.Client
+) -> None:
+    rules = control.post(
+        "faults",
+        json=[
+            {"kind": "disconnect", "stream": False},
+            {"kind": "disconnect", "stream": True, "after_events": 2},
+        ],
+    ).json()
+    with pytest.raises(httpx2.RemoteProtocolError):
+        ask(emulator)
+    with pytest.raises(httpx2.RemoteProtocolError):
+        ask(emulator, {**HELLO, "stream": True})
+    assert ask(emulator).status_code == 200
+    entries = control.get("journal").json()
+    assert [(e["status"], e["fault_id"], e["fault_kind"], e["stream"]) for e in entries] == [
+        (None, rules[0]["id"], "disconnect", False),
+        (None, rules[1]["id"], "disconnect", True),
+        (200, None, None, False),
+    ]
+
+
+def test_journal_names_the_kind_of_an_answered_fault(
+    emulator: Emulator, control: httpx2.Client
+) -> None:
+    control.post("faults", json={"kind": "status", "status": 529})
+    assert ask(emulator).status_code == 529
+    (entry,) = control.get("journal").json()
+    assert (entry["status"], entry["fault_kind"]) == (529, "status")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from claude_foundry.emulator import Emulator
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hello!"}]}
 
 

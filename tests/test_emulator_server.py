@@ -174,7 +174,7 @@ def test_official_client_create_stream_and_count(emulator: Emulator) -> None:
 def test_cli_starts_serves_and_stops(tmp_path: Path) -> None:
     config = tmp_path / "emulator.toml"
     config.write_text(
-        '[[deployments]]\nname = "team-sonnet"\nmodel = "claude-sonnet-4-5"\n', "utf-8"
+        '[[deployments]]\nname = "team-sonnet"\nmodel = "claude-sonnet-4-6"\n', "utf-8"
     )
     process = subprocess.Popen(
         [
@@ -227,6 +227,7 @@ def test_cli_starts_serves_and_stops(tmp_path: Path) -> None:
         (["--config", "/definitely/missing.toml"], "does not exist"),
         (["--port", "70000"], "70000"),
         (["--stream-delay-ms", "-1"], "-1"),
+        (["--stream-delay-ms", "1e9"], "from 0 to 60000"),
     ],
 )
 def test_cli_refuses_bad_arguments(args: list[str], fragment: str) -> None:

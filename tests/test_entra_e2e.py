@@ -28,7 +28,7 @@ from claude_foundry import (
 from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.emulator.entra import EntraDirectory
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = [{"role": "user", "content": "Hello!"}]
 
 _OTHER_CREDENTIAL_VARIABLES = (

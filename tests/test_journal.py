@@ -129,6 +129,7 @@ def test_to_dict_has_every_field_and_copies_the_body() -> None:
         "retry_count",
         "unknown_fields",
         "fault_id",
+        "fault_kind",
         "history",
         "duration_ms",
     }

@@ -71,13 +71,13 @@ def test_an_override_file_adds_prices_deployments_and_data_zone(tmp_path: Path) 
     path = tmp_path / "contract.toml"
     path.write_text(
         'version = "contract-2026-10"\n'
-        '[models."claude-sonnet-4-5"]\ninput = 2.0\noutput = 10.0\n'
-        '[deployments."prod-chat"]\nmodel = "claude-sonnet-4-5"\ndata_zone = true\n'
+        '[models."claude-sonnet-4-6"]\ninput = 2.0\noutput = 10.0\n'
+        '[deployments."prod-chat"]\nmodel = "claude-sonnet-4-6"\ndata_zone = true\n'
     )
     table = load_price_table(path)
     assert table.version == "contract-2026-10"
     record = _record(deployment="prod-chat", input_tokens=10**5, output_tokens=10**5)
-    assert table.cost(record) == ("claude-sonnet-4-5", pytest.approx((2.0 + 10.0) * 1.1 / 10))
+    assert table.cost(record) == ("claude-sonnet-4-6", pytest.approx((2.0 + 10.0) * 1.1 / 10))
     # A model the override leaves alone keeps the shipped price.
     assert table.cost(_record(model="claude-haiku-4-5", input_tokens=10**6))[1] == 1.0
 

@@ -24,7 +24,7 @@ WINDOW = 60.0
 def make(clock: FakeClock, **limits: int | None) -> QuotaGovernor:
     return QuotaGovernor(
         {"pool": PoolLimits(**limits)},
-        {"claude-sonnet-4-5": "pool"},
+        {"claude-sonnet-4-6": "pool"},
         backend=MemoryBackend(clock),
         clock=clock,
         window_s=WINDOW,
@@ -35,7 +35,7 @@ def make(clock: FakeClock, **limits: int | None) -> QuotaGovernor:
 
 def ask(max_tokens: int = 10, body: int = 100, priority: str = "interactive") -> AdmissionAsk:
     return AdmissionAsk(
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         max_tokens=max_tokens,
         body_size=body,
         priority=priority,  # type: ignore[arg-type]
@@ -114,7 +114,7 @@ def test_reconcile_refunds_output_and_corrects_input() -> None:
     assert governor.backend.usage("pool", governor.shape) == (1, 321, 45)
     governor.settle(grant, Outcome(input_tokens=1, output_tokens=1))  # once only
     assert governor.backend.usage("pool", governor.shape) == (1, 321, 45)
-    assert governor.in_flight("claude-sonnet-4-5") == 0
+    assert governor.in_flight("claude-sonnet-4-6") == 0
 
 
 def test_an_error_keeps_the_request_counted_and_frees_the_output() -> None:
@@ -175,16 +175,16 @@ def test_background_takes_only_its_share_interactive_the_rest() -> None:
     governor = make(clock, rpm=10)
     background = [governor.reserve(ask(priority="background")) for _ in range(10)]
     assert sum(v.grant is not None for v in background) == 8
-    assert governor.headroom("claude-sonnet-4-5", priority="background") == 0
-    assert governor.headroom("claude-sonnet-4-5") == 2
+    assert governor.headroom("claude-sonnet-4-6", priority="background") == 0
+    assert governor.headroom("claude-sonnet-4-6") == 2
     interactive = [governor.reserve(ask()) for _ in range(3)]
     assert [v.grant is not None for v in interactive] == [True, True, False]
 
 
 def test_headroom_counts_requests_of_the_given_size() -> None:
     governor = make(FakeClock(), rpm=100, input_tpm=10_000, output_tpm=2_000)
-    assert governor.headroom("claude-sonnet-4-5", input_tokens=1000, max_tokens=100) == 10
-    assert governor.headroom("claude-sonnet-4-5", input_tokens=10, max_tokens=500) == 4
+    assert governor.headroom("claude-sonnet-4-6", input_tokens=1000, max_tokens=100) == 10
+    assert governor.headroom("claude-sonnet-4-6", input_tokens=10, max_tokens=500) == 4
     assert governor.headroom("unlisted") == 1_000_000
 
 

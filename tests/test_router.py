@@ -106,7 +106,7 @@ rpm = 60
 [[deployments]]
 name = "sweden"
 base_url = "http://127.0.0.1:1/anthropic/"
-deployment = "claude-sonnet-4-5"
+deployment = "claude-sonnet-4-6"
 api_key_env = "SWEDEN_KEY"
 hosting = "azure"
 pool = "sonnet"
@@ -115,8 +115,8 @@ region = "swedencentral"
 [[deployments]]
 name = "eastus"
 resource = "contoso-eastus"
-deployment = "claude-sonnet-4-5"
-model = "claude-sonnet-4-5"
+deployment = "claude-sonnet-4-6"
+model = "claude-sonnet-4-6"
 hosting = "anthropic"
 priority = 1
 
@@ -131,7 +131,7 @@ def test_catalogue_from_toml(tmp_path: Path) -> None:
     path.write_text(CATALOGUE_TOML)
     catalogue = load_catalogue(path)
     assert [d.name for d in catalogue.deployments_of("sonnet")] == ["sweden", "eastus"]
-    assert catalogue.deployments["eastus"].pool == "claude-sonnet-4-5/global-standard"
+    assert catalogue.deployments["eastus"].pool == "claude-sonnet-4-6/global-standard"
     assert catalogue.pools["sonnet"].rpm == 60
     assert catalogue.route("eastus").deployments == ("eastus",)
     row = catalogue.deployments["sweden"].to_dict()

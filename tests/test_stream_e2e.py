@@ -20,7 +20,7 @@ from claude_foundry import (
 from claude_foundry.emulator import Emulator
 from claude_foundry.types import ToolUseBlock
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 HELLO = [{"role": "user", "content": "Hello there, how are you today?"}]
 PARAMS: dict[str, Any] = {"model": MODEL, "max_tokens": 200, "messages": HELLO}
 WEATHER_TOOL = {

@@ -44,6 +44,7 @@ from ._errors import ConfigurationError
 from ._middleware import prepare_middleware, send_async, send_sync
 from ._observe import CallObserver, observe, resolve_observers
 from ._pipeline import Call, Pipeline, StreamStart
+from ._redact import hide_secrets_in_http_logs
 from ._steps import (
     Admit,
     Close,
@@ -174,6 +175,7 @@ class _FoundryClient(Generic[_HttpT]):
             token_scope=token_scope,
             warn_stacklevel=3,
         )
+        hide_secrets_in_http_logs()  # httpx2 logs each request's URL, query string included
         self.webhook_key = webhook_key
         self._middleware = prepare_middleware(
             middleware, is_async=self._http_class is httpx2.AsyncClient

@@ -128,7 +128,9 @@ class _Exchange:
     __slots__ = (
         "apim_request_id",
         "deployment",
+        "dropped",
         "fault_id",
+        "fault_kind",
         "headers",
         "history_note",
         "message_id",
@@ -161,7 +163,9 @@ class _Exchange:
         self.raw_body: bytes | None = None
         self.deployment: str | None = None
         self.fault_id: str | None = None
-        self.status = 0
+        self.fault_kind: str | None = None
+        self.status = 0  # of the response started; 0 until then
+        self.dropped = False  # the connection was closed before the response was complete
         self.stream = False
         self.unknown_fields: list[str] = []
         self.thread_turn: ThreadTurn | None = None
@@ -192,6 +196,7 @@ class EmulatorApp:
         except _Refusal as refusal:
             await self._respond(exchange, send, refusal.status, refusal.body, refusal.headers)
         except _Stopping:
+            exchange.dropped = True
             await _drop_connection_soon(send)
         except RecursionError:
             # Deeply nested JSON that decoded can still be too deep for a later step: it is the
@@ -200,6 +205,7 @@ class EmulatorApp:
                 body = _error_body("invalid_request_error", NESTED_TOO_DEEPLY, exchange.request_id)
                 await self._respond(exchange, send, 400, body)
             else:
+                exchange.dropped = True
                 _drop_connection(send)
         except Exception:
             logger.exception("unexpected error while serving %s %s", scope["method"], path)
@@ -207,6 +213,7 @@ class EmulatorApp:
                 body = _error_body("api_error", "Internal server error", exchange.request_id)
                 await self._respond(exchange, send, 500, body)
             else:
+                exchange.dropped = True
                 _drop_connection(send)
         finally:
             self._record(exchange)
@@ -405,6 +412,7 @@ class EmulatorApp:
             body = body[: max(1, len(body) // 2)]
         elif kind == "disconnect":
             await self._start(ex, send, 200, _JSON, [(b"content-length", str(len(body)).encode())])
+            ex.dropped = True
             self._record(ex)
             await _drop_connection_soon(send)
             return
@@ -436,6 +444,7 @@ class EmulatorApp:
                 if kind == "disconnect":
                     if pending:
                         await send(_chunk(b"".join(pending)))
+                    ex.dropped = True
                     self._record(ex)
                     await _drop_connection_soon(send)
                     return
@@ -448,6 +457,7 @@ class EmulatorApp:
             if delay:
                 await send(_chunk(chunk))
                 if not await _pause(self.state, delay, receive):
+                    ex.dropped = True
                     if self.state.closing:
                         await _drop_connection_soon(send)
                     return  # the client is gone, or the server is stopping
@@ -507,6 +517,7 @@ class EmulatorApp:
         )
         if fault is not None:
             ex.fault_id = fault.id
+            ex.fault_kind = fault.spec.kind
         return fault
 
     async def _take_reply_fault(
@@ -569,7 +580,9 @@ class EmulatorApp:
 
     def _record(self, ex: _Exchange) -> None:
         """Journal the exchange once, before its last byte goes out, so that a client that has
-        read the whole response always finds it in the journal."""
+        read the whole response always finds it in the journal. A response that was never
+        started, or whose connection was dropped, is journalled without a status: whatever
+        status line went out, the client got no answer it could use."""
         if ex.recorded:
             return
         ex.recorded = True
@@ -581,13 +594,14 @@ class EmulatorApp:
             query=query.decode("latin-1"),
             headers=ex.headers,
             raw_body=ex.raw_body,
-            status=ex.status,
+            status=None if ex.dropped or not ex.status else ex.status,
             deployment=ex.deployment,
             request_id=ex.request_id,
             apim_request_id=ex.apim_request_id,
             stream=ex.stream,
             unknown_fields=ex.unknown_fields,
             fault_id=ex.fault_id,
+            fault_kind=ex.fault_kind,
             raw_history=ex.raw_history,
             history_note=ex.history_note,
             duration_ms=(time.perf_counter() - ex.started) * 1000,

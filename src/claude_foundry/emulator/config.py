@@ -32,7 +32,6 @@ every key, is in ``docs/emulator.md``; in short::
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from .config_values import (
     require_bool,
     require_str,
     seconds,
+    stream_event_delay_ms,
 )
 from .entra_config import EntraConfigError, EntraSettings
 from .files import UnreadableFile, read_regular_file
@@ -393,17 +393,7 @@ class EmulatorConfig:
         if "require_auth" in data:
             self.require_auth = require_bool(data, "require_auth", where)
         if "stream_event_delay_ms" in data:
-            delay = data["stream_event_delay_ms"]
-            if (
-                isinstance(delay, bool)
-                or not isinstance(delay, int | float)
-                or not math.isfinite(delay)
-                or delay < 0
-            ):
-                raise EmulatorConfigError(
-                    f"{where}: stream_event_delay_ms must be a number >= 0, not {delay!r}"
-                )
-            self.stream_event_delay_ms = float(delay)
+            self.stream_event_delay_ms = stream_event_delay_ms(data["stream_event_delay_ms"], where)
         if "max_body_bytes" in data:
             limit = optional_count(data["max_body_bytes"], f"{where} max_body_bytes")
             if not limit:

@@ -14,6 +14,7 @@ from typing import Any
 from .._errors import ConfigurationError
 
 __all__ = [
+    "MAX_STREAM_EVENT_DELAY_MS",
     "EmulatorConfigError",
     "api_keys",
     "check_api_key",
@@ -26,7 +27,14 @@ __all__ = [
     "require_bool",
     "require_str",
     "seconds",
+    "stream_event_delay_ms",
 ]
+
+MAX_STREAM_EVENT_DELAY_MS = 60_000
+"""One minute between events. The pause applies to every event of every stream, and a short reply
+has a dozen events, so a minute each already stretches it past the official client's ten-minute
+default timeout: a longer pace could only hang every stream. A single slow or stalled stream is a
+``latency`` fault's ``event_delay_ms`` (up to ten minutes, for the requests it selects)."""
 
 
 class EmulatorConfigError(ConfigurationError):
@@ -81,6 +89,20 @@ def seconds(value: object, where: str) -> float:
     ):
         raise EmulatorConfigError(
             f"{where} must be a number of seconds in (0, 3600], not {value!r}"
+        )
+    return float(value)
+
+
+def stream_event_delay_ms(value: object, where: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_STREAM_EVENT_DELAY_MS
+    ):
+        raise EmulatorConfigError(
+            f"{where}: stream_event_delay_ms must be a number of milliseconds from 0 to "
+            f"{MAX_STREAM_EVENT_DELAY_MS} (0: as fast as possible), not {value!r}"
         )
     return float(value)
 

@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
 from collections import deque
@@ -27,6 +26,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import msgspec
+
+from .._redact import REDACTED, is_secret_name
 
 __all__ = [
     "BODY_LIMIT",
@@ -42,8 +43,6 @@ __all__ = [
     "redact_query",
 ]
 
-REDACTED = "[redacted]"
-
 _CREDENTIAL_HEADERS = frozenset(
     {
         "api-key",
@@ -56,19 +55,13 @@ _CREDENTIAL_HEADERS = frozenset(
         "x-identity-header",
     }
 )
-# Names that carry credentials, by pattern rather than by list, so that a name nobody listed
-# (``X-Goog-Api-Key``, ``client_secret``, ``sas_signature``, ``passwd``) is redacted too. A false
-# positive costs a journal value; a miss would leak a secret.
-_CREDENTIAL_NAME = re.compile(
-    r"key|token|secret|passw|pwd|signature|credential|auth|cookie|session"
-    r"|^(?:sig|code|pass)$|(?:^|[-_.])sig(?:$|[-_.])",
-    re.IGNORECASE,
-)
 
 
 def is_credential_header(name: str) -> bool:
+    """Whether a header or query parameter called ``name`` holds a credential: one of the
+    headers above, or a name the client also treats as secret (key, token, sig, ...)."""
     lowered = name.strip().lower()
-    return lowered in _CREDENTIAL_HEADERS or _CREDENTIAL_NAME.search(lowered) is not None
+    return lowered in _CREDENTIAL_HEADERS or is_secret_name(lowered)
 
 
 def redact_headers(
@@ -136,7 +129,10 @@ class JournalEntry:
     decodes it on each access (None if absent or not JSON; a note ``{"_omitted": ...}`` when
     it was too large to keep). ``retry_count`` comes from ``x-stainless-retry-count`` (None if
     absent or not a number); ``unknown_fields`` lists request fields no handler read;
-    ``fault_id`` names the fault rule that fired, if any. ``history`` is set for a request that
+    ``fault_id`` names the fault rule that fired, if any, and ``fault_kind`` its kind.
+    ``status`` is None when no complete response was sent: the emulator dropped the connection
+    (a ``disconnect`` fault, which ``fault_kind`` then names, or stopping or failing mid-reply)
+    or the client left first. ``history`` is set for a request that
     continued a message thread: the whole conversation the reply was made from (the thread's
     turns, then the request's messages), kept as JSON bytes (``raw_history``) like the body,
     within ``HISTORY_LIMIT`` bytes and the journal's byte budget.
@@ -150,7 +146,8 @@ class JournalEntry:
     """The request body as sent, when it was a JSON object of at most ``BODY_LIMIT`` bytes."""
     body_note: str | None = None
     """Why the body is not kept, when it was not (too large, or pushed out by newer ones)."""
-    status: int = 0
+    status: int | None = None
+    """The HTTP status answered; None when no complete response was sent."""
     deployment: str | None = None
     request_id: str | None = None
     apim_request_id: str | None = None
@@ -158,6 +155,7 @@ class JournalEntry:
     retry_count: int | None = None
     unknown_fields: list[str] = field(default_factory=list)
     fault_id: str | None = None
+    fault_kind: str | None = None
     raw_history: bytes | None = field(default=None, repr=False)
     """The conversation a message-thread continue was answered from, as JSON."""
     history_note: str | None = None
@@ -228,6 +226,7 @@ class JournalEntry:
             "retry_count": self.retry_count,
             "unknown_fields": list(self.unknown_fields),
             "fault_id": self.fault_id,
+            "fault_kind": self.fault_kind,
             "duration_ms": self.duration_ms,
         }
 
