@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anthropic
 import pytest
 
-from claude_foundry import AnthropicFoundry, AsyncAnthropicFoundry, beta_tool
+from claude_foundry import (
+    AnthropicFoundry,
+    AsyncAnthropicFoundry,
+    NotSupportedOnFoundryError,
+    beta_tool,
+)
 from claude_foundry.emulator import Emulator
 from claude_foundry.testing import TEST_API_KEY
 
@@ -384,3 +390,89 @@ def test_without_eager_defer_does_nothing_and_tools_wait_for_the_body(
             assert runner.deferred_tool_calls == []
             log.append("loop body done")
     assert log[:3] == ["loop body done", "run get_weather(Paris)", "run get_time(Oslo)"]
+
+
+async def test_official_agent_toolset_file_tools_run_early(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """agent_toolset_20260401's tools are client-side function tools: they run on Foundry, in
+    the async runner, early, as with the official client."""
+    from anthropic.lib.tools.agent_toolset import AgentToolContext, beta_agent_toolset_20260401
+
+    write = {"type": "tool_use", "name": "write", "input": {"file_path": "n.md", "content": "tea"}}
+    read = {"type": "tool_use", "name": "read", "input": {"file_path": "n.md"}}
+    outcomes = []
+    for index, client in enumerate(
+        (
+            anthropic.AsyncAnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url),
+            AsyncAnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url),
+        )
+    ):
+        emulator.reset()
+        emulator.add_script({"tool": "write", "replies": [{"content": [write, read]}, FINAL]})
+        workdir = tmp_path / str(index)
+        workdir.mkdir()
+        context = AgentToolContext(workdir=str(workdir))
+        # bash keeps a shell open that only the sessions runner closes; the file tools do not.
+        tools = [tool for tool in beta_agent_toolset_20260401(context) if tool.name != "bash"]
+        runner = client.beta.messages.tool_runner(
+            model=MODEL,
+            max_tokens=256,
+            tools=tools,
+            messages=[{"role": "user", "content": "Note that I like tea"}],
+            stream=True,
+            run_tools_eagerly=True,
+        )
+        async for stream in runner:
+            await stream.get_final_message()
+        await client.close()
+        outcomes.append([entry.body for entry in emulator.journal()])
+        assert (workdir / "n.md").read_text() == "tea"
+    assert outcomes[0] == outcomes[1]
+    results = outcomes[1][1]["messages"][-1]["content"]
+    assert [result["content"] for result in results] == ["wrote 3 bytes to n.md", "tea"]
+
+
+def _computer_toolset() -> Any:
+    from anthropic.tools.computer import BetaAbstractComputerToolset20260801
+
+    class Desktop(BetaAbstractComputerToolset20260801):
+        def screenshot(self, context: Any, input: Any) -> str:
+            return "png"
+
+    return Desktop()
+
+
+def _browser_toolset() -> Any:
+    from anthropic.tools.browser import BetaAsyncAbstractBrowserToolset20260801
+
+    class Browser(BetaAsyncAbstractBrowserToolset20260801):
+        async def navigate(self, context: Any, input: Any) -> str:
+            return "ok"
+
+        async def _browser_state(self, context: Any) -> Any:
+            return None
+
+    return Browser()
+
+
+async def test_browser_and_computer_toolsets_are_refused_before_anything_is_sent(
+    emulator: Emulator,
+) -> None:
+    """Foundry does not support the browser and computer toolsets: the runner says so at once
+    (the official client would send them and get a 400)."""
+    sync_client = AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url)
+    async_client = AsyncAnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url)
+    params: dict[str, Any] = {"model": MODEL, "max_tokens": 256, "messages": ASK}
+    with pytest.raises(NotSupportedOnFoundryError, match="computer toolset") as refused:
+        sync_client.beta.messages.tool_runner(tools=[_computer_toolset()], **params)
+    assert isinstance(refused.value, anthropic.AnthropicError)  # `except anthropic.X` still works
+    assert "Foundry does not support the browser and computer toolsets" in str(refused.value)
+    with pytest.raises(NotSupportedOnFoundryError, match="browser_toolset_20260801"):
+        async_client.beta.messages.tool_runner(tools=[_browser_toolset()], stream=True, **params)
+    runner = async_client.beta.messages.tool_runner(tools=_async_tools([]), **params)
+    with pytest.raises(NotSupportedOnFoundryError, match="browser toolset"):
+        runner.add_tools(_browser_toolset())
+    sync_client.close()
+    await async_client.close()
+    assert emulator.journal() == []
