@@ -476,3 +476,27 @@ async def test_browser_and_computer_toolsets_are_refused_before_anything_is_sent
     sync_client.close()
     await async_client.close()
     assert emulator.journal() == []
+
+
+def test_a_tool_added_mid_reply_runs_early_for_calls_already_in_it(emulator: Emulator) -> None:
+    _script(emulator, SCENARIOS["mixed"])
+    log: list[str] = []
+    weather, time = _tools(log)
+    with AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url) as client:
+        runner = client.beta.messages.tool_runner(
+            model=MODEL,
+            max_tokens=256,
+            tools=[weather],
+            messages=ASK,
+            stream=True,
+            run_tools_eagerly=True,
+        )
+        for stream in runner:
+            for event in stream:
+                block = getattr(event, "content_block", None)
+                if event.type == "content_block_start" and getattr(block, "name", "") == "get_time":
+                    runner.add_tools(time)
+            log.append("loop body done")
+    assert log[:3] == ["run get_weather(Paris)", "run get_time(Oslo)", "loop body done"]
+    results = emulator.journal()[1].body["messages"][-1]["content"]
+    assert [r["content"] for r in results] == ["sunny in Paris", "noon in Oslo"]
