@@ -500,3 +500,59 @@ def test_a_tool_added_mid_reply_runs_early_for_calls_already_in_it(emulator: Emu
     assert log[:3] == ["run get_weather(Paris)", "run get_time(Oslo)", "loop body done"]
     results = emulator.journal()[1].body["messages"][-1]["content"]
     assert [r["content"] for r in results] == ["sunny in Paris", "noon in Oslo"]
+
+
+@pytest.mark.parametrize("eager", [True, False])
+def test_tool_response_asked_for_in_the_loop_body_is_the_current_replys(
+    emulator: Emulator, eager: bool
+) -> None:
+    """generate_tool_call_response() in a streaming runner's loop body reads the reply to its
+    end and answers it, as officially; the tools do not run again after the body."""
+
+    def run(client: Any, log: list[str]) -> Any:
+        runner = client.beta.messages.tool_runner(
+            model=MODEL,
+            max_tokens=256,
+            tools=_tools(log),
+            messages=ASK,
+            stream=True,
+            run_tools_eagerly=eager,
+        )
+        for _ in runner:
+            response = runner.generate_tool_call_response()
+            ids = None if response is None else [r["content"] for r in response["content"]]
+            log.append(f"response {ids}")
+        return runner.until_done()
+
+    log, requests, _ = _compare(emulator, SCENARIOS["mixed"], run)
+    assert log == [
+        "run get_weather(Paris)",
+        "run get_time(Oslo)",
+        "response ['sunny in Paris', 'noon in Oslo']",
+        "response None",
+    ]
+    assert len(requests) == 2
+
+
+async def test_async_tool_response_asked_for_in_the_loop_body(emulator: Emulator) -> None:
+    _script(emulator, SCENARIOS["mixed"])
+    log: list[str] = []
+    async with AsyncAnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url) as client:
+        runner = client.beta.messages.tool_runner(
+            model=MODEL,
+            max_tokens=256,
+            tools=_async_tools(log),
+            messages=ASK,
+            stream=True,
+            run_tools_eagerly=True,
+        )
+        async for _ in runner:
+            response = await runner.generate_tool_call_response()
+            log.append(f"response {response is not None}")
+    assert log == [
+        "run get_weather(Paris)",
+        "run get_time(Oslo)",
+        "response True",
+        "response False",
+    ]
+    assert len(emulator.journal()) == 2

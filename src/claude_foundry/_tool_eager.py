@@ -10,7 +10,7 @@ runs early: the refusal that led to it may have cut off the call before it.
 
 No I/O here: the runner's stream wrapper tells :class:`EagerCalls` each event it passes on
 (:meth:`EagerCalls.saw`) and, before passing on the next one, asks which call is due
-(:meth:`EagerCalls.take_due`). The :class:`~claude_foundry._tool_runner.ToolLoop` decides whether
+(:meth:`EagerCalls.take_due`). The :class:`~claude_foundry._tool_loop.ToolLoop` decides whether
 the due call runs and keeps its result for the tool response, in the model's order.
 """
 

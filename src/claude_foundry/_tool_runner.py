@@ -98,6 +98,8 @@ class _RunnerBase:
         self._messages_resource = messages
         self._loop = ToolLoop(params, max_iterations, run_tools_eagerly)
         self._closed = False
+        self._open_stream: Any = None
+        """The reply stream the loop body holds, until the loop has recorded its message."""
 
     def set_messages_params(
         self, params: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
@@ -166,7 +168,9 @@ class _SyncRunner(_RunnerBase):
         _check_sync_tools(tools)
 
     def generate_tool_call_response(self) -> dict[str, Any] | None:
-        """Run the last reply's tool calls; the ``user`` message of their results (cached)."""
+        """Run the last reply's tool calls; the ``user`` message of their results (cached).
+        Called in the loop body of a streaming runner, it reads the reply to its end first."""
+        self._record_open_stream()
         calls = self._loop.tool_calls()
         try:
             tool, arguments = next(calls)
@@ -208,9 +212,9 @@ class _SyncRunner(_RunnerBase):
                         raise
                     if loop.begin_streamed_reply(stream._snapshot) is not None:
                         stream._interpose(self._run_tools_while_streaming)
+                    self._open_stream = stream
                     yield stream
-                    message = stream.get_final_message()
-                loop.record_reply(message)
+                    self._record_open_stream()
             else:
                 try:
                     message = self._request(request, stream=False)
@@ -222,6 +226,11 @@ class _SyncRunner(_RunnerBase):
                 yield message
             response = self.generate_tool_call_response() if loop.step == "run_tools" else None
             loop.finish_turn(response)
+
+    def _record_open_stream(self) -> None:
+        stream, self._open_stream = self._open_stream, None
+        if stream is not None:
+            self._loop.record_reply(stream.get_final_message())
 
     def until_done(self) -> Message:
         """Run the loop to its end; the last reply."""
@@ -271,7 +280,9 @@ class _AsyncRunner(_RunnerBase):
     _stream = False
 
     async def generate_tool_call_response(self) -> dict[str, Any] | None:
-        """Run the last reply's tool calls (sync tools in a worker thread); the results message."""
+        """Run the last reply's tool calls (sync tools in a worker thread); the results message.
+        Called in the loop body of a streaming runner, it reads the reply to its end first."""
+        await self._record_open_stream()
         calls = self._loop.tool_calls()
         try:
             tool, arguments = next(calls)
@@ -314,9 +325,9 @@ class _AsyncRunner(_RunnerBase):
                         raise
                     if loop.begin_streamed_reply(stream._snapshot) is not None:
                         stream._interpose(self._run_tools_while_streaming)
+                    self._open_stream = stream
                     yield stream
-                    message = await stream.get_final_message()
-                loop.record_reply(message)
+                    await self._record_open_stream()
             else:
                 try:
                     message = await self._request(request, stream=False)
@@ -330,6 +341,11 @@ class _AsyncRunner(_RunnerBase):
             if loop.step == "run_tools":
                 response = await self.generate_tool_call_response()
             loop.finish_turn(response)
+
+    async def _record_open_stream(self) -> None:
+        stream, self._open_stream = self._open_stream, None
+        if stream is not None:
+            self._loop.record_reply(await stream.get_final_message())
 
     async def until_done(self) -> Message:
         async for _ in self._turns():
