@@ -103,8 +103,13 @@ class ToolLoop:
 
     A driver asks :meth:`next_request` for the parameters of the next request (``None``: the loop
     is over), sends them, hands the reply to :meth:`record_reply`, gives the reply to the user,
-    then runs :meth:`pending_calls` (if the step is ``run_tools``) and hands the result message
+    then runs :meth:`tool_calls` (if the step is ``run_tools``) and hands the result message
     to :meth:`finish_turn`.
+
+    With ``run_tools_eagerly`` a driver that streams a reply first calls
+    :meth:`begin_streamed_reply`; before it hands the reader each event it runs the call
+    :meth:`due_eager_call` names (reporting the outcome to :meth:`record_eager_result`) and then
+    tells the returned tracker it ``saw`` the event. :meth:`tool_calls` reuses those results.
     """
 
     def __init__(
