@@ -160,3 +160,26 @@ def test_json_dumps_honour_indent(emulator: Emulator) -> None:
     assert theirs.to_json().splitlines()[1].startswith('  "')
     assert message.to_json().splitlines()[1].startswith('  "')
     assert msgspec.json.decode(message.content[0].model_dump_json(indent=3))["type"] == "text"
+
+
+@pytest.mark.parametrize(
+    ("official_name", "our_name"),
+    [
+        ("BetaToolRunner", "BetaToolRunner"),
+        ("BetaStreamingToolRunner", "BetaStreamingToolRunner"),
+        ("BetaAsyncToolRunner", "BetaAsyncToolRunner"),
+        ("BetaAsyncStreamingToolRunner", "BetaAsyncStreamingToolRunner"),
+    ],
+)
+def test_tool_runners_have_every_official_method(official_name: str, our_name: str) -> None:
+    """defer_tool_call(), deferred_tool_calls, close(), ... on each of the four runners."""
+    import anthropic.lib.tools
+
+    import claude_foundry.lib.tools
+
+    def public(cls: type) -> set[str]:
+        return {name for name in dir(cls) if not name.startswith("_")}
+
+    official = getattr(anthropic.lib.tools, official_name)
+    ours = getattr(claude_foundry.lib.tools, our_name)
+    assert public(official) - public(ours) == set()

@@ -494,6 +494,10 @@ class _MessageStreamBase(Generic[_RawStreamT]):
             )
         return message
 
+    def _snapshot(self) -> Message | None:
+        """The message accumulated so far; ``None`` before ``message_start``."""
+        return self._accumulator.message
+
     def _finished_message(self) -> Message:
         if self._outcome.failure is not None:
             raise self._outcome.failure
@@ -532,6 +536,15 @@ class MessageStream(_MessageStreamBase[Stream]):
 
     def __next__(self) -> MessageStreamEvent:
         return next(self._events)
+
+    def _interpose(
+        self,
+        wrap: Callable[[Generator[StreamEvent, None, None]], Generator[StreamEvent, None, None]],
+    ) -> None:
+        """Pass the raw events through ``wrap`` before any reader (iteration, ``text_stream``,
+        ``get_final_message``) gets them; call it before reading. The tool runner runs tools
+        there with ``run_tools_eagerly``. Closing the stream closes ``wrap``'s generator."""
+        self._raw._events = wrap(self._raw._events)
 
     def __enter__(self) -> MessageStream:
         return self
@@ -585,6 +598,13 @@ class AsyncMessageStream(_MessageStreamBase[AsyncStream]):
 
     async def __anext__(self) -> MessageStreamEvent:
         return await anext(self._events)
+
+    def _interpose(
+        self,
+        wrap: Callable[[AsyncGenerator[StreamEvent, None]], AsyncGenerator[StreamEvent, None]],
+    ) -> None:
+        """The async twin of :meth:`MessageStream._interpose`."""
+        self._raw._events = wrap(self._raw._events)
 
     async def __aenter__(self) -> AsyncMessageStream:
         return self

@@ -32,6 +32,8 @@ from typing import Any, Generic, TypeVar, get_type_hints, overload
 
 import msgspec
 
+from ._errors import NotSupportedOnFoundryError
+
 __all__ = [
     "AsyncFunctionTool",
     "FunctionTool",
@@ -39,6 +41,7 @@ __all__ = [
     "beta_async_tool",
     "beta_tool",
     "is_runnable_tool",
+    "refuse_toolsets",
     "tool_definition",
 ]
 
@@ -260,6 +263,29 @@ def is_runnable_tool(tool: object) -> bool:
         and callable(getattr(tool, "to_dict", None))
         and callable(getattr(tool, "call", None))
     )
+
+
+def refuse_toolsets(tools: Iterable[Any]) -> list[Any]:
+    """``tools`` as a list, refusing the official SDK's runnable toolsets.
+
+    ``anthropic.tools.browser`` and ``anthropic.tools.computer`` run the members of the
+    ``browser_toolset_20260801`` and ``computer_toolset_20260801`` families on the client, but the
+    model calls them only where the API accepts those ``tools`` entries, and Microsoft Foundry
+    lists both toolsets among the features it does not support.
+    """
+    listed = list(tools)
+    for tool in listed:
+        family = None if isinstance(tool, Mapping) else getattr(tool, "toolset_name", None)
+        if isinstance(family, str) and callable(getattr(tool, "to_dict", None)):
+            kind = tool_definition(tool).get("type", f"{family} toolset")
+            raise NotSupportedOnFoundryError(
+                f"The {family} toolset ({type(tool).__name__}, {kind}) cannot be used on "
+                "Microsoft Foundry: Foundry does not support the browser and computer toolsets, "
+                "so no deployment would call its members. Give the tool runner @beta_tool "
+                f"functions that drive your {family} for the actions the model needs, or run this "
+                "toolset against the Claude API."
+            )
+    return listed
 
 
 def tool_definition(tool: Any) -> Any:
