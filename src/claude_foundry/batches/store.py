@@ -279,8 +279,8 @@ class BatchStore(ABC):
             row = self._run("get_batch", {"id": batch_id}).fetchone()
             if row is None:
                 raise BatchNotFoundError(
-                    f"no batch {batch_id!r} in the batch store {self.location}; "
-                    "list the batches with `claude-foundry batch status --store ...`"
+                    f"no batch {batch_id!r} in the batch store {self.location}; check the id "
+                    f"(`claude-foundry batch status --store {self.location}` lists the batches)"
                 )
             counts = {
                 state: count
