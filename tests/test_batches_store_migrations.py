@@ -291,7 +291,7 @@ def test_a_store_from_a_newer_release_is_refused_and_left_as_it_was(
     with pytest.raises(BatchStoreError) as caught:
         open_store(store_location)
     message = str(caught.value)
-    assert "schema version 99, newer than this release of claude-foundry knows" in message
+    assert "schema version 99, newer than this release of claude-foundry can read" in message
     assert "upgrade claude-foundry" in message
     with closing(Database(store_location)) as db:
         assert db.tables() == before

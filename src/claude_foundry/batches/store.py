@@ -232,8 +232,8 @@ class BatchStore(ABC):
         if found > newest:
             raise BatchStoreError(
                 f"the batch store {self.location} has schema version {found}, newer than this "
-                f"release of claude-foundry knows (up to {newest}): upgrade claude-foundry "
-                "(pip install -U claude-foundry) to use it; the store was left unchanged"
+                "release of claude-foundry can read: upgrade claude-foundry (pip install -U "
+                "claude-foundry) to use it; the store was left unchanged"
             )
 
     # --- batches ------------------------------------------------------------------------------

@@ -477,11 +477,8 @@ def status_command(
 
 def _names_a_batch(argument: Path) -> bool:
     """Whether status's argument is a batch id rather than an output file."""
-    return (
-        argument.name.startswith("msgbatch_")
-        and argument.name == str(argument)
-        and not (argument.exists())
-    )
+    text = str(argument)
+    return text.startswith("msgbatch_") and os.sep not in text and not argument.exists()
 
 
 @command.command("cancel")
