@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from claude_foundry.batches import open_store
+from claude_foundry.cli import main
 from claude_foundry.emulator import Emulator
 
 CLI = [sys.executable, "-c", "from claude_foundry.cli import main; main()"]
@@ -289,3 +292,52 @@ def test_refused_credentials_stop_the_run_without_writing_results(
     lines = result_lines(output)
     assert sorted(str(line["custom_id"]) for line in lines) == sorted(ids)
     assert {line["result"]["type"] for line in lines} == {"succeeded"}  # type: ignore[index]
+
+
+def one_line_error(result: Result) -> str:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ")
+    return line
+
+
+def test_an_unknown_batch_id_is_a_usage_error_for_cancel_status_and_worker(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "store.sqlite"
+    with open_store(store) as opened:
+        opened.create_batch(
+            "msgbatch_known", [], input_sha256="x", created_at=1.0, expires_at=2.0, label="L"
+        )
+    env = {"ANTHROPIC_FOUNDRY_API_KEY": "", "ANTHROPIC_FOUNDRY_BASE_URL": ""}
+    commands = {
+        "cancel": ["batch", "cancel", "msgbatch_nope", "--store", str(store)],
+        "status --batch-id": ["batch", "status", "--store", str(store), "--batch-id",
+                              "msgbatch_nope"],
+        "status ID": ["batch", "status", "msgbatch_nope", "--store", str(store)],
+        "worker --batch-id": ["batch", "worker", "--store", str(store), "--batch-id",
+                              "msgbatch_nope", "--progress", "off"],
+    }  # fmt: skip
+    for name, args in commands.items():
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 2, (name, result.output)
+        line = one_line_error(result)
+        assert f"no batch 'msgbatch_nope' in the batch store {store}" in line, name
+        assert f"`claude-foundry batch status --store {store}` lists the batches" in line, name
+    # the known one answers, by id as cancel takes it
+    known = CliRunner().invoke(main, ["batch", "status", "msgbatch_known", "--store", str(store)])
+    assert known.exit_code == 0, known.output
+    assert known.stdout.startswith("msgbatch_known  ended")
+
+
+def test_status_of_a_store_without_the_batch_says_what_to_give(tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    open_store(store).close()
+    empty = CliRunner().invoke(main, ["batch", "status", "--store", str(store)])
+    assert empty.exit_code == 2, empty.output
+    assert "no batch in the batch store" in one_line_error(empty)
+    output = tmp_path / "results.jsonl"
+    other = CliRunner().invoke(main, ["batch", "status", str(output), "--store", str(store)])
+    assert other.exit_code == 2, other.output
+    assert f"no batch writes {output}" in one_line_error(other)

@@ -122,6 +122,17 @@ def test_governor_shares_a_pool_across_governors(backend: QuotaBackend) -> None:
     assert first.headroom("p") == 0
 
 
+def test_a_grant_never_sent_gives_its_whole_charge_back_in_the_store(backend: QuotaBackend) -> None:
+    # a batch's deadline came after admission: the shared pool gets the request back too
+    governor = QuotaGovernor({"p": PoolLimits(rpm=1, output_tpm=100)}, backend=backend)
+    ask = AdmissionAsk(model="p", max_tokens=60, body_size=10)
+    grant = governor.reserve(ask).grant
+    assert grant is not None
+    governor.settle(grant, Outcome(sent=False))
+    assert backend.usage("p", governor.shape) == (0, 0, 0)
+    assert governor.reserve(ask).grant is not None
+
+
 # --- Redis outages: a policy, never a hang ------------------------------------------------------
 
 

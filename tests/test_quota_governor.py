@@ -134,6 +134,20 @@ def test_a_connection_error_keeps_the_whole_reservation() -> None:
     assert governor.backend.usage("pool", governor.shape)[2] == 500
 
 
+def test_an_attempt_never_sent_gives_back_the_whole_charge_and_teaches_nothing() -> None:
+    clock = FakeClock()
+    governor = make(clock, rpm=1, input_tpm=10_000, output_tpm=1000)
+    estimate = governor.estimator.estimate("claude-sonnet-4-5", 1000)
+    grant = governor.reserve(ask(max_tokens=500, body=1000)).grant
+    waiting = ask()
+    assert governor.reserve(waiting).grant is None  # the one request a minute is taken
+    governor.settle(grant, Outcome(sent=False))  # e.g. a batch's deadline came first
+    assert governor.backend.usage("pool", governor.shape) == (0, 0, 0)
+    assert governor.in_flight("claude-sonnet-4-5") == 0
+    assert governor.estimator.estimate("claude-sonnet-4-5", 1000) == estimate
+    assert governor.reserve(waiting).grant is not None  # its room is there again at once
+
+
 def test_a_429_cuts_the_learned_limit_pauses_and_success_grows_it_back() -> None:
     clock = FakeClock()
     governor = make(clock, rpm=100)

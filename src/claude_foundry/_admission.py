@@ -75,7 +75,9 @@ class Outcome:
     ``input_tokens`` is the uncached input (input plus cache creation; cache reads are free),
     ``None`` when the reply did not say. ``status`` is the error status (429 ...) or ``None``;
     ``reached`` says whether the server answered at all (a connection error may or may not have
-    reached it). ``retry_after`` is the wait a 429 asked for.
+    reached it). ``retry_after`` is the wait a 429 asked for. ``sent`` is false for an attempt
+    the caller dropped after admission without sending it (a batch whose deadline came): the
+    gate gives back the whole charge, the request included.
     """
 
     input_tokens: int | None = None
@@ -84,6 +86,7 @@ class Outcome:
     reached: bool = True
     retry_after: float | None = None
     message: str | None = None
+    sent: bool = True
 
 
 class AdmissionGate(Protocol):

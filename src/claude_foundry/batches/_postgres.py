@@ -13,6 +13,8 @@ from .store import BatchStore, BatchStoreError, _guards, _load_queries
 
 __all__ = ["PostgresBatchStore"]
 
+_MIGRATION_LOCK = 7331001
+
 
 def _import_psycopg() -> Any:
     try:
@@ -28,25 +30,40 @@ class PostgresBatchStore(BatchStore):
     """A store in a PostgreSQL database (tables ``cf_batches``, ``cf_batch_requests``,
     ``cf_batch_workers``, created when missing)."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str) -> None:
         self._psycopg = _import_psycopg()
         self.location = redact_url(url)
         self._queries = _load_queries("postgres.sql", _guards("'"))
         try:
             self._connection = self._psycopg.connect(url, autocommit=True)
-            with self._connection.transaction():
-                # one schema creation at a time when several workers start together
-                self._connection.execute("SELECT pg_advisory_xact_lock(7331001)")
-                self._connection.execute(self._queries["schema"])
-                self._check_schema_version()
         except self._psycopg.Error as exc:
-            raise BatchStoreError(
-                f"cannot open the batch store {self.location}: {exc}".strip()
-                + "; check that the server is running and the database exists"
-            ) from exc
+            raise self._cannot_open(exc) from exc
+        try:
+            with self._errors(), self._connection.transaction():
+                # One migration at a time when several workers start together; the lock's
+                # number is the one earlier releases took, so they wait for it too.
+                self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                self._migrate()
+        except BatchStoreError as exc:
+            self._connection.close()
+            if isinstance(exc.__cause__, self._psycopg.Error):
+                raise self._cannot_open(exc.__cause__) from exc.__cause__
+            raise
+
+    def _cannot_open(self, exc: Exception) -> BatchStoreError:
+        return BatchStoreError(
+            f"cannot open the batch store {self.location}: {exc}".strip()
+            + "; check that the server is running and the database exists"
+        )
 
     def __repr__(self) -> str:
         return f"PostgresBatchStore({self.location!r})"
+
+    def _execute_script(self, script: str) -> None:
+        with self._errors():
+            self._connection.execute(script)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

@@ -33,6 +33,7 @@ import msgspec
 from .._errors import APIStatusError
 from .._pipeline import backoff_delay
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
+from ._deadline import DeadlineGate, DeadlinePassed
 from ._format import canceled_result, expired_result, result_line
 from ._outcome import Verdict, judge_error, judge_message
 from ._output import ResultsFile
@@ -140,11 +141,14 @@ class BatchRunner:
         self.max_concurrency = max_concurrency
         self.request_timeout = request_timeout
         self.clock = clock
+        self._expires_at = float("inf")
         # Retries are the batch's (with its own patience and admission feedback), not the client's.
         # A governed client sends the batch at background priority, so interactive calls on the
-        # same quota pool are admitted first and the batch takes what they leave.
+        # same quota pool are admitted first and the batch takes what they leave; in front of its
+        # governor, a gate that lets nothing out after the batch's deadline.
         if governor is not None:
-            self._client = client.copy(max_retries=0, priority="background")
+            gate = DeadlineGate(governor, lambda: self._expires_at, clock)
+            self._client = client.copy(max_retries=0, priority="background", governor=gate)
         elif hasattr(client, "copy"):
             self._client = client.copy(max_retries=0)
         else:
@@ -158,7 +162,6 @@ class BatchRunner:
         self._tag_calls = True
         self._stopping = threading.Event()
         self._canceling = False
-        self._expires_at = float("inf")
         self._jobs: queue.SimpleQueue[Claimed | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[tuple[str, Verdict | None]] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -237,8 +240,12 @@ class BatchRunner:
         attempt = 0
         while True:
             attempt += 1
+            if self.clock() >= self._expires_at:  # however long it waited to get here
+                return Verdict(expired_result())
             try:
                 verdict = judge_message(*self._create(job.params, job.custom_id))
+            except DeadlinePassed:  # it would have waited at the governor past the deadline
+                return Verdict(expired_result())
             except Exception as exc:
                 verdict = judge_error(exc)
                 if (

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._migrations import sql_statements
 from .store import BatchStore, BatchStoreError, _guards, _load_queries
 
 __all__ = ["SQLiteBatchStore"]
@@ -18,6 +19,8 @@ class SQLiteBatchStore(BatchStore):
     """A store in one SQLite file (WAL, ``synchronous=FULL``): every commit is on disk before
     it returns. Several processes on one machine may share the file; claims take the write lock
     (``BEGIN IMMEDIATE``) so a request goes to one of them."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -31,17 +34,31 @@ class SQLiteBatchStore(BatchStore):
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
             self._connection.execute("PRAGMA busy_timeout=60000")
-            self._connection.executescript(self._queries["schema"])
-            with self._transaction():
-                self._check_schema_version()
         except (sqlite3.Error, OSError) as exc:
-            raise BatchStoreError(
-                f"cannot open the batch store {self.location}: {exc}; check the path and that "
-                "it is writable"
-            ) from exc
+            raise self._cannot_open(exc) from exc
+        try:
+            with self._transaction():
+                self._migrate()
+        except BatchStoreError as exc:
+            self._connection.close()
+            if isinstance(exc.__cause__, sqlite3.Error):
+                raise self._cannot_open(exc.__cause__) from exc.__cause__
+            raise
+
+    def _cannot_open(self, exc: Exception) -> BatchStoreError:
+        return BatchStoreError(
+            f"cannot open the batch store {self.location}: {exc}; check the path and that "
+            "it is writable"
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteBatchStore({self.location!r})"
+
+    def _execute_script(self, script: str) -> None:
+        # statement by statement: executescript would commit the migration's transaction
+        with self._errors():
+            for statement in sql_statements(script):
+                self._connection.execute(statement)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

@@ -8,6 +8,11 @@ processes on it) and :class:`PostgresBatchStore` (several hosts; row claims with
 
 Guarantees every store keeps:
 
+- Opening a store brings its tables to the newest layout: the numbered files in
+  ``migrations/<dialect>/`` not yet applied run in order, in one transaction, under a lock
+  (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so several workers may start at
+  once. A store written by a newer release is refused with a message to upgrade, and left as
+  it was.
 - A batch and all its requests are created in one transaction: a batch is never half there.
 - ``claim`` hands a pending request (or one whose lease ran out) to one worker only, marks it
   ``in_flight`` with a lease, and commits before the request is sent ("state written before").
@@ -25,6 +30,7 @@ Driver errors (``sqlite3``, ``psycopg``) become :class:`BatchStoreError` at one 
 from __future__ import annotations
 
 import contextlib
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +40,7 @@ from typing import Any
 import msgspec
 
 from .._errors import AnthropicError
+from .._migrations import numbered_scripts
 from ._format import BatchRequest
 from ._state import (
     BATCH_TRANSITIONS,
@@ -155,9 +162,6 @@ def _guards(quote: str) -> dict[str, str]:
     return values
 
 
-#: The layout of the tables; a store written by a newer layout is refused, not misread.
-SCHEMA_VERSION = 1
-
 _ENCODE = msgspec.json.encode
 _DECODE = msgspec.json.decode
 
@@ -167,6 +171,8 @@ class BatchStore(ABC):
 
     #: a description safe to print (no password)
     location: str
+    #: the folder of its migrations: ``migrations/<dialect>/``
+    dialect: str
 
     # --- connection-level primitives the shared logic runs on --------------------------------
 
@@ -187,15 +193,47 @@ class BatchStore(ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _check_schema_version(self) -> None:
-        """Stamp a new store with :data:`SCHEMA_VERSION`; refuse one from a newer release."""
-        found = self._run("schema_version").fetchone()[0]
-        if found is None:
-            self._run("set_schema_version", {"version": SCHEMA_VERSION})
-        elif found > SCHEMA_VERSION:
+    @abstractmethod
+    def _execute_script(self, script: str) -> None:
+        """Run a migration file's statements inside the current transaction."""
+
+    def _migrate(self) -> int:
+        """Bring the tables to the newest layout; return its version. Runs inside the caller's
+        transaction, under the lock that keeps two processes from migrating at once.
+
+        A store from before numbered migrations (a stamp in ``cf_batch_schema``, no versions
+        table) is at version 1, the layout ``0001`` creates: it is recorded so, not rebuilt. A
+        store at a version this release does not know is refused, not misread."""
+        scripts = numbered_scripts(__package__, self.dialect)
+        newest = scripts[-1][0]
+        self._run("create_schema_versions")
+        current = int(self._run("schema_version").fetchone()[0])
+        legacy = None
+        if self._run("has_legacy_stamp").fetchone()[0]:
+            legacy = self._run("legacy_stamp").fetchone()[0]
+        if current == 0 and legacy is not None:
+            # Releases before numbered migrations only ever stamped 1; a higher stamp without
+            # the versions table is a newer release's store.
+            self._refuse_newer(int(legacy), 1)
+            self._run("record_schema_version", {"version": 1, "now": time.time()})
+            current = 1
+        self._refuse_newer(current, newest)
+        for version, script in scripts:
+            if version > current:
+                self._execute_script(script)
+                self._run("record_schema_version", {"version": version, "now": time.time()})
+                current = version
+        if legacy != current:
+            self._run("clear_legacy_stamp")
+            self._run("set_legacy_stamp", {"version": current})
+        return current
+
+    def _refuse_newer(self, found: int, newest: int) -> None:
+        if found > newest:
             raise BatchStoreError(
-                f"the batch store {self.location} has table layout {found}, newer than this "
-                f"release's {SCHEMA_VERSION}: upgrade claude-foundry to use it"
+                f"the batch store {self.location} has schema version {found}, newer than this "
+                "release of claude-foundry can read: upgrade claude-foundry (pip install -U "
+                "claude-foundry) to use it; the store was left unchanged"
             )
 
     # --- batches ------------------------------------------------------------------------------
@@ -241,8 +279,8 @@ class BatchStore(ABC):
             row = self._run("get_batch", {"id": batch_id}).fetchone()
             if row is None:
                 raise BatchNotFoundError(
-                    f"no batch {batch_id!r} in the batch store {self.location}; "
-                    "list the batches with `claude-foundry batch status --store ...`"
+                    f"no batch {batch_id!r} in the batch store {self.location}; check the id "
+                    f"(`claude-foundry batch status --store {self.location}` lists the batches)"
                 )
             counts = {
                 state: count

@@ -27,6 +27,7 @@ import click
 from .._errors import AnthropicError
 from ..batches import (
     BatchInputError,
+    BatchNotFoundError,
     BatchRecord,
     BatchRequest,
     BatchRunner,
@@ -140,6 +141,18 @@ def _opened_store(location: str) -> Iterator[BatchStore]:
         yield store
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A batch id the store does not have is a mistake in the command (exit status 2); any
+    other store or state error ends the command with status 1."""
+    try:
+        yield
+    except BatchNotFoundError as exc:
+        raise _SettingsError(str(exc)) from None
+    except AnthropicError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _duration(text: str) -> float:
@@ -415,29 +428,37 @@ def run_command(
 def status_command(
     output: Path | None, store: str | None, batch_id: str | None, as_json: bool
 ) -> None:
-    """Show how far a batch has got (OUTPUT: the run's --output file)."""
+    """Show how far a batch has got (OUTPUT: the run's --output file, or a batch id with
+    --store)."""
+    if output is not None and store is not None and batch_id is None and _names_a_batch(output):
+        output, batch_id = None, str(output)  # `batch status ID --store S`, as `batch cancel`
     if store is None and output is None:
         raise _SettingsError("give the run's OUTPUT file, or --store")
     location = store or _default_store(output)  # type: ignore[arg-type]
     if store is None and not Path(location).exists():
         raise _SettingsError(f"no batch state for {output} (looked for {location})")
-    with _opened_store(location) as batch_store:
+    import time
+
+    with _opened_store(location) as batch_store, _store_errors():
         if batch_id is not None:
             ids = [batch_id]
         elif output is not None:
             found = batch_store.find_batch(str(output.resolve()))
             ids = [found.id] if found is not None else []
+            if not ids:
+                raise _SettingsError(
+                    f"no batch writes {output} in the batch store {batch_store.location}; "
+                    "give the run's --output file, or --batch-id"
+                )
         else:
             ids = batch_store.list_batch_ids()
-        if not ids:
-            raise click.ClickException(f"no batch in {batch_store.location}")
-        import time
-
+            if not ids:
+                raise _SettingsError(
+                    f"no batch in the batch store {batch_store.location}; start one with "
+                    "`claude-foundry batch run REQUESTS.jsonl -o RESULTS.jsonl --store ...`"
+                )
         for one in ids:
-            try:
-                record = batch_store.settle(one, time.time())
-            except AnthropicError as exc:
-                raise click.ClickException(str(exc)) from None
+            record = batch_store.settle(one, time.time())
             batch = record.to_message_batch()
             if as_json:
                 click.echo(batch.to_json())
@@ -454,6 +475,12 @@ def status_command(
                            f"last seen {time.time() - heartbeat:.0f} s ago")  # fmt: skip
 
 
+def _names_a_batch(argument: Path) -> bool:
+    """Whether status's argument is a batch id rather than an output file."""
+    text = str(argument)
+    return text.startswith("msgbatch_") and os.sep not in text and not argument.exists()
+
+
 @command.command("cancel")
 @click.argument("batch_id")
 @click.option("--store", required=True, help="Batch store: a SQLite path or postgresql:// URL.")
@@ -461,11 +488,8 @@ def cancel_command(batch_id: str, store: str) -> None:
     """Cancel a batch: requests not yet sent end as canceled."""
     import time
 
-    with _opened_store(store) as batch_store:
-        try:
-            record = batch_store.cancel(batch_id, time.time())
-        except AnthropicError as exc:
-            raise click.ClickException(str(exc)) from None
+    with _opened_store(store) as batch_store, _store_errors():
+        record = batch_store.cancel(batch_id, time.time())
         click.echo(f"{record.id}  {record.processing_status}")
 
 
@@ -505,50 +529,55 @@ def worker_command(
     import time
 
     request_timeout = client_options.pop("timeout")
-    connection = _connection(base_url, resource, client_options)
-    with _opened_store(store) as batch_store, connection as client:
-        try:
-            while True:
-                todo = [
-                    one
-                    for one in (batch_ids or batch_store.list_batch_ids())
-                    if batch_store.settle(one, time.time()).processing_status != "ended"
-                ]
-                if not todo:
-                    if not wait:
-                        break
-                    time.sleep(2.0)
-                    continue
-                for one in todo:
-                    runner = BatchRunner(
-                        batch_store,
-                        one,
-                        client,
-                        max_concurrency=max_concurrency,
-                        lease=_duration(lease),
-                        max_attempts=max_attempts,
-                        request_timeout=request_timeout,
-                        stop_when_refused=True,
-                    )
-                    record = _run_runner(runner, progress_mode)
-                    if runner.refused is not None:
-                        raise _SettingsError(
-                            f"the service refused the credentials ({runner.refused}); this "
-                            "worker wrote no result for it. Fix the key or sign-in and start "
-                            "it again."
+    with _opened_store(store) as batch_store:
+        with _store_errors():
+            for one in batch_ids:  # a wrong id is refused before any connection is made
+                batch_store.get_batch(one)
+        with _connection(base_url, resource, client_options) as client:
+            try:
+                while True:
+                    todo = [
+                        one
+                        for one in (batch_ids or batch_store.list_batch_ids())
+                        if batch_store.settle(one, time.time()).processing_status != "ended"
+                    ]
+                    if not todo:
+                        if not wait:
+                            break
+                        time.sleep(2.0)
+                        continue
+                    for one in todo:
+                        runner = BatchRunner(
+                            batch_store,
+                            one,
+                            client,
+                            max_concurrency=max_concurrency,
+                            lease=_duration(lease),
+                            max_attempts=max_attempts,
+                            request_timeout=request_timeout,
+                            stop_when_refused=True,
                         )
-                    if runner.stopped:
-                        click.echo(f"stopped; {describe_record(record)}", err=True)
-                        return
-                    click.echo(
-                        f"{describe_record(record)}; this worker recorded {runner.recorded}",
-                        err=True,
-                    )
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted; this worker's requests went back to the store", err=True)
-            sys.exit(130)
-        except AnthropicError as exc:
-            raise click.ClickException(str(exc)) from None
+                        record = _run_runner(runner, progress_mode)
+                        if runner.refused is not None:
+                            raise _SettingsError(
+                                f"the service refused the credentials ({runner.refused}); this "
+                                "worker wrote no result for it. Fix the key or sign-in and start "
+                                "it again."
+                            )
+                        if runner.stopped:
+                            click.echo(f"stopped; {describe_record(record)}", err=True)
+                            return
+                        click.echo(
+                            f"{describe_record(record)}; this worker recorded {runner.recorded}",
+                            err=True,
+                        )
+            except KeyboardInterrupt:
+                click.echo("\ninterrupted; this worker's requests went back to the store", err=True)
+                sys.exit(130)
+            except BatchNotFoundError as exc:
+                raise _SettingsError(str(exc)) from None
+            except AnthropicError as exc:
+                raise click.ClickException(str(exc)) from None
 
 
 def describe_record(record: BatchRecord) -> str:

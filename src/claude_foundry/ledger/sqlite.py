@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._migrations import sql_statements
 from .rollup import DAY_SECONDS, ROLLUP_TABLES, rollup
 from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
 
@@ -79,7 +80,7 @@ class SQLiteStore(Store):
                 for version, script in migration_scripts(self.dialect):
                     if version <= current or (target is not None and version > target):
                         continue
-                    for statement in _statements(script):
+                    for statement in sql_statements(script):
                         connection.execute(statement)
                     connection.execute(
                         "INSERT INTO ledger_schema_versions VALUES (?, ?)", (version, time.time())
@@ -134,13 +135,6 @@ class SQLiteStore(Store):
         if connection is not None:
             self._local.connection = None
             connection.close()
-
-
-def _statements(script: str) -> list[str]:
-    # Migration files hold plain statements separated by semicolons (no triggers or strings
-    # containing ';'), so splitting is enough and every statement runs inside our transaction.
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]
 
 
 def _insert_rows(

@@ -19,13 +19,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 import threading
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from typing import Any
 
 from .._errors import AnthropicError
+from .._migrations import numbered_scripts
 from .._observe import CallRecord
 
 __all__ = [
@@ -166,18 +165,9 @@ def _tags_json(tags: Any) -> str | None:
     return json.dumps(dict(tags), separators=(",", ":"), sort_keys=True) if tags else None
 
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-
 def migration_scripts(dialect: str) -> list[tuple[int, str]]:
     """``(version, sql)`` of every migration for ``dialect``, in order."""
-    folder = resources.files(__package__).joinpath("migrations", dialect)
-    scripts = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            scripts.append((int(match.group(1)), entry.read_text("utf-8")))
-    return sorted(scripts)
+    return numbered_scripts(__package__, dialect)
 
 
 # DB-API error classes that say "try again later" in both drivers.

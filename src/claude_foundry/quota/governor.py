@@ -390,6 +390,14 @@ class QuotaGovernor:
         grant.settled = True
         state = self._state.get(grant.pool) or self._pool_state(grant.pool)
         learned = state.learned
+        if not outcome.sent:
+            # Never sent: the service saw nothing, so nothing is learned and nothing is owed.
+            with self._lock:
+                state.in_flight -= 1
+            if grant.slot is None:
+                return None
+            requests, charged_input, reserved_output = grant.costs
+            return grant, (-requests, -charged_input, -reserved_output), 0.0, (0, 0, 0)
         with self._lock:
             state.in_flight -= 1
             if outcome.status == 429:

@@ -1,46 +1,6 @@
 -- The batch store's queries for SQLite. Each query starts with "-- name: NAME"; parameters are
 -- :named. State guards come from the tables in _state.py ({pending}, {in_flight}, ...).
-
--- name: schema
-CREATE TABLE IF NOT EXISTS cf_batch_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS cf_batches (
-    id                  TEXT PRIMARY KEY,
-    label               TEXT,
-    input_sha256        TEXT NOT NULL,
-    processing_status   TEXT NOT NULL DEFAULT 'in_progress',
-    request_count       INTEGER NOT NULL,
-    created_at          REAL NOT NULL,
-    expires_at          REAL NOT NULL,
-    ended_at            REAL,
-    cancel_initiated_at REAL,
-    results_url         TEXT
-);
-CREATE INDEX IF NOT EXISTS cf_batches_label ON cf_batches (label);
-CREATE TABLE IF NOT EXISTS cf_batch_requests (
-    batch_id      TEXT NOT NULL REFERENCES cf_batches (id),
-    custom_id     TEXT NOT NULL,
-    line          INTEGER NOT NULL,
-    params        TEXT NOT NULL,
-    state         TEXT NOT NULL DEFAULT 'pending',
-    claims        INTEGER NOT NULL DEFAULT 0,
-    lease_owner   TEXT,
-    lease_expires REAL,
-    result        TEXT,
-    finished_at   REAL,
-    exported      INTEGER,  -- NULL until finished, then 0; 1 once in the results file
-    PRIMARY KEY (batch_id, custom_id)
-);
-CREATE INDEX IF NOT EXISTS cf_batch_requests_queue ON cf_batch_requests (batch_id, state, line);
-CREATE INDEX IF NOT EXISTS cf_batch_requests_unexported
-    ON cf_batch_requests (batch_id, exported, finished_at);
-CREATE TABLE IF NOT EXISTS cf_batch_workers (
-    id           TEXT PRIMARY KEY,
-    batch_id     TEXT NOT NULL,
-    host         TEXT NOT NULL,
-    pid          INTEGER NOT NULL,
-    started_at   REAL NOT NULL,
-    heartbeat_at REAL NOT NULL
-);
+-- The tables themselves are made by the numbered files in migrations/sqlite/.
 
 -- name: insert_batch
 INSERT INTO cf_batches (id, label, input_sha256, request_count, created_at, expires_at)
@@ -154,15 +114,31 @@ DELETE FROM cf_batch_requests WHERE batch_id = :batch_id;
 -- name: delete_batch
 DELETE FROM cf_batches WHERE id = :batch_id;
 
--- name: schema_version
-SELECT max(version) FROM cf_batch_schema;
-
--- name: set_schema_version
-INSERT INTO cf_batch_schema (version) VALUES (:version);
-
 -- name: prune_workers
 DELETE FROM cf_batch_workers WHERE batch_id = :batch_id AND heartbeat_at < :before;
 
 -- name: release_expired_leases
 UPDATE cf_batch_requests SET state = {pending}, lease_owner = NULL, lease_expires = NULL
 WHERE batch_id = :batch_id AND state = {in_flight} AND lease_expires < :now;
+
+-- name: create_schema_versions
+CREATE TABLE IF NOT EXISTS cf_batch_schema_versions
+    (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL);
+
+-- name: schema_version
+SELECT COALESCE(MAX(version), 0) FROM cf_batch_schema_versions;
+
+-- name: record_schema_version
+INSERT INTO cf_batch_schema_versions (version, applied_at) VALUES (:version, :now);
+
+-- name: has_legacy_stamp
+SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'cf_batch_schema';
+
+-- name: legacy_stamp
+SELECT max(version) FROM cf_batch_schema;
+
+-- name: clear_legacy_stamp
+DELETE FROM cf_batch_schema;
+
+-- name: set_legacy_stamp
+INSERT INTO cf_batch_schema (version) VALUES (:version);
