@@ -19,13 +19,15 @@ from anthropic import AnthropicFoundry, AsyncAnthropicFoundry
 from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.emulator.responder import default_reply_text, thinking_signature
 from claude_foundry.emulator.tokens import count_input_tokens
-from claude_foundry.types import MessageCreateRequest, MessageParam
+from claude_foundry.types import MessageCreateRequest, RequestMessage
 
 DEPLOYMENT = "claude-sonnet-4-6"
 HELLO = [{"role": "user", "content": "Hello there"}]
 HELLO_REPLY = default_reply_text(
     MessageCreateRequest(
-        model=DEPLOYMENT, max_tokens=1, messages=[MessageParam(role="user", content="Hello there")]
+        model=DEPLOYMENT,
+        max_tokens=1,
+        messages=[RequestMessage(role="user", content="Hello there")],
     )
 )
 WEATHER_TOOL: dict[str, Any] = {
@@ -90,7 +92,7 @@ def test_create_returns_the_deterministic_reply(
         MessageCreateRequest(
             model=DEPLOYMENT,
             max_tokens=256,
-            messages=[MessageParam(role="user", content="Hello there")],
+            messages=[RequestMessage(role="user", content="Hello there")],
         )
     )
     assert message.usage.output_tokens > 0

@@ -22,7 +22,7 @@ import pytest
 from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.emulator.journal import JournalEntry
 from claude_foundry.emulator.responder import default_reply_text
-from claude_foundry.types import MessageCreateRequest, MessageParam
+from claude_foundry.types import MessageCreateRequest, RequestMessage
 
 pytestmark = pytest.mark.typescript
 
@@ -115,7 +115,7 @@ def entra_run() -> Iterator[Run]:
 
 def _reply_text(prompt: str) -> str:
     request = MessageCreateRequest(
-        model=DEPLOYMENT, max_tokens=1, messages=[MessageParam(role="user", content=prompt)]
+        model=DEPLOYMENT, max_tokens=1, messages=[RequestMessage(role="user", content=prompt)]
     )
     return default_reply_text(request)
 

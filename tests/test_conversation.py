@@ -11,28 +11,28 @@ from anthropic import AnthropicFoundry
 from claude_foundry.emulator import Emulator
 from claude_foundry.emulator.conversation import ConversationError, check_conversation
 from claude_foundry.emulator.responder import InvalidRequestError, Responder
-from claude_foundry.types import MessageCreateRequest, MessageParam
+from claude_foundry.types import MessageCreateRequest, RequestMessage
 
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 
 
-def _use(*ids: str, thinking: bool = False) -> MessageParam:
+def _use(*ids: str, thinking: bool = False) -> RequestMessage:
     blocks: list[dict[str, Any]] = []
     if thinking:
         blocks.append({"type": "thinking", "thinking": "hmm", "signature": "sig"})
     blocks += [{"type": "tool_use", "id": i, "name": "get_weather", "input": {}} for i in ids]
-    return MessageParam(role="assistant", content=blocks)
+    return RequestMessage(role="assistant", content=blocks)
 
 
-def _results(*ids: str) -> MessageParam:
-    return MessageParam(
+def _results(*ids: str) -> RequestMessage:
+    return RequestMessage(
         role="user",
         content=[{"type": "tool_result", "tool_use_id": i, "content": "ok"} for i in ids],
     )
 
 
-def _request(*messages: MessageParam, **fields: Any) -> MessageCreateRequest:
-    history = [MessageParam(role="user", content="Weather in Oslo?"), *messages]
+def _request(*messages: RequestMessage, **fields: Any) -> MessageCreateRequest:
+    history = [RequestMessage(role="user", content="Weather in Oslo?"), *messages]
     return MessageCreateRequest(model="m", max_tokens=4096, messages=history, **fields)
 
 
@@ -54,8 +54,8 @@ def test_well_formed_conversations_pass() -> None:
         _request(
             _use("a"),
             _results("a"),
-            MessageParam(role="assistant", content="Done."),
-            MessageParam(role="user", content="Thanks"),
+            RequestMessage(role="assistant", content="Done."),
+            RequestMessage(role="user", content="Thanks"),
             thinking=THINKING,
         )
     )
@@ -71,8 +71,8 @@ def test_a_result_without_its_call() -> None:
         model="m",
         max_tokens=10,
         messages=[
-            MessageParam(role="user", content="hi"),
-            MessageParam(role="assistant", content="hello"),
+            RequestMessage(role="user", content="hi"),
+            RequestMessage(role="assistant", content="hello"),
             _results("toolu_9"),
         ],
     )

@@ -15,7 +15,7 @@ PACKAGE = Path(claude_foundry.__file__).parent
 CLIENT = sorted(
     [
         *(p for p in PACKAGE.glob("_*.py") if p.name != "__init__.py" and "doctor" not in p.name),
-        PACKAGE / "types.py",
+        *(PACKAGE / "types").glob("*.py"),
         *(PACKAGE / "resources").glob("*.py"),
     ]
 )

@@ -31,8 +31,8 @@ from claude_foundry.types import (
     InputJSONDelta,
     Message,
     MessageCreateRequest,
-    MessageParam,
     RedactedThinkingBlock,
+    RequestMessage,
     ServerToolUseBlock,
     StreamEvent,
     TextBlock,
@@ -62,7 +62,7 @@ TIME_TOOL = {"name": "get_time", "input_schema": {"type": "object", "properties"
 
 def _request(text: Any = "Hello", **fields: Any) -> MessageCreateRequest:
     fields.setdefault("max_tokens", 4000)
-    messages = fields.pop("messages", None) or [MessageParam(role="user", content=text)]
+    messages = fields.pop("messages", None) or [RequestMessage(role="user", content=text)]
     return MessageCreateRequest(model="claude-test", messages=messages, **fields)
 
 
@@ -112,9 +112,9 @@ def test_snippet_rules() -> None:
 
 def test_reply_uses_the_last_user_turn() -> None:
     messages = [
-        MessageParam(role="user", content="first"),
-        MessageParam(role="assistant", content="ok"),
-        MessageParam(role="user", content="second"),
+        RequestMessage(role="user", content="first"),
+        RequestMessage(role="assistant", content="ok"),
+        RequestMessage(role="user", content="second"),
     ]
     assert '"second"' in _only_text(_reply(_request(messages=messages)))
 
@@ -226,12 +226,12 @@ def test_the_loop_calls_each_matching_tool_once_then_reports_every_result() -> N
     time_tool = {**TIME_TOOL, "description": "The local time in a city."}
     tools = [WEATHER_TOOL, time_tool]
     history = [
-        MessageParam(role="user", content="Weather and local time in Oslo, please"),
-        MessageParam(
+        RequestMessage(role="user", content="Weather and local time in Oslo, please"),
+        RequestMessage(
             role="assistant",
             content=[{"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {}}],
         ),
-        MessageParam(
+        RequestMessage(
             role="user",
             content=[{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "Rain"}],
         ),
@@ -243,11 +243,11 @@ def test_the_loop_calls_each_matching_tool_once_then_reports_every_result() -> N
     assert isinstance(second.content[1], ToolUseBlock)
     assert second.content[1].name == "get_time"
     history += [
-        MessageParam(
+        RequestMessage(
             role="assistant",
             content=[{"type": "tool_use", "id": "toolu_01B", "name": "get_time", "input": {}}],
         ),
-        MessageParam(
+        RequestMessage(
             role="user",
             content=[{"type": "tool_result", "tool_use_id": "toolu_01B", "content": "Noon"}],
         ),
@@ -259,8 +259,8 @@ def test_the_loop_calls_each_matching_tool_once_then_reports_every_result() -> N
     assert last.stop_reason == "end_turn"
     # A new prompt starts a new loop: the weather tool may be called again.
     history += [
-        MessageParam(role="assistant", content=last.content[0].text),  # type: ignore[union-attr]
-        MessageParam(role="user", content="And the weather tomorrow?"),
+        RequestMessage(role="assistant", content=last.content[0].text),  # type: ignore[union-attr]
+        RequestMessage(role="user", content="And the weather tomorrow?"),
     ]
     again = _reply(_request(messages=history, tools=tools))
     assert isinstance(again.content[1], ToolUseBlock)
@@ -270,14 +270,14 @@ def test_the_loop_calls_each_matching_tool_once_then_reports_every_result() -> N
 def _round_trip(result: dict[str, Any], **fields: Any) -> MessageCreateRequest:
     return _request(
         messages=[
-            MessageParam(role="user", content="Use get_weather"),
-            MessageParam(
+            RequestMessage(role="user", content="Use get_weather"),
+            RequestMessage(
                 role="assistant",
                 content=[
                     {"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {}}
                 ],
             ),
-            MessageParam(role="user", content=[{"type": "tool_result", **result}]),
+            RequestMessage(role="user", content=[{"type": "tool_result", **result}]),
         ],
         tools=[WEATHER_TOOL],
         **fields,
@@ -301,15 +301,15 @@ def test_tool_result_gets_an_acknowledgement() -> None:
 def test_parallel_tool_results_are_each_acknowledged() -> None:
     request = _request(
         messages=[
-            MessageParam(role="user", content="Weather and time?"),
-            MessageParam(
+            RequestMessage(role="user", content="Weather and time?"),
+            RequestMessage(
                 role="assistant",
                 content=[
                     {"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {}},
                     {"type": "tool_use", "id": "toolu_01B", "name": "get_time", "input": {}},
                 ],
             ),
-            MessageParam(
+            RequestMessage(
                 role="user",
                 content=[
                     {"type": "tool_result", "tool_use_id": "toolu_01A", "content": "Rain"},

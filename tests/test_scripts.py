@@ -17,12 +17,12 @@ from claude_foundry.emulator.scripts import (
     last_user_text,
     tool_results_in_last_turn,
 )
-from claude_foundry.types import MessageCreateRequest, MessageParam
+from claude_foundry.types import MessageCreateRequest, RequestMessage
 
 
 def _request(text: Any = "hello", *, model: str = "dep-a", **fields: Any) -> MessageCreateRequest:
     return MessageCreateRequest(
-        model=model, max_tokens=50, messages=[MessageParam(role="user", content=text)], **fields
+        model=model, max_tokens=50, messages=[RequestMessage(role="user", content=text)], **fields
     )
 
 
@@ -116,12 +116,12 @@ def test_tool_and_tool_result_conditions() -> None:
         max_tokens=50,
         tools=tools,
         messages=[
-            MessageParam(role="user", content="weather?"),
-            MessageParam(
+            RequestMessage(role="user", content="weather?"),
+            RequestMessage(
                 role="assistant",
                 content=[{"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {}}],
             ),
-            MessageParam(
+            RequestMessage(
                 role="user",
                 content=[{"type": "tool_result", "tool_use_id": "toolu_9", "content": "sunny"}],
             ),

@@ -16,14 +16,14 @@ from claude_foundry.emulator.tokens import (
     estimate_tokens,
     text_for_tokens,
 )
-from claude_foundry.types import CountTokensRequest, MessageCreateRequest, MessageParam, encode
+from claude_foundry.types import CountTokensRequest, MessageCreateRequest, RequestMessage, encode
 
 
 def _request(content: Any = "hi", **fields: Any) -> MessageCreateRequest:
     return MessageCreateRequest(
         model="claude-test",
         max_tokens=100,
-        messages=[MessageParam(role="user", content=content)],
+        messages=[RequestMessage(role="user", content=content)],
         **fields,
     )
 
@@ -80,15 +80,15 @@ def test_tools_cost_a_preamble_once_plus_their_definitions() -> None:
 
 def test_tool_history_and_thinking_history() -> None:
     messages = [
-        MessageParam(role="user", content="weather?"),
-        MessageParam(
+        RequestMessage(role="user", content="weather?"),
+        RequestMessage(
             role="assistant",
             content=[
                 {"type": "thinking", "thinking": "x" * 400, "signature": "sig"},
                 {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {"a": 1}},
             ],
         ),
-        MessageParam(
+        RequestMessage(
             role="user",
             content=[{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}],
         ),
@@ -125,7 +125,7 @@ def test_prefix_hash_depends_on_content_and_deployment() -> None:
     def marked(text: str, model: str = "a") -> MessageCreateRequest:
         block = {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
         return MessageCreateRequest(
-            model=model, max_tokens=5, messages=[MessageParam(role="user", content=[block])]
+            model=model, max_tokens=5, messages=[RequestMessage(role="user", content=[block])]
         )
 
     same = cache_breakpoints(marked("abc"))[0].prefix_hash

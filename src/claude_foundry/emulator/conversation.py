@@ -13,9 +13,9 @@ body live in :mod:`.validation`; these need several messages or fields at once:
 The messages are the ones the API returns, reported by users (see the fidelity table in
 ``docs/emulator.md``), so code written against the emulator handles the real ones.
 
-    >>> from claude_foundry.types import MessageParam
+    >>> from claude_foundry.types import RequestMessage
     >>> check_conversation(MessageCreateRequest(model="m", max_tokens=8, messages=[
-    ...     MessageParam(role="user", content=[
+    ...     RequestMessage(role="user", content=[
     ...         {"type": "tool_result", "tool_use_id": "toolu_1", "content": "4"}])]))
     Traceback (most recent call last):
     ...
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..types import MessageCreateRequest, MessageParam
+from ..types import MessageCreateRequest, RequestMessage
 
 __all__ = ["ConversationError", "check_conversation", "thinking_is_on"]
 
@@ -68,17 +68,17 @@ def check_conversation(request: MessageCreateRequest) -> None:
         _check_thinking_kept(messages)
 
 
-def _blocks(message: MessageParam) -> list[Mapping[str, Any]]:
+def _blocks(message: RequestMessage) -> list[Mapping[str, Any]]:
     if isinstance(message.content, str):
         return [{"type": "text", "text": message.content}]
     return [block for block in message.content if isinstance(block, Mapping)]
 
 
-def _tool_use_ids(message: MessageParam) -> list[str]:
+def _tool_use_ids(message: RequestMessage) -> list[str]:
     return [str(b.get("id")) for b in _blocks(message) if b.get("type") == "tool_use"]
 
 
-def _check_answered(messages: Sequence[MessageParam], index: int) -> None:
+def _check_answered(messages: Sequence[RequestMessage], index: int) -> None:
     """The assistant message at ``index`` has every ``tool_use`` answered in the next message.
 
     A final assistant message (a prefill) has no next message and is not checked.
@@ -103,7 +103,7 @@ def _check_answered(messages: Sequence[MessageParam], index: int) -> None:
         )
 
 
-def _check_results(messages: Sequence[MessageParam], index: int) -> None:
+def _check_results(messages: Sequence[RequestMessage], index: int) -> None:
     """Every ``tool_result`` of the user message at ``index`` answers a ``tool_use`` of the
     assistant message right before it."""
     previous = messages[index - 1] if index > 0 else None
@@ -124,7 +124,7 @@ def _check_results(messages: Sequence[MessageParam], index: int) -> None:
             )
 
 
-def _check_thinking_kept(messages: Sequence[MessageParam]) -> None:
+def _check_thinking_kept(messages: Sequence[RequestMessage]) -> None:
     """With thinking on, the assistant turn whose tool results end the conversation starts with
     its thinking block: the model goes on from that thinking."""
     if len(messages) < 2:

@@ -398,9 +398,9 @@ def _fit(
 class Responder:
     """Builds the emulator's replies; holds the scripts and the prompt-cache state.
 
-    >>> from claude_foundry.types import MessageCreateRequest, MessageParam
+    >>> from claude_foundry.types import MessageCreateRequest, RequestMessage
     >>> request = MessageCreateRequest(model="claude", max_tokens=100,
-    ...     messages=[MessageParam(role="user", content="Hello")])
+    ...     messages=[RequestMessage(role="user", content="Hello")])
     >>> Responder().reply(request, model="claude", message_id="msg_1").content[0].text
     'You said: "Hello". This is a deterministic reply from the Foundry emulator.'
     """

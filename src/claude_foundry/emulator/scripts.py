@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..types import MessageCreateRequest, MessageParam
+from ..types import MessageCreateRequest, RequestMessage
 from .files import read_regular_file
 
 __all__ = [
@@ -77,7 +77,7 @@ _MEMO_SIZE = 1024
 # --- reading a request ----------------------------------------------------------------------
 
 
-def last_user_message(request: MessageCreateRequest) -> MessageParam | None:
+def last_user_message(request: MessageCreateRequest) -> RequestMessage | None:
     for message in reversed(request.messages):
         if message.role == "user":
             return message

@@ -26,7 +26,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from ..types import MessageCreateRequest, MessageParam
+from ..types import MessageCreateRequest, RequestMessage
 
 __all__ = ["best_tool", "custom_tools", "loop_prompt", "loop_results", "tools_called_in_loop"]
 
@@ -98,13 +98,13 @@ def custom_tools(request: MessageCreateRequest) -> list[Mapping[str, Any]]:
     ]
 
 
-def _blocks(message: MessageParam) -> list[Mapping[str, Any]]:
+def _blocks(message: RequestMessage) -> list[Mapping[str, Any]]:
     if isinstance(message.content, str):
         return [{"type": "text", "text": message.content}]
     return [block for block in message.content if isinstance(block, Mapping)]
 
 
-def _only_results(message: MessageParam) -> bool:
+def _only_results(message: RequestMessage) -> bool:
     blocks = _blocks(message)
     return bool(blocks) and all(block.get("type") == "tool_result" for block in blocks)
 
@@ -129,7 +129,7 @@ def loop_prompt(request: MessageCreateRequest) -> str:
     )
 
 
-def _loop_messages(request: MessageCreateRequest) -> list[MessageParam]:
+def _loop_messages(request: MessageCreateRequest) -> list[RequestMessage]:
     index = _prompt_index(request)
     return request.messages[(index if index is not None else -1) + 1 :]
 

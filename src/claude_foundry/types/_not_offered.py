@@ -1,0 +1,64 @@
+"""Why a name of the official ``anthropic.types`` is not in ``claude_foundry.types``.
+
+Code written for the official client imports names from ``anthropic.types``; after the switch,
+a name that belongs to an API Foundry does not have should fail at the import with the reason,
+not later with a bare ``AttributeError``. The rules are data: a pattern of names and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TOOLSETS = (
+    "belongs to the computer and browser toolsets (computer_toolset_20260801, "
+    "browser_toolset_20260801), which Foundry does not offer"
+)
+_MODELS = (
+    "belongs to the Models API (/v1/models), which Foundry does not offer; on Foundry `model` "
+    "is the name of your deployment, listed in the Foundry portal (Build > Models)"
+)
+_FILES = (
+    "belongs to the Files API, which Foundry does not offer; send documents and images inline "
+    "(base64) or by URL"
+)
+_SKILLS = "belongs to the Skills API (/v1/skills), which Foundry does not offer"
+_ORGANIZATION = (
+    "belongs to the Admin API (organizations, members, user profiles), which Foundry does not "
+    "offer; manage access with Azure roles on the Foundry resource"
+)
+_ERROR_CODE = (
+    "is an exception class the official client raises for one `error.details.error_code`; "
+    "claude_foundry raises the exception of the HTTP status instead (e.g. "
+    "claude_foundry.BadRequestError, claude_foundry.OverloadedError) with `.error_code` and "
+    "`.details` set: catch that and compare `exc.error_code`"
+)
+_BETA = (
+    "is a Beta* name, which claude_foundry.types does not define; client.beta.messages returns "
+    "and takes the same types as client.messages, so import the name without the `Beta` prefix "
+    "(BetaMessage -> Message, BetaTextBlockParam -> TextBlockParam)"
+)
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), reason)
+    for pattern, reason in (
+        (r"(Response)?(Browser|Computer)[A-Z]\w*|(BROWSER|COMPUTER)_\w+", _TOOLSETS),
+        (r"ToolsetToolUseBlock|ResponseToolUseBlockUnion", _TOOLSETS),
+        (r"Model(Info|Capabilities|Line|ListParams)", _MODELS),
+        (r"(CapabilitySupport|\w+Capability|ThinkingTypes)", _MODELS),
+        (r"(FileMetadata|DeletedFile|FileListParams|FileUploadParams)", _FILES),
+        (r"(Skill|DeletedSkill|SkillSource|Skill(Create|List)Params)", _SKILLS),
+        (r"(Organization(Info|Role)|(Deleted)?UserProfile\w*)", _ORGANIZATION),
+        # The (status, error_code) exception classes and their `details` models.
+        (r"\w+Error(Details)?|ErrorDetails|ThreadUnsupportedFeatureName", _ERROR_CODE),
+        (r"Beta[A-Z]\w*", _BETA),
+    )
+)
+
+
+def reason_not_offered(name: str) -> str | None:
+    """Why ``name`` (an official ``anthropic.types`` name) is not offered, or None when no rule
+    covers it."""
+    for pattern, reason in _RULES:
+        if pattern.fullmatch(name):
+            return reason
+    return None
