@@ -60,6 +60,7 @@ from ..types import (
     MessageCreateRequest,
     RedactedThinkingBlock,
     ServerToolUseBlock,
+    StopReason,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
@@ -469,7 +470,8 @@ class Responder:
             id=message_id,
             model=model,
             content=content,
-            stop_reason=stop_reason,
+            # A script may name a stop reason newer than the StopReason literals.
+            stop_reason=cast("StopReason | None", stop_reason),
             stop_sequence=stop_sequence,
             usage=usage,
         )

@@ -32,6 +32,10 @@ _ERROR_CODE = (
     "claude_foundry.BadRequestError, claude_foundry.OverloadedError) with `.error_code` and "
     "`.details` set: catch that and compare `exc.error_code`"
 )
+_ERROR_DETAILS = (
+    "is the model of `error.details` for one error code; claude_foundry keeps `details` as the "
+    "plain JSON object of the body: read `exc.details` and `exc.error_code` on the exception"
+)
 _BETA = (
     "is a Beta* name, which claude_foundry.types does not define; client.beta.messages returns "
     "and takes the same types as client.messages, so import the name without the `Beta` prefix "
@@ -49,7 +53,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(Skill|DeletedSkill|SkillSource|Skill(Create|List)Params)", _SKILLS),
         (r"(Organization(Info|Role)|(Deleted)?UserProfile\w*)", _ORGANIZATION),
         # The (status, error_code) exception classes and their `details` models.
-        (r"\w+Error(Details)?|ErrorDetails|ThreadUnsupportedFeatureName", _ERROR_CODE),
+        (r"\w*ErrorDetails|ThreadUnsupportedFeatureName", _ERROR_DETAILS),
+        (r"\w+Error", _ERROR_CODE),
         (r"Beta[A-Z]\w*", _BETA),
     )
 )

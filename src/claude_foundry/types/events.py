@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from ._base import UnknownBlock, UnknownEvent, WireModel
 from .blocks import ContentBlock, TextCitation
 from .errors import ErrorDetail, error_object
-from .message import Container, Message, MessageDeltaUsage, RefusalStopDetails
+from .message import Container, Message, MessageDeltaUsage, RefusalStopDetails, StopReason
 
 # --- stream deltas ------------------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ else:
 
 
 class MessageDelta(WireModel):
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     stop_sequence: str | None = None
     stop_details: RefusalStopDetails | None = None
     container: Container | None = None

@@ -186,7 +186,7 @@ class Message(_ResponseBody, kw_only=True):
     role: str = "assistant"
     model: str
     content: list[ContentBlock]
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     stop_sequence: str | None = None
     stop_details: RefusalStopDetails | None = None
     container: Container | None = None
