@@ -37,7 +37,6 @@ from ._decode import (
     decode_stream_event,
     message_from_builtins,
 )
-from ._not_offered import reason_not_offered
 from .blocks import (
     CitationCharLocation,
     CitationContentBlockLocation,
@@ -589,6 +588,8 @@ if not TYPE_CHECKING:  # a module __getattr__ would hide misspelt names from typ
                     value = module.__dict__[name]
                     globals()[name] = value
                     return value
+            from ._not_offered import reason_not_offered
+
             reason = reason_not_offered(name)
             if reason is not None:
                 message = f"claude_foundry.types.{name} {reason}."

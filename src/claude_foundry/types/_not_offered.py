@@ -42,21 +42,19 @@ _BETA = (
     "(BetaMessage -> Message, BetaTextBlockParam -> TextBlockParam)"
 )
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), reason)
-    for pattern, reason in (
-        (r"(Response)?(Browser|Computer)[A-Z]\w*|(BROWSER|COMPUTER)_\w+", _TOOLSETS),
-        (r"ToolsetToolUseBlock|ResponseToolUseBlockUnion", _TOOLSETS),
-        (r"Model(Info|Capabilities|Line|ListParams)", _MODELS),
-        (r"(CapabilitySupport|\w+Capability|ThinkingTypes)", _MODELS),
-        (r"(FileMetadata|DeletedFile|FileListParams|FileUploadParams)", _FILES),
-        (r"(Skill|DeletedSkill|SkillSource|Skill(Create|List)Params)", _SKILLS),
-        (r"(Organization(Info|Role)|(Deleted)?UserProfile\w*)", _ORGANIZATION),
-        # The (status, error_code) exception classes and their `details` models.
-        (r"\w*ErrorDetails|ThreadUnsupportedFeatureName", _ERROR_DETAILS),
-        (r"\w+Error", _ERROR_CODE),
-        (r"Beta[A-Z]\w*", _BETA),
-    )
+# Patterns stay strings until a name is missing (re caches them): importing costs nothing.
+_RULES: tuple[tuple[str, str], ...] = (
+    (r"(Response)?(Browser|Computer)[A-Z]\w*|(BROWSER|COMPUTER)_\w+", _TOOLSETS),
+    (r"ToolsetToolUseBlock|ResponseToolUseBlockUnion", _TOOLSETS),
+    (r"Model(Info|Capabilities|Line|ListParams)", _MODELS),
+    (r"(CapabilitySupport|\w+Capability|ThinkingTypes)", _MODELS),
+    (r"(FileMetadata|DeletedFile|FileListParams|FileUploadParams)", _FILES),
+    (r"(Skill|DeletedSkill|SkillSource|Skill(Create|List)Params)", _SKILLS),
+    (r"(Organization(Info|Role)|(Deleted)?UserProfile\w*)", _ORGANIZATION),
+    # The (status, error_code) exception classes and their `details` models.
+    (r"\w*ErrorDetails|ThreadUnsupportedFeatureName", _ERROR_DETAILS),
+    (r"\w+Error", _ERROR_CODE),
+    (r"Beta[A-Z]\w*", _BETA),
 )
 
 
@@ -64,6 +62,6 @@ def reason_not_offered(name: str) -> str | None:
     """Why ``name`` (an official ``anthropic.types`` name) is not offered, or None when no rule
     covers it."""
     for pattern, reason in _RULES:
-        if pattern.fullmatch(name):
+        if re.fullmatch(pattern, name):
             return reason
     return None
