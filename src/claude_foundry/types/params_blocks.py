@@ -6,8 +6,9 @@ Plain dicts that match these are what ``messages=[...]`` takes; the type checker
 # No ``from __future__ import annotations`` here: on Python 3.11 a TypedDict reads ``Required``
 # only from evaluated annotations, so the classes come in dependency order instead.
 
+import os
 from collections.abc import Iterable, Sequence
-from typing import Literal, Required, TypeAlias, TypedDict
+from typing import IO, Literal, Required, TypeAlias, TypedDict
 
 from .blocks import ContentBlock
 from .server_tools import (
@@ -18,6 +19,10 @@ from .server_tools import (
     WebFetchToolResultErrorCode,
     WebSearchToolResultErrorCode,
 )
+
+#: A file given as the ``data`` of a base64 source: read and encoded when the request is built.
+Base64FileInput: TypeAlias = IO[bytes] | os.PathLike[str]
+
 
 # --- cache control and citations ------------------------------------------------------------------
 
@@ -92,7 +97,7 @@ class TextBlockParam(TypedDict, total=False):
 
 
 class Base64ImageSourceParam(TypedDict, total=False):
-    data: Required[str]
+    data: Required[str | Base64FileInput]
     media_type: Required[Literal["image/jpeg", "image/png", "image/gif", "image/webp"]]
     type: Required[Literal["base64"]]
 
@@ -122,7 +127,7 @@ class ImageBlockParam(TypedDict, total=False):
 
 
 class Base64PDFSourceParam(TypedDict, total=False):
-    data: Required[str]
+    data: Required[str | Base64FileInput]
     media_type: Required[Literal["application/pdf"]]
     type: Required[Literal["base64"]]
 
