@@ -15,6 +15,7 @@ from typing import Any
 
 import anthropic
 import anthropic.types
+import anthropic.types.beta
 import msgspec
 import pydantic
 import pytest
@@ -61,7 +62,7 @@ def _import(name: str) -> Any:
 
 def test_every_official_name_imports_or_says_why() -> None:
     unexplained = []
-    for name in NON_BETA:
+    for name in OFFICIAL_NAMES:
         try:
             _import(name)
         except ImportError as exc:
@@ -105,6 +106,56 @@ def test_a_name_foundry_lacks_fails_with_its_reason() -> None:
 def test_beta_names_point_to_the_names_without_the_prefix() -> None:
     with pytest.raises(ImportError, match="BetaMessage -> Message"):
         _import("BetaMessage")
+    assert _import("BetaRateLimitError") is types.RateLimitErrorObject
+
+
+BETA_MODULE_NAMES = sorted(name for name in dir(anthropic.types.beta) if name[:1].isupper())
+# Beta-only fields our class reads as None when the reply lacks them, as the official model does.
+BETA_READ_AS_NONE = {
+    "BetaMessage": {"context_management", "input_transformations"},
+    "BetaUsage": {"fallback_credit", "iterations"},
+}
+
+
+def test_every_official_beta_name_imports_or_says_why() -> None:
+    offered, unexplained = [], []
+    for name in BETA_MODULE_NAMES:
+        namespace: dict[str, Any] = {}
+        try:
+            exec(f"from claude_foundry.types.beta import {name}", namespace)
+            offered.append(name)
+        except ImportError as exc:
+            reason = reason_not_offered(name, beta=True)
+            if reason is None or reason not in str(exc):
+                unexplained.append(f"{name}: {exc}")
+    assert unexplained == []
+    assert len(offered) > 150
+
+
+def test_beta_aliases_have_the_official_beta_shapes() -> None:
+    import claude_foundry.types.beta as beta
+
+    checked, differing = 0, []
+    for name in BETA_MODULE_NAMES:
+        if not hasattr(beta, name):
+            continue
+        official, ours = getattr(anthropic.types.beta, name), getattr(beta, name)
+        if is_typeddict(official):
+            required = _official_required_keys(official)
+            keys = set(official.__annotations__)
+            if set(ours.__annotations__) != keys or ours.__required_keys__ != required:
+                differing.append(name)
+        elif isinstance(official, type) and issubclass(official, pydantic.BaseModel):
+            tag = ours.__struct_config__.tag_field
+            mine = {field.encode_name for field in msgspec.structs.fields(ours)} | {tag} - {None}
+            theirs = {info.alias or key for key, info in official.model_fields.items()}
+            if mine != theirs - BETA_READ_AS_NONE.get(name, set()):
+                differing.append(name)
+        else:
+            continue
+        checked += 1
+    assert differing == []
+    assert checked > 140
 
 
 def test_official_response_models_have_our_wire_fields() -> None:
@@ -336,6 +387,13 @@ def test_a_reply_with_server_tool_results_decodes_into_the_official_shapes() -> 
     assert isinstance(cited, TextBlock)
     assert cited.citations is not None
     assert isinstance(cited.citations[0], CitationsWebSearchResultLocation)
+    # Sent back in the next turn, a block is what the API sent (no null `caller`, `file_id`).
+    for block, sent in zip(message.content, REPLY["content"], strict=True):
+        assert _without_nulls(msgspec.json.decode(types.encode(block))) == _without_nulls(sent)
+    char = {"type": "char_location", "cited_text": "c", "document_index": 0}
+    char |= {"document_title": None, "start_char_index": 0, "end_char_index": 1}
+    encoded = types.encode(msgspec.convert(char, types.CitationCharLocation))
+    assert msgspec.json.decode(encoded) == char
     fetch = message.content[3]
     assert isinstance(fetch.caller, ServerToolCaller)  # type: ignore[union-attr]
     assert isinstance(fetch.content, WebFetchBlock)  # type: ignore[union-attr]

@@ -57,6 +57,25 @@ from .errors import (
     APIErrorObject,
     AuthenticationError,
     AuthenticationErrorObject,
+    BetaAPIErrorObject,
+    BetaAuthenticationError,
+    BetaAuthenticationErrorObject,
+    BetaBillingError,
+    BetaBillingErrorObject,
+    BetaErrorObject,
+    BetaErrorResponse,
+    BetaGatewayTimeoutError,
+    BetaGatewayTimeoutErrorObject,
+    BetaInvalidRequestError,
+    BetaInvalidRequestErrorObject,
+    BetaNotFoundError,
+    BetaNotFoundErrorObject,
+    BetaOverloadedError,
+    BetaOverloadedErrorObject,
+    BetaPermissionError,
+    BetaPermissionErrorObject,
+    BetaRateLimitError,
+    BetaRateLimitErrorObject,
     BillingError,
     BillingErrorObject,
     ErrorDetail,
@@ -331,6 +350,25 @@ __all__ = [
     "BashCodeExecutionToolResultErrorCode",
     "BashCodeExecutionToolResultErrorObject",
     "BashCodeExecutionToolResultErrorParam",
+    "BetaAPIErrorObject",
+    "BetaAuthenticationError",
+    "BetaAuthenticationErrorObject",
+    "BetaBillingError",
+    "BetaBillingErrorObject",
+    "BetaErrorObject",
+    "BetaErrorResponse",
+    "BetaGatewayTimeoutError",
+    "BetaGatewayTimeoutErrorObject",
+    "BetaInvalidRequestError",
+    "BetaInvalidRequestErrorObject",
+    "BetaNotFoundError",
+    "BetaNotFoundErrorObject",
+    "BetaOverloadedError",
+    "BetaOverloadedErrorObject",
+    "BetaPermissionError",
+    "BetaPermissionErrorObject",
+    "BetaRateLimitError",
+    "BetaRateLimitErrorObject",
     "BillingError",
     "BillingErrorObject",
     "CacheControlEphemeralParam",
@@ -588,19 +626,26 @@ if not TYPE_CHECKING:  # a module __getattr__ would hide misspelt names from typ
                     value = module.__dict__[name]
                     globals()[name] = value
                     return value
-            from ._not_offered import reason_not_offered
-
-            reason = reason_not_offered(name)
-            if reason is not None:
-                message = f"claude_foundry.types.{name} {reason}."
-                if _called_by_from_import():
-                    raise ImportError(f"cannot import name {name!r}: {message}", name=__name__)
-                raise AttributeError(message, name=name)
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
+        raise _missing_name(__name__, name)
 
 
-def _called_by_from_import() -> bool:
-    """Whether the code asking for a missing name is a ``from ... import`` statement.
+def _missing_name(module: str, name: str, *, beta: bool = False) -> AttributeError | ImportError:
+    """The error for a name ``module`` lacks: with the reason when the name is an official one
+    Foundry does not offer. Called from a module ``__getattr__``."""
+    from ._not_offered import reason_not_offered
+
+    reason = None if name.startswith("_") else reason_not_offered(name, beta=beta)
+    if reason is None:
+        return AttributeError(f"module {module!r} has no attribute {name!r}", name=name)
+    message = f"{module}.{name} {reason}."
+    if _called_by_from_import(depth=3):
+        return ImportError(f"cannot import name {name!r}: {message}", name=module)
+    return AttributeError(message, name=name)
+
+
+def _called_by_from_import(depth: int) -> bool:
+    """Whether the code ``depth`` frames up, the one asking for a missing name, is a
+    ``from ... import`` statement.
 
     Python turns an ``AttributeError`` there into its own ImportError and drops the message, so
     the reason is raised as an ImportError for that case; ``hasattr`` and ``getattr(..., default)``
@@ -609,7 +654,7 @@ def _called_by_from_import() -> bool:
     import dis
 
     try:
-        frame = sys._getframe(2)
+        frame = sys._getframe(depth)
         return frame.f_code.co_code[frame.f_lasti] == dis.opmap["IMPORT_FROM"]
     except (AttributeError, IndexError, KeyError, ValueError):
         return False

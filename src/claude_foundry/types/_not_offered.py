@@ -37,9 +37,14 @@ _ERROR_DETAILS = (
     "plain JSON object of the body: read `exc.details` and `exc.error_code` on the exception"
 )
 _BETA = (
-    "is a Beta* name, which claude_foundry.types does not define; client.beta.messages returns "
-    "and takes the same types as client.messages, so import the name without the `Beta` prefix "
-    "(BetaMessage -> Message, BetaTextBlockParam -> TextBlockParam)"
+    "is a beta name; client.beta.messages returns and takes the same types as client.messages: "
+    "import the name without the `Beta` prefix (BetaMessage -> Message), or from "
+    "claude_foundry.types.beta, which has the beta names whose shapes are the same"
+)
+_BETA_ONLY = (
+    "has beta-only fields or members (or no non-beta counterpart), which "
+    "claude_foundry.types.beta does not type; build such request parts as plain dicts; a reply "
+    "block of a beta-only type arrives as an UnknownBlock whose fields read as attributes"
 )
 
 # Patterns stay strings until a name is missing (re caches them): importing costs nothing.
@@ -58,9 +63,12 @@ _RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def reason_not_offered(name: str) -> str | None:
-    """Why ``name`` (an official ``anthropic.types`` name) is not offered, or None when no rule
-    covers it."""
+def reason_not_offered(name: str, *, beta: bool = False) -> str | None:
+    """Why ``name`` is not offered: a name of the official ``anthropic.types`` or, with ``beta``,
+    of ``anthropic.types.beta``. None when no rule covers it."""
+    if beta:
+        reason = reason_not_offered(name.removeprefix("Beta"))
+        return _BETA_ONLY if reason in (None, _BETA) else reason
     for pattern, reason in _RULES:
         if re.fullmatch(pattern, name):
             return reason

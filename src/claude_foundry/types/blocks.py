@@ -16,32 +16,37 @@ from .server_tools import (
 )
 
 # --- citations ----------------------------------------------------------------------------------
+# A citation goes back to the API inside the text block it came with. The official citation
+# params require the title (null allowed) and have no `file_id`: hence a title without a default
+# and omit_defaults for the rest.
 
 
-class CitationCharLocation(WireModel, tag_field="type", tag="char_location"):
+class CitationCharLocation(WireModel, tag_field="type", tag="char_location", omit_defaults=True):
     cited_text: str
     document_index: int
     start_char_index: int
     end_char_index: int
-    document_title: str | None = None
+    document_title: str | None
     file_id: str | None = None
 
 
-class CitationPageLocation(WireModel, tag_field="type", tag="page_location"):
+class CitationPageLocation(WireModel, tag_field="type", tag="page_location", omit_defaults=True):
     cited_text: str
     document_index: int
     start_page_number: int
     end_page_number: int
-    document_title: str | None = None
+    document_title: str | None
     file_id: str | None = None
 
 
-class CitationContentBlockLocation(WireModel, tag_field="type", tag="content_block_location"):
+class CitationContentBlockLocation(
+    WireModel, tag_field="type", tag="content_block_location", omit_defaults=True
+):
     cited_text: str
     document_index: int
     start_block_index: int
     end_block_index: int
-    document_title: str | None = None
+    document_title: str | None
     file_id: str | None = None
 
 
@@ -51,16 +56,18 @@ class CitationsWebSearchResultLocation(
     cited_text: str
     encrypted_index: str
     url: str
-    title: str | None = None
+    title: str | None
 
 
-class CitationsSearchResultLocation(WireModel, tag_field="type", tag="search_result_location"):
+class CitationsSearchResultLocation(
+    WireModel, tag_field="type", tag="search_result_location", omit_defaults=True
+):
     cited_text: str
     search_result_index: int
     source: str
     start_block_index: int
     end_block_index: int
-    title: str | None = None
+    title: str | None
 
 
 TextCitation: TypeAlias = (

@@ -138,3 +138,25 @@ class ErrorResponse(WireModel):
 
     def __post_init__(self) -> None:
         self.error = error_object(self.error)
+
+
+# ``anthropic.types`` also has the same objects under Beta names.
+BetaErrorObject: TypeAlias = ErrorDetail
+BetaErrorResponse = ErrorResponse
+BetaAPIErrorObject = APIErrorObject
+BetaAuthenticationErrorObject = AuthenticationErrorObject
+BetaBillingErrorObject = BillingErrorObject
+BetaGatewayTimeoutErrorObject = GatewayTimeoutErrorObject
+BetaInvalidRequestErrorObject = InvalidRequestErrorObject
+BetaNotFoundErrorObject = NotFoundErrorObject
+BetaOverloadedErrorObject = OverloadedErrorObject
+BetaPermissionErrorObject = PermissionErrorObject
+BetaRateLimitErrorObject = RateLimitErrorObject
+BetaAuthenticationError = AuthenticationErrorObject
+BetaBillingError = BillingErrorObject
+BetaGatewayTimeoutError = GatewayTimeoutErrorObject
+BetaInvalidRequestError = InvalidRequestErrorObject
+BetaNotFoundError = NotFoundErrorObject
+BetaOverloadedError = OverloadedErrorObject
+BetaPermissionError = PermissionErrorObject
+BetaRateLimitError = RateLimitErrorObject
