@@ -23,7 +23,6 @@ module does not know becomes an :class:`UnknownBlock` / :class:`UnknownEvent` th
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ._base import (
@@ -626,35 +625,9 @@ if not TYPE_CHECKING:  # a module __getattr__ would hide misspelt names from typ
                     value = module.__dict__[name]
                     globals()[name] = value
                     return value
-        raise _missing_name(__name__, name)
+        from ._not_offered import missing_name
 
+        raise missing_name(__name__, name)
 
-def _missing_name(module: str, name: str, *, beta: bool = False) -> AttributeError | ImportError:
-    """The error for a name ``module`` lacks: with the reason when the name is an official one
-    Foundry does not offer. Called from a module ``__getattr__``."""
-    from ._not_offered import reason_not_offered
-
-    reason = None if name.startswith("_") else reason_not_offered(name, beta=beta)
-    if reason is None:
-        return AttributeError(f"module {module!r} has no attribute {name!r}", name=name)
-    message = f"{module}.{name} {reason}."
-    if _called_by_from_import(depth=3):
-        return ImportError(f"cannot import name {name!r}: {message}", name=module)
-    return AttributeError(message, name=name)
-
-
-def _called_by_from_import(depth: int) -> bool:
-    """Whether the code ``depth`` frames up, the one asking for a missing name, is a
-    ``from ... import`` statement.
-
-    Python turns an ``AttributeError`` there into its own ImportError and drops the message, so
-    the reason is raised as an ImportError for that case; ``hasattr`` and ``getattr(..., default)``
-    still get the AttributeError they expect.
-    """
-    import dis
-
-    try:
-        frame = sys._getframe(depth)
-        return frame.f_code.co_code[frame.f_lasti] == dis.opmap["IMPORT_FROM"]
-    except (AttributeError, IndexError, KeyError, ValueError):
-        return False
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -8,6 +8,7 @@ not later with a bare ``AttributeError``. The rules are data: a pattern of names
 from __future__ import annotations
 
 import re
+import sys
 
 _TOOLSETS = (
     "belongs to the computer and browser toolsets (computer_toolset_20260801, "
@@ -73,3 +74,32 @@ def reason_not_offered(name: str, *, beta: bool = False) -> str | None:
         if re.fullmatch(pattern, name):
             return reason
     return None
+
+
+def missing_name(module: str, name: str, *, beta: bool = False) -> AttributeError | ImportError:
+    """The error for a name ``module`` lacks: with the reason when the name is an official one
+    Foundry does not offer. Called from a module ``__getattr__``."""
+    reason = None if name.startswith("_") else reason_not_offered(name, beta=beta)
+    if reason is None:
+        return AttributeError(f"module {module!r} has no attribute {name!r}", name=name)
+    message = f"{module}.{name} {reason}."
+    if _called_by_from_import(depth=3):
+        return ImportError(f"cannot import name {name!r}: {message}", name=module)
+    return AttributeError(message, name=name)
+
+
+def _called_by_from_import(depth: int) -> bool:
+    """Whether the code ``depth`` frames up, the one asking for a missing name, is a
+    ``from ... import`` statement.
+
+    Python turns an ``AttributeError`` there into its own ImportError and drops the message, so
+    the reason is raised as an ImportError for that case; ``hasattr`` and ``getattr(..., default)``
+    still get the AttributeError they expect.
+    """
+    import dis
+
+    try:
+        frame = sys._getframe(depth)
+        return frame.f_code.co_code[frame.f_lasti] == dis.opmap["IMPORT_FROM"]
+    except (AttributeError, IndexError, KeyError, ValueError):
+        return False

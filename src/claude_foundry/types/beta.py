@@ -229,6 +229,6 @@ BetaWebSearchTool20260318Param = _params_tools.WebSearchTool20260318Param
 if not TYPE_CHECKING:  # a module __getattr__ would hide misspelt names from type checkers
 
     def __getattr__(name: str) -> Any:
-        from . import _missing_name
+        from ._not_offered import missing_name
 
-        raise _missing_name(__name__, name, beta=True)
+        raise missing_name(__name__, name, beta=True)

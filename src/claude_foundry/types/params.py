@@ -45,6 +45,7 @@ class AssistantMessageParam(TypedDict, total=False):
     role: Required[Literal["assistant"]]
 
 
+# A system turn inside `messages` (mid-conversation system messages): Foundry answers it with 400.
 class SystemMessageParam(TypedDict, total=False):
     content: Required[str | Iterable[TextBlockParam]]
     role: Required[Literal["system"]]
@@ -115,6 +116,8 @@ class DiagnosticsParam(TypedDict, total=False):
 
 
 # --- request bodies -------------------------------------------------------------------------------
+# All the official keys, for code that builds a request as a dict; `user_profile_id` and
+# `workspace_id` name Anthropic organization features that Foundry does not have.
 
 
 class MessageCreateParamsBase(TypedDict, total=False):
