@@ -410,7 +410,14 @@ def test_a_value_newer_than_this_version_stays_plain_json() -> None:
     newer = json.loads(json.dumps(REPLY))
     newer["content"][2]["citations"].append({"type": "video_location", "cited_text": "v"})
     newer["content"][1]["content"] = {"type": "web_search_tool_result_pending"}
+    newer["content"][7]["content"]["error_code"] = "quota_exhausted"
+    newer["stop_details"]["category"] = "new_category"
     message = decode_message(json.dumps(newer))
+    error = message.content[7].content  # type: ignore[union-attr]
+    assert isinstance(error, ToolSearchToolResultErrorObject)
+    assert error.error_code == "quota_exhausted"
+    assert message.stop_details is not None
+    assert message.stop_details.category == "new_category"  # type: ignore[comparison-overlap]
     cited = message.content[2]
     assert isinstance(cited, TextBlock)
     assert cited.citations is not None

@@ -70,7 +70,7 @@ def _block_events(index: int, block: ContentBlock, chunk_chars: int) -> Iterator
             yield ContentBlockDeltaEvent(index=index, delta=ThinkingDelta(thinking=piece))
         yield ContentBlockDeltaEvent(index=index, delta=SignatureDelta(signature=block.signature))
     elif isinstance(block, ToolUseBlock | ServerToolUseBlock):
-        empty = type(block)(id=block.id, name=block.name, input={})
+        empty = msgspec.structs.replace(block, input={})
         yield ContentBlockStartEvent(index=index, content_block=empty)
         arguments = "" if block.input == {} else encode(block.input).decode()
         for piece in _pieces(arguments, chunk_chars) if arguments else iter(("",)):

@@ -385,7 +385,7 @@ def _fit(
         elif _block_tokens(block) > budget:
             if isinstance(block, ToolUseBlock | ServerToolUseBlock):
                 # The model ran out mid-input: the call is there, its arguments are not.
-                kept.append(type(block)(id=block.id, name=block.name, input={}))
+                kept.append(msgspec.structs.replace(block, input={}))
             return kept, "max_tokens", None
         budget -= _block_tokens(block)
         kept.append(block)

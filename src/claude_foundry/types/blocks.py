@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ._base import UnknownBlock, WireModel
 from .server_tools import (
@@ -107,7 +107,15 @@ class ToolUseBlock(WireModel, tag_field="type", tag="tool_use", omit_defaults=Tr
 
 class ServerToolUseBlock(WireModel, tag_field="type", tag="server_tool_use", omit_defaults=True):
     id: str
-    name: str
+    name: Literal[
+        "web_search",
+        "web_fetch",
+        "code_execution",
+        "bash_code_execution",
+        "text_editor_code_execution",
+        "tool_search_tool_regex",
+        "tool_search_tool_bm25",
+    ]
     input: Any
     caller: ToolUseCaller | None = None
 

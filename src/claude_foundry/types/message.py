@@ -90,17 +90,18 @@ StopReason: TypeAlias = Literal[
 
 
 class RefusalStopDetails(WireModel):
-    """Why the model refused (``stop_reason`` ``"refusal"``). ``category`` is one of "cyber",
-    "bio", "frontier_llm", "reasoning_extraction", "general_harms", or None."""
+    """Why the model refused (``stop_reason`` ``"refusal"``)."""
 
     type: str = "refusal"
-    category: str | None = None
+    category: (
+        Literal["cyber", "bio", "frontier_llm", "reasoning_extraction", "general_harms"] | None
+    ) = None
     explanation: str | None = None
 
 
 class ContainerSkill(WireModel):
     skill_id: str
-    type: str  # "anthropic" or "custom"
+    type: Literal["anthropic", "custom"]
     version: str
 
 

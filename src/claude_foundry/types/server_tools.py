@@ -2,8 +2,8 @@
 text editor), tool search; and who called a tool.
 
 Each ``*_tool_result`` block holds either a result or an error object whose ``error_code`` says
-what went wrong. Error codes are plain strings on the wire; the ``*ErrorCode`` literals list the
-values this version knows.
+what went wrong, typed with the ``*ErrorCode`` literals; a code newer than this version still
+decodes, as a plain string.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class WebSearchResultBlock(WireModel, tag_field="type", tag="web_search_result")
 class WebSearchToolResultErrorObject(
     WireModel, tag_field="type", tag="web_search_tool_result_error"
 ):
-    error_code: str
+    error_code: WebSearchToolResultErrorCode
 
 
 WebSearchToolResultError = WebSearchToolResultErrorObject
@@ -119,7 +119,7 @@ class WebFetchBlock(WireModel, tag_field="type", tag="web_fetch_result"):
 
 
 class WebFetchToolResultErrorBlock(WireModel, tag_field="type", tag="web_fetch_tool_result_error"):
-    error_code: str
+    error_code: WebFetchToolResultErrorCode
 
 
 class WebFetchToolResultBlock(_ServerToolResult, tag="web_fetch_tool_result"):
@@ -159,7 +159,7 @@ class EncryptedCodeExecutionResultBlock(
 class CodeExecutionToolResultErrorObject(
     WireModel, tag_field="type", tag="code_execution_tool_result_error"
 ):
-    error_code: str
+    error_code: CodeExecutionToolResultErrorCode
 
 
 CodeExecutionToolResultError = CodeExecutionToolResultErrorObject
@@ -199,7 +199,7 @@ class BashCodeExecutionResultBlock(WireModel, tag_field="type", tag="bash_code_e
 class BashCodeExecutionToolResultErrorObject(
     WireModel, tag_field="type", tag="bash_code_execution_tool_result_error"
 ):
-    error_code: str
+    error_code: BashCodeExecutionToolResultErrorCode
 
 
 BashCodeExecutionToolResultError = BashCodeExecutionToolResultErrorObject
@@ -224,7 +224,7 @@ class TextEditorCodeExecutionViewResultBlock(
     WireModel, tag_field="type", tag="text_editor_code_execution_view_result"
 ):
     content: str
-    file_type: str  # "text", "image" or "pdf"
+    file_type: Literal["text", "image", "pdf"]
     num_lines: int | None = None
     start_line: int | None = None
     total_lines: int | None = None
@@ -249,7 +249,7 @@ class TextEditorCodeExecutionStrReplaceResultBlock(
 class TextEditorCodeExecutionToolResultErrorObject(
     WireModel, tag_field="type", tag="text_editor_code_execution_tool_result_error"
 ):
-    error_code: str
+    error_code: TextEditorCodeExecutionToolResultErrorCode
     error_message: str | None = None
 
 
@@ -287,7 +287,7 @@ class ToolSearchToolSearchResultBlock(
 class ToolSearchToolResultErrorObject(
     WireModel, tag_field="type", tag="tool_search_tool_result_error"
 ):
-    error_code: str
+    error_code: ToolSearchToolResultErrorCode
     error_message: str | None = None
 
 
