@@ -491,6 +491,8 @@ def test_typed_user_code_runs_against_the_emulator(emulator: Emulator) -> None:
     assert example.texts(second.content) == ["Sunny."]
     assert example.finished(second)
     assert example.streamed_text(client, deployment, "Hello") != ""
+    history = example.continue_with(question, second, "And tomorrow?")
+    assert client.messages.create(model=deployment, max_tokens=64, messages=history).content
 
 
 def test_server_tool_results_reach_both_clients_in_the_same_shapes(emulator: Emulator) -> None:

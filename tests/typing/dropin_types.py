@@ -90,6 +90,18 @@ def answer_tools(question: str, reply: Message, result: str) -> list[MessagePara
     ]
 
 
+def continue_with(question: str, reply: Message, follow_up: str) -> list[MessageParam]:
+    """The conversation so far with the reply passed back as it is, both ways user code does."""
+    assistant: MessageParam = {"role": "assistant", "content": reply.content}
+    return [
+        {"role": "user", "content": question},
+        assistant,
+        {"role": "user", "content": follow_up},
+        reply.to_param(),
+        {"role": "user", "content": follow_up},
+    ]
+
+
 def texts(content: list[ContentBlock]) -> list[str]:
     return [block.text for block in content if isinstance(block, TextBlock)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 from ._base import WireModel
 from .blocks import (
@@ -23,6 +23,9 @@ from .server_tools import (
     WebFetchToolResultBlock,
     WebSearchToolResultBlock,
 )
+
+if TYPE_CHECKING:
+    from .params import AssistantMessageParam
 
 _ParsedT = TypeVar("_ParsedT")
 
@@ -193,6 +196,10 @@ class Message(_ResponseBody, kw_only=True):
     container: Container | None = None
     diagnostics: Diagnostics | None = None
     usage: Usage
+
+    def to_param(self) -> AssistantMessageParam:
+        """This reply as the assistant turn of the next request."""
+        return {"role": self.role, "content": list(self.content)}  # type: ignore[typeddict-item]
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names that are not fields: look in the raw body for fields that a newer
