@@ -606,3 +606,46 @@ def test_a_full_pool_another_process_filled_sends_the_call_on_at_once(
         client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
     assert all("QuotaWaitTimeout" in why for why in caught.value.reasons.values())
     client.close()
+
+
+def test_copies_share_routing_and_take_options_for_every_deployment(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    a, _ = two
+    clock = FakeClock()
+    client = _routed(two, clock, max_retries=2)
+    quiet = client.with_options(max_retries=0, priority="background")
+    assert quiet.router is client.router
+    a.add_fault(kind="status", status=503, count=1)
+    reply = quiet.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert reply.deployment == "b"  # no retry of its own: moved on at once
+    deployment_client = quiet.client_for(client.catalogue.deployments["a"])
+    assert (deployment_client.max_retries, deployment_client.priority) == (0, "background")
+    assert client.client_for(client.catalogue.deployments["a"]).max_retries == 2
+    quiet.close()
+    client.close()
+
+
+def test_a_batch_runs_through_a_routed_client_and_fails_over(
+    two: tuple[Emulator, Emulator], tmp_path: Path
+) -> None:
+    import time
+
+    from claude_foundry.batches import BatchRunner, SQLiteBatchStore
+    from claude_foundry.batches._format import BatchRequest
+
+    a, b = two
+    a.add_fault(kind="status", status=503, count=None)  # one region down for the whole batch
+    client = _routed(two, FakeClock())
+    store = SQLiteBatchStore(tmp_path / "store.sqlite")
+    params = {"model": "haiku", "max_tokens": 8, "messages": MESSAGES}
+    requests = [BatchRequest(f"r{i}", i + 1, params) for i in range(12)]
+    now = time.time()
+    store.create_batch(
+        "msgbatch_r", requests, input_sha256="x", created_at=now, expires_at=now + 60
+    )
+    record = BatchRunner(store, "msgbatch_r", client, max_concurrency=4).run()
+    assert record.counts == {"succeeded": 12}
+    assert len([entry for entry in b.journal() if entry.status == 200]) == 12
+    store.close()
+    client.close()

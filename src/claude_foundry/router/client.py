@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from .._admission import ROOM_ELSEWHERE
 from .._client import AnthropicFoundry, AsyncAnthropicFoundry
+from .._config import NOT_GIVEN, NotGiven
 from .._errors import ConfigurationError
 from .._observe import ROUTING
 from ..quota.governor import QuotaGovernor
@@ -76,7 +77,24 @@ class _RoutedBase(Generic[_ClientT]):
         self._environ = os.environ if environ is None else environ
         self._credential = credential
         self._options = {"max_retries": max_retries, **(client_options or {})}
+        self._client_governor: Any = self.governor  # what each deployment's client admits through
         self._clients: dict[str, _ClientT] = {}
+
+    def copy(self, *, governor: Any = NOT_GIVEN, **client_options: Any) -> Self:
+        """A routed client over the same catalogue, router (breakers, sticky conversations) and
+        quota, whose deployments' clients take ``client_options`` over this one's
+        (``max_retries``, ``priority``, ``timeout``, ...). ``governor`` replaces what those
+        clients admit their calls through (the router still asks this one's governor where
+        there is room). The copy opens its own connections; close it as the original."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._options = {**self._options, **client_options}
+        if not isinstance(governor, NotGiven):
+            clone._client_governor = governor
+        clone._clients = {}
+        return clone
+
+    with_options = copy
 
     def client_for(self, deployment: Deployment) -> _ClientT:
         """The deployment's own client (built on first use, then kept)."""
@@ -103,7 +121,7 @@ class _RoutedBase(Generic[_ClientT]):
                         "which is not set"
                     )
                 options["api_key"] = key
-            client = self._client_class(governor=self.governor, **options)
+            client = self._client_class(governor=self._client_governor, **options)
             # The catalogue knows the pool (deployments of one name may sit in different ones).
             client._pipeline.pool = deployment.pool
             # A stream that fails before its first content moves to the next deployment.
