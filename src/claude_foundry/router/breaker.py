@@ -168,6 +168,14 @@ class CircuitBreaker:
                 return self._clock() >= self.open_until
             return self.state is S.CLOSED or (self.state is S.HALF_OPEN and not self._probing)
 
+    def reopens_in(self) -> float | None:
+        """Seconds until an open breaker lets a probe through (0 when it would now), ``None``
+        when it is not open (closed, half-open, or taken out until reset)."""
+        with self._lock:
+            if self.state is not S.OPEN:
+                return None
+            return max(0.0, self.open_until - self._clock())
+
     def success(self) -> None:
         with self._lock:
             if self.state in (S.CLOSED, S.HALF_OPEN):
