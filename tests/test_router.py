@@ -761,3 +761,39 @@ def test_a_routed_call_rides_out_an_outage_of_every_deployment(
             client.messages.create(**request)
         with pytest.raises(NoDeploymentAvailable, match="circuit open"):
             client.messages.create(**request)  # no patience: fails while they cool down
+
+
+def test_a_hold_keeps_a_breaker_open_as_long_as_asked_and_never_shortens() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=3, cooldown=5.0, max_cooldown=300.0, clock=clock)
+    breaker.hold(20.0, "429: retry-after 20")
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.reopens_in() == pytest.approx(20.0)
+    breaker.hold(2.0)  # a shorter request later does not bring it back sooner
+    assert breaker.reopens_in() == pytest.approx(20.0)
+    breaker.hold(10_000.0)  # a bad header does not park it for hours
+    assert breaker.reopens_in() == pytest.approx(300.0)
+    breaker.config_error("401")
+    breaker.hold(5.0)
+    assert breaker.state is BreakerState.DISABLED
+
+
+def test_a_429_that_says_when_to_come_back_keeps_the_deployment_out_until_then(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    a, _ = two
+    clock = FakeClock()
+    client = _routed(two, clock, max_retries=0)  # breakers trip after 2 failures
+    a.add_fault(kind="status", status=429, count=1, retry_after=20)
+    first = client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert first.deployment == "b"  # moved on at once
+    sent_to_a = len(a.journal())
+    answered = [
+        client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment
+        for _ in range(3)
+    ]
+    assert answered == ["b"] * 3
+    assert len(a.journal()) == sent_to_a  # one 429 was enough: a was asked to wait 20 s
+    clock.advance(20)
+    assert client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment == "a"
+    client.close()

@@ -190,6 +190,21 @@ class CircuitBreaker:
             )
             self._handle(E.TRIP if trip else E.FAILURE, reason)
 
+    def hold(self, seconds: float, reason: str | None = None) -> None:
+        """The deployment asked not to be called for ``seconds`` (a 429's ``retry-after``): keep
+        it out at least that long, capped at ``max_cooldown``. Only ever extends: a shorter
+        request later never brings it back sooner."""
+        with self._lock:
+            if self.state is S.DISABLED or seconds <= 0:
+                return
+            if self.state is not S.OPEN:
+                self._move(E.TRIP)
+                self._probing = False
+                self.failures += 1
+                self.reason = reason or self.reason
+            until = self._clock() + min(seconds, self.max_cooldown)
+            self.open_until = max(self.open_until, until)
+
     def config_error(self, reason: str) -> None:
         with self._lock:
             if self.state is not S.DISABLED:

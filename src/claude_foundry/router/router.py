@@ -18,7 +18,8 @@ What a failure means:
 
 - 429 (after the deployment's own retries), 5xx and 529, timeouts and connection errors, a
   stream that failed before its first content, a pool with no room within the caller's patience:
-  the deployment failed this call; its breaker counts it; the call moves to the next one.
+  the deployment failed this call; its breaker counts it; the call moves to the next one. A 429
+  that says when to come back (``retry-after``) keeps the deployment out until then.
 - 401, 403, 404: configuration (a wrong key, a missing role, a wrong deployment name). The
   error reaches the caller with its hint, the deployment is taken out (breaker DISABLED) until
   :meth:`Router.reset`; the call does not move on, because another deployment would hide it.
@@ -48,6 +49,7 @@ from .._errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from .._pipeline import requested_retry_delay
 from ..quota.errors import QuotaPoolFull, QuotaWaitTimeout
 from ..quota.governor import QuotaGovernor
 from .breaker import BreakerState, CircuitBreaker
@@ -86,6 +88,14 @@ class RecoveryPending(Exception):
 
 # While a half-open deployment's probe is out, how often a waiting call looks again.
 _PROBE_POLL = 0.05
+
+
+def _requested_pause(error: BaseException) -> float | None:
+    """Seconds a 429 asked the caller to stay away (``retry-after-ms`` / ``retry-after``)."""
+    if not isinstance(error, APIStatusError) or error.status_code != 429:
+        return None
+    response = getattr(error, "response", None)
+    return requested_retry_delay(response.headers if response is not None else None)
 
 
 def classify(error: BaseException) -> Verdict:
@@ -296,7 +306,11 @@ class Router:
             self.breakers[deployment.name].success()  # it answered; the request was wrong
             return False
         if not isinstance(error, QuotaWaitTimeout):
-            self.breakers[deployment.name].failure(reason)
+            breaker = self.breakers[deployment.name]
+            breaker.failure(reason)
+            held = _requested_pause(error)
+            if held is not None:
+                breaker.hold(held, reason)  # it said when to come back: not before
         attempts.failed[deployment.name] = reason
         attempts.failovers += 1
         return True
