@@ -183,12 +183,25 @@ UNAVAILABLE: dict[str, str] = {
 }
 
 UNAVAILABLE_IN_LIB_TOOLS: dict[str, str] = {
-    name: (
-        "it is the base of the browser and computer toolsets, which Microsoft Foundry does not "
-        "support, so no deployment would call their members. Give the tool runner @beta_tool "
-        "functions (or a BetaBuiltinFunctionTool) for the actions the model needs."
-    )
-    for name in ("BetaRunnableToolset", "BetaAsyncRunnableToolset")
+    **{
+        name: (
+            "it is the base of the browser and computer toolsets, which Microsoft Foundry does "
+            "not support, so no deployment would call their members. Give the tool runner "
+            "@beta_tool functions (or a BetaBuiltinFunctionTool) for the actions the model needs."
+        )
+        for name in ("BetaRunnableToolset", "BetaAsyncRunnableToolset")
+    },
+    # Tool objects made by these official modules run in this package's runners as they are.
+    "agent_toolset": (
+        "import beta_agent_toolset_20260401 from anthropic.lib.tools.agent_toolset: its tools "
+        "are client-side async function tools and run in AsyncAnthropicFoundry's tool runner "
+        "(leave out bash, whose shell only the official sessions runner closes)."
+    ),
+    "mcp": (
+        "import the MCP helpers from anthropic.lib.tools.mcp (they need the mcp package): the "
+        "tools they make run in this package's tool runners, and their message and content "
+        "conversions give plain params."
+    ),
 }
 
 UNAVAILABLE_IN_LIB_STREAMING: dict[str, str] = {"TypeAlias": UNAVAILABLE["TypeAlias"]}
