@@ -8,6 +8,7 @@ test names it.
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import types as pytypes
 from typing import Any
@@ -153,3 +154,42 @@ def test_file_from_path_and_transform_schema(tmp_path: Any) -> None:
     assert claude_foundry.file_from_path(str(path)) == anthropic.file_from_path(str(path))
     schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}
     assert claude_foundry.transform_schema(schema) == anthropic.transform_schema(schema)
+
+
+@pytest.mark.parametrize(
+    ("official", "ours"),
+    [
+        (anthropic.APIResponse, claude_foundry.APIResponse),
+        (anthropic.AsyncAPIResponse, claude_foundry.AsyncAPIResponse),
+    ],
+    ids=["sync", "async"],
+)
+def test_raw_responses_have_the_official_methods(official: type, ours: type) -> None:
+    """What is awaited officially is awaited here (``await response.parse()``), and the rest is
+    called the same way."""
+    for name, member in inspect.getmembers(official):
+        if name.startswith("_"):
+            continue
+        assert hasattr(ours, name), f"{ours.__name__} lacks {name}"
+        mine = getattr(ours, name)
+        assert isinstance(mine, property) == isinstance(member, property), name
+        assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
+
+
+async def test_async_raw_response_end_to_end(emulator: Emulator) -> None:
+    async with claude_foundry.AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url
+    ) as client:
+        raw = await client.messages.with_raw_response.create(
+            model="claude-sonnet-4-6", max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+        )
+        assert isinstance(raw, claude_foundry.AsyncAPIResponse)
+        message = await raw.parse()
+        assert message.id == (await raw.json())["id"]
+        assert raw.request_id == message.request_id
+        assert raw.method == "POST"
+        assert raw.workspace_id is None
+        raw_count = await client.beta.messages.with_raw_response.count_tokens(
+            model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}]
+        )
+        assert (await raw_count.parse()).input_tokens > 0

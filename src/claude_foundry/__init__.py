@@ -109,14 +109,12 @@ from .lib.streaming import (
     ParsedMessageStreamEvent,
     TextEvent,
 )
-from .resources import RawResponse
+from .resources import AsyncRawResponse, RawResponse
 from .resources.messages import RequestOptions
 from .types import WireModel as BaseModel
 
 APIResponse = RawResponse
-"""What ``with_raw_response`` methods return (``AsyncAPIResponse`` too: its ``parse()`` is not
-awaited, the body is already read)."""
-AsyncAPIResponse = RawResponse
+AsyncAPIResponse = AsyncRawResponse
 NoneType = type(None)
 not_given = NOT_GIVEN
 
@@ -136,6 +134,7 @@ __all__ = [
     "AsyncMessageStream",
     "AsyncMessageStreamManager",
     "AsyncMiddlewareCallable",
+    "AsyncRawResponse",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
