@@ -14,7 +14,17 @@ from ..._builtin_tools import (
     BetaFunctionToolResultType,
     BetaToolLike,
 )
-from ..._memory_tool import BetaAbstractMemoryTool, BetaAsyncAbstractMemoryTool
+from ..._memory_tool import (
+    BetaAbstractMemoryTool,
+    BetaAsyncAbstractMemoryTool,
+    MemoryCommand,
+    MemoryCreateCommand,
+    MemoryDeleteCommand,
+    MemoryInsertCommand,
+    MemoryRenameCommand,
+    MemoryStrReplaceCommand,
+    MemoryViewCommand,
+)
 from ..._tool_runner import (
     AsyncStreamingToolRunner as BetaAsyncStreamingToolRunner,
 )
@@ -49,6 +59,13 @@ __all__ = [
     "BetaStreamingToolRunner",
     "BetaToolLike",
     "BetaToolRunner",
+    "MemoryCommand",
+    "MemoryCreateCommand",
+    "MemoryDeleteCommand",
+    "MemoryInsertCommand",
+    "MemoryRenameCommand",
+    "MemoryStrReplaceCommand",
+    "MemoryViewCommand",
     "ToolError",
     "beta_async_tool",
     "beta_tool",
