@@ -16,10 +16,14 @@ from claude_foundry import (
     AnthropicFoundry,
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AsyncAnthropicFoundry,
+    DefaultAioHttpClient,
     DefaultAsyncHttpxClient,
     DefaultHttpxClient,
+    NotFoundError,
 )
+from claude_foundry._aiohttp import AiohttpTransport
 from claude_foundry._transport import ShardedTransport
 from claude_foundry.emulator import Emulator
 from claude_foundry.testing import TEST_API_KEY
@@ -150,3 +154,42 @@ def test_transports_of_the_old_httpx_package_are_refused() -> None:
         DefaultHttpxClient(transport=OldTransport())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="from the `httpx` package"):
         DefaultAsyncHttpxClient(mounts={"all://": OldTransport()})
+
+
+async def test_the_aiohttp_client_carries_calls_streams_and_errors(emulator: Emulator) -> None:
+    http = DefaultAioHttpClient()
+    assert http.timeout == DEFAULT_TIMEOUT
+    assert isinstance(http._transport, AiohttpTransport)
+    async with AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, http_client=http, max_retries=0
+    ) as client:
+        message = await client.messages.create(model=MODEL, max_tokens=8, messages=HI)
+        assert message.request_id == emulator.journal()[-1].request_id
+        async with client.messages.stream(model=MODEL, max_tokens=16, messages=HI) as stream:
+            texts = [text async for text in stream.text_stream]
+        assert "".join(texts) == (await stream.get_final_message()).content[0].text
+        assert (await client.messages.count_tokens(model=MODEL, messages=HI)).input_tokens > 0
+        with pytest.raises(NotFoundError):
+            await client.messages.create(model="no-such-deployment", max_tokens=8, messages=HI)
+        emulator.add_fault(kind="latency", delay_ms=2000, count=1)
+        with pytest.raises(APITimeoutError):
+            await client.messages.create(model=MODEL, max_tokens=8, messages=HI, timeout=0.2)
+        emulator.add_fault(kind="disconnect", after_events=2, count=1)
+        with pytest.raises(APIConnectionError):
+            async with client.messages.stream(model=MODEL, max_tokens=16, messages=HI) as stream:
+                await stream.get_final_message()
+    await http.aclose()
+
+
+async def test_the_aiohttp_client_cannot_connect_to_a_closed_port() -> None:
+    http = DefaultAioHttpClient()
+    async with AsyncAnthropicFoundry(
+        api_key=TEST_API_KEY,
+        base_url=f"http://127.0.0.1:{_unused_port()}/anthropic/",
+        http_client=http,
+        max_retries=0,
+    ) as client:
+        with pytest.raises(APIConnectionError) as raised:
+            await client.messages.create(model=MODEL, max_tokens=8, messages=HI)
+        assert not isinstance(raised.value, APITimeoutError)
+    await http.aclose()

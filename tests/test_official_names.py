@@ -102,8 +102,6 @@ def test_refusals_name_the_alternative() -> None:
         from claude_foundry import EnforcedSpendLimitReachedError  # noqa: F401
     with pytest.raises(ImportError, match="OpenTelemetryObserver"):
         from claude_foundry import OpenTelemetryOptions  # noqa: F401
-    with pytest.raises(ImportError, match="DefaultAsyncHttpxClient"):
-        from claude_foundry import DefaultAioHttpClient  # noqa: F401
     with pytest.raises(ImportError, match="@beta_tool"):
         from claude_foundry.lib.tools import BetaRunnableToolset  # noqa: F401
 

@@ -14,6 +14,7 @@ from typing import Any as _Any
 
 from . import lib as lib
 from . import types
+from ._aiohttp import DefaultAioHttpClient
 from ._client import AnthropicFoundry, AsyncAnthropicFoundry
 from ._config import (
     DEFAULT_MAX_RETRIES,
@@ -163,6 +164,7 @@ __all__ = [
     "DEFAULT_MAX_RETRY_DELAY",
     "DEFAULT_TIMEOUT",
     "DeadlineExceededError",
+    "DefaultAioHttpClient",
     "DefaultAsyncHttpxClient",
     "DefaultHttpxClient",
     "EntraTokenError",

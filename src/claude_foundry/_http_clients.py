@@ -24,7 +24,12 @@ import httpx2
 from ._config import DEFAULT_TIMEOUT
 from ._transport import FoundryAsyncClient
 
-__all__ = ["DEFAULT_CONNECTION_LIMITS", "DefaultAsyncHttpxClient", "DefaultHttpxClient"]
+__all__ = [
+    "DEFAULT_CONNECTION_LIMITS",
+    "DefaultAsyncHttpxClient",
+    "DefaultHttpxClient",
+    "with_defaults",
+]
 
 DEFAULT_CONNECTION_LIMITS: Final = httpx2.Limits(
     max_connections=1000, max_keepalive_connections=100
@@ -44,7 +49,8 @@ def _reject_httpx_objects(options: dict[str, Any]) -> None:
                 )
 
 
-def _with_defaults(options: dict[str, Any]) -> dict[str, Any]:
+def with_defaults(options: dict[str, Any]) -> dict[str, Any]:
+    """httpx2 client options with this package's defaults filled in."""
     _reject_httpx_objects(options)
     options.setdefault("timeout", DEFAULT_TIMEOUT)
     options.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
@@ -57,7 +63,7 @@ class DefaultHttpxClient(httpx2.Client):
     (``proxy``, ``transport``, ``mounts``, ``verify``, ``event_hooks``, ...)."""
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**_with_defaults(options))
+        super().__init__(**with_defaults(options))
 
 
 class DefaultAsyncHttpxClient(FoundryAsyncClient):
@@ -66,4 +72,4 @@ class DefaultAsyncHttpxClient(FoundryAsyncClient):
     httpx2's arguments."""
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**_with_defaults(options))
+        super().__init__(**with_defaults(options))

@@ -164,11 +164,6 @@ UNAVAILABLE: dict[str, str] = {
         "your deployments with Azure Monitor."
     ),
     "BetaFallbackState": _FALLBACK_STATE,
-    "DefaultAioHttpClient": (
-        "this package has no aiohttp transport. Use DefaultAsyncHttpxClient: the async client's "
-        "own HTTP client, already spread over several connection pools for many concurrent "
-        "requests."
-    ),
     "TypeAlias": "it is not part of the client: import it from typing.",
     "pagination": (
         "Microsoft Foundry has none of the list endpoints that page (models, batches, files); "
