@@ -4,6 +4,7 @@ emulator."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -50,6 +51,15 @@ class AsyncCountingTransport(httpx2.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.paths.append(request.url.path)
         return await super().handle_async_request(request)
+
+
+async def _journalled(emulator: Emulator, fault_kind: str) -> None:
+    """Wait until the emulator has finished (and journalled) the request a fault slowed down."""
+    for _ in range(600):
+        if any(entry.fault_kind == fault_kind for entry in emulator.journal()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the emulator never finished the {fault_kind} request")
 
 
 def _unused_port() -> int:
@@ -171,9 +181,10 @@ async def test_the_aiohttp_client_carries_calls_streams_and_errors(emulator: Emu
         assert (await client.messages.count_tokens(model=MODEL, messages=HI)).input_tokens > 0
         with pytest.raises(NotFoundError):
             await client.messages.create(model="no-such-deployment", max_tokens=8, messages=HI)
-        emulator.add_fault(kind="latency", delay_ms=2000, count=1)
+        emulator.add_fault(kind="latency", delay_ms=1000, count=1)
         with pytest.raises(APITimeoutError):
             await client.messages.create(model=MODEL, max_tokens=8, messages=HI, timeout=0.2)
+        await _journalled(emulator, "latency")  # so it cannot land in the next test's journal
         emulator.add_fault(kind="disconnect", after_events=2, count=1)
         with pytest.raises(APIConnectionError):
             async with client.messages.stream(model=MODEL, max_tokens=16, messages=HI) as stream:
