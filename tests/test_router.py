@@ -467,7 +467,7 @@ async def test_async_raw_responses_and_beta(two: tuple[Emulator, Emulator]) -> N
     raw = await client.with_raw_response.messages.create(
         model="haiku", max_tokens=8, messages=MESSAGES
     )
-    assert raw.parse().deployment == "b"
+    assert (await raw.parse()).deployment == "b"
     beta = await client.beta.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
     assert beta.deployment == "b"
     async with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as s:

@@ -29,7 +29,7 @@ from .._config import NOT_GIVEN, NotGiven
 from .._errors import ConfigurationError
 from .._observe import ROUTING
 from ..quota.governor import QuotaGovernor
-from ..resources import RawResponse
+from ..resources import AsyncRawResponse, RawResponse, parsed_value
 from .catalogue import Catalogue, Deployment
 from .features import features_used
 from .router import Attempts, RecoveryPending, Router
@@ -191,7 +191,8 @@ def _tag(result: Any, attempts: Attempts) -> Any:
     """Let the reply say how it was routed: ``deployment`` (the catalogue name of the one that
     answered), ``route`` and ``failovers`` (how often the call moved on) on messages."""
     assert attempts.deployment is not None
-    tagged = result.parse() if isinstance(result, RawResponse) else result
+    raw = isinstance(result, RawResponse | AsyncRawResponse)
+    tagged = parsed_value(result) if raw else result
     with contextlib.suppress(AttributeError, TypeError):
         tagged.__dict__["deployment"] = attempts.deployment.name
         tagged.__dict__["route"] = attempts.route
