@@ -175,6 +175,19 @@ class PostgresStore(Store):
                     current = version
             return current
 
+    def schema_version(self) -> int | None:
+        with driver_errors("reading the schema version", self.where):
+            connection = self._connection()
+            row = connection.execute(
+                "SELECT to_regclass('ledger_schema_versions') IS NOT NULL"
+            ).fetchone()
+            if not row[0]:
+                return None
+            row = connection.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
+            ).fetchone()
+            return int(row[0])
+
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             if not rows:

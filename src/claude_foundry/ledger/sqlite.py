@@ -100,6 +100,20 @@ class SQLiteStore(Store):
                 raise
             return int(current)
 
+    def schema_version(self) -> int | None:
+        with driver_errors("reading the schema version", self.where):
+            connection = self._connection()
+            (tables,) = connection.execute(
+                "SELECT COUNT(*) FROM sqlite_master "
+                "WHERE type = 'table' AND name = 'ledger_schema_versions'"
+            ).fetchone()
+            if not tables:
+                return None
+            (version,) = connection.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
+            ).fetchone()
+            return int(version)
+
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):
             connection = self._connection()

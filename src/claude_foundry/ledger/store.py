@@ -216,6 +216,11 @@ class Store:
         """Apply the migrations not applied yet (up to ``target``); return the schema version."""
         raise NotImplementedError
 
+    def schema_version(self) -> int | None:
+        """The schema version migrations have brought the ledger to, ``None`` when it has no
+        ledger tables yet (the first write creates them). Reads only."""
+        raise NotImplementedError
+
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         raise NotImplementedError
 
