@@ -11,7 +11,7 @@ import pytest
 
 from claude_foundry import AnthropicFoundry
 from claude_foundry._admission import AdmissionAsk, Outcome
-from claude_foundry.batches import BatchRunner, SQLiteBatchStore
+from claude_foundry.batches import BatchProgress, BatchRunner, SQLiteBatchStore
 from claude_foundry.batches._deadline import DeadlineGate, DeadlinePassed
 from claude_foundry.batches._format import BatchRequest
 from claude_foundry.emulator import Emulator
@@ -110,6 +110,77 @@ def test_no_request_reaches_the_service_after_the_deadline(
     # the expired requests cost the quota nothing: only the two sent are in its window
     (pool,) = quota.status()
     assert pool.used[0] == 2
+    assert pool.in_flight == 0
+    store.close()
+    client.close()
+
+
+def test_a_request_asked_while_the_batch_is_canceling_is_not_sent() -> None:
+    from claude_foundry.batches._deadline import BatchCanceling
+
+    clock = FakeClock(1000.0)
+    quota = governor(clock, rpm=5)
+    canceling = [True]
+    gate = DeadlineGate(quota, lambda: DEADLINE, clock, canceling=lambda: canceling[0])
+    with pytest.raises(BatchCanceling):
+        gate.reserve(ask())
+    assert quota.backend.usage(quota.pool_for(MODEL), quota.shape) == (0, 0, 0)
+
+    class CancelWhileInLine:
+        """The governor's answer comes after the batch was canceled."""
+
+        def reserve(self, question: AdmissionAsk) -> object:
+            verdict = quota.reserve(question)
+            canceling[0] = True
+            return verdict
+
+        def settle(self, grant: object, outcome: Outcome) -> None:
+            quota.settle(grant, outcome)
+
+    canceling[0] = False
+    late = DeadlineGate(
+        CancelWhileInLine(), lambda: DEADLINE, clock, canceling=lambda: canceling[0]
+    )  # type: ignore[arg-type]
+    with pytest.raises(BatchCanceling):
+        late.reserve(ask())
+    assert quota.backend.usage(quota.pool_for(MODEL), quota.shape) == (0, 0, 0)
+    assert quota.in_flight(MODEL) == 0
+
+
+@pytest.mark.timeout(60)
+def test_requests_waiting_at_the_governor_when_the_batch_is_canceled_are_never_sent(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # Two requests per 2-second window: two go at once, the others wait at the governor. The batch
+    # is canceled as soon as the first two are recorded: the waiting ones end canceled, unsent.
+    quota = QuotaGovernor(default_limits=PoolLimits(rpm=2), window_s=2.0, background_share=1.0)
+    client = AnthropicFoundry(api_key=emulator.api_key, base_url=emulator.base_url, governor=quota)
+    store = SQLiteBatchStore(tmp_path / "store.sqlite")
+    params = {"model": MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    requests = [BatchRequest(f"c{i}", i + 1, params) for i in range(5)]
+    now = time.time()
+    store.create_batch(
+        "msgbatch_c", requests, input_sha256="x", created_at=now, expires_at=now + 60
+    )
+    emulator.clear_journal()
+
+    canceled: list[float] = []
+
+    def cancel_after_two(progress: BatchProgress) -> None:
+        if progress.finished >= 2 and not canceled:
+            canceled.append(time.time())
+            store.cancel("msgbatch_c", canceled[0])
+
+    final = BatchRunner(
+        store, "msgbatch_c", client, max_concurrency=8, on_progress=cancel_after_two
+    ).run()
+    assert final.processing_status == "ended"
+    sent = [entry for entry in emulator.journal() if entry.path.endswith("/v1/messages")]
+    assert final.counts.get("succeeded", 0) == len(sent)
+    assert final.counts.get("canceled", 0) == 5 - len(sent)
+    assert len(sent) < 5
+    assert all(entry.time < canceled[0] for entry in sent)  # nothing went out after the cancel
+    (pool,) = quota.status()
     assert pool.in_flight == 0
     store.close()
     client.close()

@@ -288,23 +288,23 @@ async def test_with_raw_response(api: Api, emulator: Emulator) -> None:
     assert raw.status_code == 200
     assert raw.headers["request-id"] == raw.request_id
     assert raw.http_response.status_code == 200
-    message = raw.parse()
+    message = await api._await(raw.parse())  # awaited on the async client, as officially
     assert isinstance(message, Message)
     assert message.request_id == raw.request_id
     raw_count = await api._await(
         api.client.messages.with_raw_response.count_tokens(model=api.model, messages=HI)
     )
-    assert raw_count.parse().input_tokens > 0
+    assert (await api._await(raw_count.parse())).input_tokens > 0
 
 
 async def test_client_level_raw_response(api: Api, emulator: Emulator) -> None:
     raw_api = api.client.with_raw_response
     raw = await api._await(raw_api.messages.create(**api.params({})))
-    assert raw.parse().content
+    assert (await api._await(raw.parse())).content
     raw = await api._await(raw_api.beta.messages.create(**api.params({"betas": ["x-2025"]})))
-    assert raw.parse().request_id == raw.request_id
+    assert (await api._await(raw.parse())).request_id == raw.request_id
     raw = await api._await(raw_api.messages.create(**api.params({"stream": True})))
-    stream = raw.parse()
+    stream = await api._await(raw.parse())
     events = [event async for event in stream] if api.is_async else list(stream)
     assert events[-1].type == "message_stop"
     assert journal(emulator, 3)[1].headers["anthropic-beta"] == "x-2025"

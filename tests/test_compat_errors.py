@@ -229,3 +229,72 @@ async def test_async_tool_runner_errors_are_caught_by_the_official_class(
         )
         with pytest.raises(anthropic.OverloadedError):
             await runner.until_done()
+
+
+# Statuses a proxy or gateway in front of Foundry answers with, each with its own class now.
+PROXY_STATUSES = {
+    412: (claude_foundry.PreconditionFailedError, anthropic.PreconditionFailedError),
+    431: (
+        claude_foundry.RequestHeaderFieldsTooLargeError,
+        anthropic.RequestHeaderFieldsTooLargeError,
+    ),
+    499: (claude_foundry.ClientClosedRequestError, anthropic.ClientClosedRequestError),
+    501: (claude_foundry.HTTPNotImplementedError, anthropic.HTTPNotImplementedError),
+    504: (claude_foundry.DeadlineExceededError, anthropic.DeadlineExceededError),
+}
+
+
+@pytest.mark.parametrize("status", sorted(PROXY_STATUSES))
+def test_statuses_of_proxies_raise_their_own_class_end_to_end(
+    emulator: Emulator, status: int
+) -> None:
+    ours, official = PROXY_STATUSES[status]
+    emulator.add_fault(kind="status", status=status, count=1)
+    with (
+        AnthropicFoundry(api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0) as c,
+        pytest.raises(official) as raised,
+    ):
+        c.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=HI)
+    assert isinstance(raised.value, ours)
+    assert raised.value.status_code == status
+    assert type(raised.value).__name__ == ours.__name__
+
+
+class _RetryOnce:
+    """Middleware that asks for another attempt the first time (or every time)."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+        self.attempts: list[int] = []
+
+    def handle(self, request: Any, call_next: Any) -> Any:
+        self.attempts.append(request.retries_taken)
+        if len(self.attempts) <= self.times:
+            raise claude_foundry.RetryableError("the backend is warming up")
+        return call_next(request)
+
+
+def test_retryable_error_from_middleware_retries_the_attempt(emulator: Emulator) -> None:
+    middleware = _RetryOnce(times=1)
+    with AnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, middleware=[middleware]
+    ) as client:
+        message = client.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=HI)
+    assert message.content
+    assert middleware.attempts == [0, 1]
+    assert len(emulator.journal()) == 1
+
+
+def test_retryable_error_reaches_the_caller_once_retries_run_out(emulator: Emulator) -> None:
+    middleware = _RetryOnce(times=99)
+    with (
+        AnthropicFoundry(
+            api_key=TEST_API_KEY, base_url=emulator.base_url, middleware=[middleware], max_retries=1
+        ) as client,
+        pytest.raises(anthropic.RetryableError) as raised,
+    ):
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=HI)
+    assert isinstance(raised.value, claude_foundry.RetryableError)
+    assert "warming up" in str(raised.value)
+    assert middleware.attempts == [0, 1]
+    assert emulator.journal() == []

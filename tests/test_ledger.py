@@ -741,3 +741,23 @@ def test_a_postgresql_batch_commits_asynchronously_without_touching_the_session(
     durable.insert(rows)
     assert durable.query("SELECT COUNT(*) FROM ledger_calls")[0][0] == 2
     durable.close()
+
+
+def test_a_ledger_migrated_by_a_newer_release_is_refused_and_left_alone(ledger_url: str) -> None:
+    store = open_store(ledger_url)
+    newest = store.migrate()
+    mark = "%s" if store.dialect == "postgresql" else "?"
+    store.query(
+        f"INSERT INTO ledger_schema_versions (version, applied_at) VALUES ({mark}, 0) "
+        "RETURNING version",
+        (newest + 1,),
+    )
+    store.close()
+    with pytest.raises(LedgerError, match="upgrade claude-foundry") as refused:
+        Ledger(open_store(ledger_url))
+    assert refused.value.transient is False
+    assert f"schema version {newest + 1}" in str(refused.value)
+    reader = open_store(ledger_url)
+    versions = reader.query("SELECT MAX(version) FROM ledger_schema_versions")
+    reader.close()
+    assert versions[0][0] == newest + 1

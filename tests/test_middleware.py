@@ -120,3 +120,53 @@ def test_no_refusal_passes_through(emulator: Emulator) -> None:
         c.messages.count_tokens(model=MODEL, messages=HI)
     assert message.model == MODEL
     assert len(emulator.journal()) == 2
+
+
+def test_a_subclass_of_our_middleware_base_runs_in_both_clients(emulator: Emulator) -> None:
+    import claude_foundry
+
+    class Tag(claude_foundry.Middleware):
+        def handle(self, request: Any, call_next: Any) -> Any:
+            return call_next(request.copy(headers={"x-team": "search"}))
+
+        async def handle_async(self, request: Any, call_next: Any) -> Any:
+            return await call_next(request.copy(headers={"x-team": "search"}))
+
+    with AnthropicFoundry(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, middleware=[Tag()]
+    ) as client:
+        client.messages.create(model=MODEL, max_tokens=8, messages=HI)
+    assert emulator.journal()[-1].headers["x-team"] == "search"
+
+
+def test_our_middleware_base_refuses_a_method_the_client_needs() -> None:
+    import claude_foundry
+
+    class SyncOnly(claude_foundry.Middleware):
+        def handle(self, request: Any, call_next: Any) -> Any:
+            return call_next(request)
+
+    AnthropicFoundry(
+        api_key=TEST_API_KEY, base_url="http://127.0.0.1:1/anthropic/", middleware=[SyncOnly()]
+    )
+    with pytest.raises(TypeError, match=r"does not implement handle_async\(\)"):
+        AsyncAnthropicFoundry(
+            api_key=TEST_API_KEY, base_url="http://127.0.0.1:1/anthropic/", middleware=[SyncOnly()]
+        )
+
+
+def test_beta_refusal_fallback_middleware_under_its_official_name() -> None:
+    import claude_foundry
+
+    ours = claude_foundry.BetaRefusalFallbackMiddleware([{"model": "claude-opus-4-6"}])
+    assert isinstance(ours, claude_foundry.RefusalFallbackMiddleware)
+    assert ours.fallbacks == [{"model": "claude-opus-4-6"}]
+    claude_foundry.BetaRefusalFallbackMiddleware([{"model": "m"}], betas=[])
+    with pytest.raises(ValueError, match="no fallback credit tokens"):
+        claude_foundry.BetaRefusalFallbackMiddleware(
+            [{"model": "m"}], betas=["fallback-credit-2026-07-01"]
+        )
+    client = AnthropicFoundry(
+        api_key=TEST_API_KEY, base_url="http://127.0.0.1:1/anthropic/", middleware=[ours]
+    )
+    assert client._middleware == (ours,)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from claude_foundry import BadRequestError, ConfigurationError
+from claude_foundry import APIConnectionError, BadRequestError, ConfigurationError
 from claude_foundry.emulator import Emulator, EmulatorConfig
 from claude_foundry.router import (
     TRANSITIONS,
@@ -466,7 +467,7 @@ async def test_async_raw_responses_and_beta(two: tuple[Emulator, Emulator]) -> N
     raw = await client.with_raw_response.messages.create(
         model="haiku", max_tokens=8, messages=MESSAGES
     )
-    assert raw.parse().deployment == "b"
+    assert (await raw.parse()).deployment == "b"
     beta = await client.beta.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
     assert beta.deployment == "b"
     async with client.beta.messages.stream(model="haiku", max_tokens=8, messages=MESSAGES) as s:
@@ -605,4 +606,194 @@ def test_a_full_pool_another_process_filled_sends_the_call_on_at_once(
     with pytest.raises(NoDeploymentAvailable) as caught:
         client.messages.create(model="haiku", max_tokens=8, messages=MESSAGES)
     assert all("QuotaWaitTimeout" in why for why in caught.value.reasons.values())
+    client.close()
+
+
+def test_copies_share_routing_and_take_options_for_every_deployment(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    a, _ = two
+    clock = FakeClock()
+    client = _routed(two, clock, max_retries=2)
+    quiet = client.with_options(max_retries=0, priority="background")
+    assert quiet.router is client.router
+    a.add_fault(kind="status", status=503, count=1)
+    reply = quiet.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert reply.deployment == "b"  # no retry of its own: moved on at once
+    deployment_client = quiet.client_for(client.catalogue.deployments["a"])
+    assert (deployment_client.max_retries, deployment_client.priority) == (0, "background")
+    assert client.client_for(client.catalogue.deployments["a"]).max_retries == 2
+    quiet.close()
+    client.close()
+
+
+def test_a_batch_runs_through_a_routed_client_and_fails_over(
+    two: tuple[Emulator, Emulator], tmp_path: Path
+) -> None:
+    import time
+
+    from claude_foundry.batches import BatchRunner, SQLiteBatchStore
+    from claude_foundry.batches._format import BatchRequest
+
+    a, b = two
+    a.add_fault(kind="status", status=503, count=None)  # one region down for the whole batch
+    client = _routed(two, FakeClock())
+    store = SQLiteBatchStore(tmp_path / "store.sqlite")
+    params = {"model": "haiku", "max_tokens": 8, "messages": MESSAGES}
+    requests = [BatchRequest(f"r{i}", i + 1, params) for i in range(12)]
+    now = time.time()
+    store.create_batch(
+        "msgbatch_r", requests, input_sha256="x", created_at=now, expires_at=now + 60
+    )
+    record = BatchRunner(store, "msgbatch_r", client, max_concurrency=4).run()
+    assert record.counts == {"succeeded": 12}
+    assert len([entry for entry in b.journal() if entry.status == 200]) == 12
+    store.close()
+    client.close()
+
+
+# --- every deployment cooling down: wait for the first to come back --------------------------
+
+
+def _cooling_router(clock: FakeClock, recovery_wait: float) -> Router:
+    catalogue = Catalogue.of(
+        [
+            Deployment("a", "claude-haiku-4-5", base_url="http://127.0.0.1:9/anthropic/"),
+            Deployment("b", "claude-haiku-4-5", base_url="http://127.0.0.1:9/anthropic/"),
+        ],
+        [Route("haiku", ("a", "b"))],
+    )
+    router = Router(
+        catalogue,
+        breaker=lambda: CircuitBreaker(threshold=1, cooldown=5.0, clock=clock),
+        recovery_wait=recovery_wait,
+    )
+    router.breakers["a"].failure("earlier call: 503")
+    clock.advance(2.0)
+    router.breakers["b"].failure("earlier call: 503")  # b comes back 2 s after a
+    return router
+
+
+def test_a_call_waits_for_the_first_cooling_deployment_within_its_patience() -> None:
+    from claude_foundry.router.router import RecoveryPending
+
+    clock = FakeClock()
+    router = _cooling_router(clock, recovery_wait=6.0)
+    attempts = router.start("haiku", frozenset())
+    with pytest.raises(RecoveryPending) as pending:
+        router.pick(attempts)
+    assert pending.value.wait == pytest.approx(3.0)  # a reopens 5 s after its trip
+    clock.advance(3.0)
+    assert router.pick(attempts).name == "a"  # the probe
+    # It fails again: a is out for this call, b comes back 2 s later, within the patience left.
+    assert router.failed(attempts, APIConnectionError("down"))
+    with pytest.raises(RecoveryPending) as pending:
+        router.pick(attempts)
+    assert pending.value.wait == pytest.approx(2.0)
+    clock.advance(2.0)
+    assert router.pick(attempts).name == "b"
+    assert attempts.waited == pytest.approx(5.0)
+
+
+def test_past_its_patience_or_with_none_a_call_fails_at_once() -> None:
+    from claude_foundry.router.router import RecoveryPending
+
+    clock = FakeClock()
+    router = _cooling_router(clock, recovery_wait=2.0)
+    with pytest.raises(NoDeploymentAvailable, match="circuit open"):
+        router.pick(router.start("haiku", frozenset()))  # a is 3 s away
+    impatient = _cooling_router(FakeClock(), recovery_wait=0.0)
+    with pytest.raises(NoDeploymentAvailable):
+        impatient.pick(impatient.start("haiku", frozenset()))
+    patient = _cooling_router(FakeClock(), recovery_wait=10.0)
+    attempts = patient.start("haiku", frozenset())
+    waits = []
+    for _ in range(5):  # the fake clock never moves: the waits add up to the patience
+        try:
+            patient.pick(attempts)
+        except RecoveryPending as pending:
+            waits.append(pending.wait)
+        except NoDeploymentAvailable:
+            break
+    assert waits == [pytest.approx(3.0)] * 3
+    with pytest.raises(ValueError, match="recovery_wait"):
+        Router(patient.catalogue, recovery_wait=-1)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_routed_call_rides_out_an_outage_of_every_deployment(
+    two: tuple[Emulator, Emulator], asynchronous: bool
+) -> None:
+    import asyncio
+
+    catalogue = _catalogue(*two)
+    for emulator in two:
+        emulator.add_fault(kind="status", status=503, count=1)  # both down for one call
+
+    def router(wait: float) -> Router:
+        return Router(
+            catalogue,
+            breaker=lambda: CircuitBreaker(threshold=1, cooldown=0.2),
+            recovery_wait=wait,
+        )
+
+    options: dict[str, Any] = {"environ": {"ANTHROPIC_FOUNDRY_API_KEY": KEY}, "max_retries": 0}
+    request = {"model": "haiku", "max_tokens": 16, "messages": MESSAGES}
+    if asynchronous:
+
+        async def run() -> None:
+            async with AsyncRoutedFoundry(catalogue, router=router(5.0), **options) as client:
+                with pytest.raises(NoDeploymentAvailable):
+                    await client.messages.create(**request)  # failed on both: nothing to wait for
+                reply = await client.messages.create(**request)  # both cooling: waits
+                assert reply.deployment == "a"
+
+        asyncio.run(run())
+        return
+    with RoutedFoundry(catalogue, router=router(5.0), **options) as client:
+        with pytest.raises(NoDeploymentAvailable):
+            client.messages.create(**request)
+        assert client.messages.create(**request).deployment == "a"
+    for emulator in two:
+        emulator.add_fault(kind="status", status=503, count=1)
+    with RoutedFoundry(catalogue, router=router(0.0), **options) as client:
+        with pytest.raises(NoDeploymentAvailable):
+            client.messages.create(**request)
+        with pytest.raises(NoDeploymentAvailable, match="circuit open"):
+            client.messages.create(**request)  # no patience: fails while they cool down
+
+
+def test_a_hold_keeps_a_breaker_open_as_long_as_asked_and_never_shortens() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=3, cooldown=5.0, max_cooldown=300.0, clock=clock)
+    breaker.hold(20.0, "429: retry-after 20")
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.reopens_in() == pytest.approx(20.0)
+    breaker.hold(2.0)  # a shorter request later does not bring it back sooner
+    assert breaker.reopens_in() == pytest.approx(20.0)
+    breaker.hold(10_000.0)  # a bad header does not park it for hours
+    assert breaker.reopens_in() == pytest.approx(300.0)
+    breaker.config_error("401")
+    breaker.hold(5.0)
+    assert breaker.state is BreakerState.DISABLED
+
+
+def test_a_429_that_says_when_to_come_back_keeps_the_deployment_out_until_then(
+    two: tuple[Emulator, Emulator],
+) -> None:
+    a, _ = two
+    clock = FakeClock()
+    client = _routed(two, clock, max_retries=0)  # breakers trip after 2 failures
+    a.add_fault(kind="status", status=429, count=1, retry_after=20)
+    first = client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES)
+    assert first.deployment == "b"  # moved on at once
+    sent_to_a = len(a.journal())
+    answered = [
+        client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment
+        for _ in range(3)
+    ]
+    assert answered == ["b"] * 3
+    assert len(a.journal()) == sent_to_a  # one 429 was enough: a was asked to wait 20 s
+    clock.advance(20)
+    assert client.messages.create(model="haiku", max_tokens=16, messages=MESSAGES).deployment == "a"
     client.close()

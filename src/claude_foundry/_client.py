@@ -69,7 +69,6 @@ __all__ = ["AnthropicFoundry", "AsyncAnthropicFoundry"]
 _HttpT = TypeVar("_HttpT", httpx2.Client, httpx2.AsyncClient)
 _HTTPX_DEFAULT_HEADER_NAMES = frozenset({"accept", "accept-encoding", "connection", "user-agent"})
 # The official client's connection limits, for the HTTP clients made here.
-_DEFAULT_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 def _retry_count(request: httpx2.Request) -> int:
@@ -502,9 +501,10 @@ class AnthropicFoundry(_FoundryClient[httpx2.Client]):
         return CredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.Client:
+        from ._http_clients import DefaultHttpxClient
         from ._transport import close_when_collected
 
-        http = httpx2.Client(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        http = DefaultHttpxClient(timeout=settings.timeout)
         close_when_collected(http)
         return http
 
@@ -640,10 +640,11 @@ class AsyncAnthropicFoundry(_FoundryClient[httpx2.AsyncClient]):
         return AsyncCredentialTokenSource(settings.credential, settings.token_scope)
 
     def _make_http(self, settings: Settings) -> httpx2.AsyncClient:
-        from ._transport import FoundryAsyncClient, close_when_collected
+        from ._http_clients import DefaultAsyncHttpxClient
+        from ._transport import close_when_collected
 
         # The same limits, shared out over a few pools (see _transport for why).
-        http = FoundryAsyncClient(timeout=settings.timeout, limits=_DEFAULT_LIMITS)
+        http = DefaultAsyncHttpxClient(timeout=settings.timeout)
         close_when_collected(http)
         return http
 

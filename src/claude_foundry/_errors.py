@@ -11,16 +11,21 @@
     │   │   ├── NotFoundError                     404
     │   │   ├── RequestTimeoutError               408
     │   │   ├── ConflictError                     409
+    │   │   ├── PreconditionFailedError           412
     │   │   ├── ContentTooLargeError              413  (alias RequestTooLargeError)
     │   │   ├── UnprocessableEntityError          422
     │   │   ├── RateLimitError                    429
+    │   │   ├── RequestHeaderFieldsTooLargeError  431
+    │   │   ├── ClientClosedRequestError          499
     │   │   └── InternalServerError               5xx
+    │   │       ├── HTTPNotImplementedError       501
     │   │       ├── ServiceUnavailableError       503
-    │   │       ├── GatewayTimeoutError           504
+    │   │       ├── GatewayTimeoutError           504  (alias DeadlineExceededError)
     │   │       └── OverloadedError               529
     │   ├── APIConnectionError                    network failure, dropped or cut stream
     │   │   └── APITimeoutError
     │   └── APIResponseValidationError            the server sent something that is not the API
+    ├── RetryableError                            raised by middleware: retry this attempt
     ├── ConfigurationError  (also a ValueError)   bad arguments or environment; nothing was sent
     ├── EntraTokenError                           no Entra ID token from the credential; not sent
     ├── NotSupportedOnFoundryError (also NotImplementedError)
@@ -52,10 +57,13 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "ClientClosedRequestError",
     "ConflictError",
     "ContentTooLargeError",
+    "DeadlineExceededError",
     "EntraTokenError",
     "GatewayTimeoutError",
+    "HTTPNotImplementedError",
     "InternalServerError",
     "NotFoundError",
     "NotSupportedOnFoundryError",
@@ -63,9 +71,12 @@ __all__ = [
     "OverloadedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "PreconditionFailedError",
     "RateLimitError",
+    "RequestHeaderFieldsTooLargeError",
     "RequestTimeoutError",
     "RequestTooLargeError",
+    "RetryableError",
     "ServiceUnavailableError",
     "UnprocessableEntityError",
     "error_class_for_status",
@@ -115,6 +126,12 @@ def _rebuild_error(
     error.args = args
     error.__dict__.update(state)
     return error
+
+
+class RetryableError(AnthropicError):
+    """Raise it from middleware to have the attempt retried, as the official ``RetryableError``:
+    the call is tried again (with the usual backoff) while ``max_retries`` allows, and then this
+    error reaches the caller as it is."""
 
 
 class ConfigurationError(AnthropicError, ValueError):
@@ -299,6 +316,10 @@ class ConflictError(APIStatusError):
     pass
 
 
+class PreconditionFailedError(APIStatusError):
+    pass
+
+
 class ContentTooLargeError(APIStatusError):
     pass
 
@@ -314,7 +335,19 @@ class RateLimitError(APIStatusError):
     pass
 
 
+class RequestHeaderFieldsTooLargeError(APIStatusError):
+    """431: a proxy or gateway in front of the service found the headers too large."""
+
+
+class ClientClosedRequestError(APIStatusError):
+    """499: a proxy reports that the connection to the client closed first."""
+
+
 class InternalServerError(APIStatusError):
+    pass
+
+
+class HTTPNotImplementedError(InternalServerError):
     pass
 
 
@@ -324,6 +357,9 @@ class ServiceUnavailableError(InternalServerError):
 
 class GatewayTimeoutError(InternalServerError):
     pass
+
+
+DeadlineExceededError = GatewayTimeoutError
 
 
 class OverloadedError(InternalServerError):
@@ -338,9 +374,13 @@ _CLASS_BY_STATUS: dict[int, type[APIStatusError]] = {
     404: NotFoundError,
     408: RequestTimeoutError,
     409: ConflictError,
+    412: PreconditionFailedError,
     413: ContentTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
+    431: RequestHeaderFieldsTooLargeError,
+    499: ClientClosedRequestError,
+    501: HTTPNotImplementedError,
     503: ServiceUnavailableError,
     504: GatewayTimeoutError,
     529: OverloadedError,

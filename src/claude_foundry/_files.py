@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["inline_file_data"]
+__all__ = ["file_from_path", "inline_file_data"]
 
 
 def _is_file_input(value: object) -> bool:
@@ -63,3 +63,13 @@ def inline_file_data(messages: list[Any]) -> list[Any]:
     """``messages`` with every file-valued base64 ``data`` read and encoded."""
     result = _blocks(messages)
     return list(result) if result is not messages else messages
+
+
+def file_from_path(path: str | os.PathLike[str]) -> tuple[str, bytes]:
+    """``(file name, contents)`` of the file at ``path``, as the official ``file_from_path``.
+
+    For a document or image in a message, the path itself can go in ``source.data``; it is read
+    and encoded when the request is sent.
+    """
+    with open(os.fspath(path), "rb") as file:
+        return os.path.basename(os.fspath(path)), file.read()

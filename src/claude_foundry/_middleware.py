@@ -38,7 +38,12 @@ from .types import decode_message, encode
 
 __all__ = [
     "AsyncCallNext",
+    "AsyncMiddlewareCallable",
+    "BetaRefusalFallbackMiddleware",
     "CallNext",
+    "Middleware",
+    "MiddlewareCallable",
+    "MiddlewareInput",
     "MiddlewareRequest",
     "MiddlewareResponse",
     "RefusalFallbackMiddleware",
@@ -167,6 +172,27 @@ class MiddlewareResponse:
 
 CallNext = Callable[[MiddlewareRequest], MiddlewareResponse]
 AsyncCallNext = Callable[[MiddlewareRequest], Awaitable[MiddlewareResponse]]
+MiddlewareCallable = Callable[[MiddlewareRequest, CallNext], MiddlewareResponse]
+AsyncMiddlewareCallable = Callable[
+    [MiddlewareRequest, AsyncCallNext], Awaitable[MiddlewareResponse]
+]
+
+
+class Middleware:
+    """Base class for middleware objects, as the official ``Middleware``: override
+    :meth:`handle` (sync client) and/or :meth:`handle_async` (async client). The defaults pass
+    the request on unchanged."""
+
+    def handle(self, request: MiddlewareRequest, call_next: CallNext) -> MiddlewareResponse:
+        return call_next(request)
+
+    async def handle_async(
+        self, request: MiddlewareRequest, call_next: AsyncCallNext
+    ) -> MiddlewareResponse:
+        return await call_next(request)
+
+
+MiddlewareInput = Middleware | MiddlewareCallable | AsyncMiddlewareCallable
 
 
 def _name(entry: object) -> str:
@@ -181,7 +207,9 @@ def _is_async_callable(entry: object) -> bool:
 
 def _translated(entry: Any) -> Any:
     """The official SDK's refusal-fallback middleware becomes ours (see the module docstring)."""
-    if type(entry).__name__ == "BetaRefusalFallbackMiddleware":
+    if type(entry).__name__ == "BetaRefusalFallbackMiddleware" and not isinstance(
+        entry, RefusalFallbackMiddleware
+    ):
         fallbacks = getattr(entry, "_fallbacks", None)
         if isinstance(fallbacks, list | tuple):
             return RefusalFallbackMiddleware(list(fallbacks))
@@ -196,6 +224,13 @@ def prepare_middleware(entries: Iterable[Any] | None, *, is_async: bool) -> tupl
     for entry in (_translated(entry) for entry in entries):
         method = "handle_async" if is_async else "handle"
         handler = getattr(entry, method, None)
+        if isinstance(entry, Middleware) and getattr(type(entry), method) is getattr(
+            Middleware, method
+        ):
+            raise TypeError(
+                f"middleware {_name(entry)} does not implement {method}(), which "
+                f"{'AsyncAnthropicFoundry' if is_async else 'AnthropicFoundry'} calls."
+            )
         if handler is not None:
             if inspect.iscoroutinefunction(handler) != is_async:
                 kind = "an async" if is_async else "a sync"
@@ -285,7 +320,7 @@ def _stream_refused(body: bytes) -> bool:
     return False
 
 
-class RefusalFallbackMiddleware:
+class RefusalFallbackMiddleware(Middleware):
     """On a refusal (``stop_reason == "refusal"``), ask the next model in ``fallbacks``.
 
     Each fallback is a dict with ``model`` and any other request fields to replace for that
@@ -346,3 +381,23 @@ class RefusalFallbackMiddleware:
             await response.aclose()
             response = await call_next(hop)
         return response
+
+
+class BetaRefusalFallbackMiddleware(RefusalFallbackMiddleware):
+    """:class:`RefusalFallbackMiddleware` under the official name and signature.
+
+    ``betas`` of the official class turn on Anthropic's fallback credit tokens, which Foundry
+    does not issue: only ``None`` (the default) or an empty list is accepted. There is no
+    ``BetaFallbackState`` pinning: each call starts at its own ``model``.
+    """
+
+    def __init__(
+        self, fallbacks: Iterable[Mapping[str, Any]], *, betas: Iterable[str] | None = None
+    ) -> None:
+        if betas is not None and list(betas):
+            raise ValueError(
+                f"BetaRefusalFallbackMiddleware(betas={list(betas)!r}): Microsoft Foundry issues "
+                "no fallback credit tokens, so there are no betas to send for them. Leave `betas` "
+                "out; pass other betas to the call with `betas=[...]`."
+            )
+        super().__init__(fallbacks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-__all__ = ["numbered_scripts", "sql_statements"]
+__all__ = ["newer_schema_message", "numbered_scripts", "sql_statements"]
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -37,3 +37,16 @@ def sql_statements(script: str) -> list[str]:
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     text = "\n".join(line.partition(" --")[0].rstrip() for line in lines)  # and trailing ones
     return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def newer_schema_message(what: str, found: int, newest: int) -> str | None:
+    """Why ``what`` (a store named with its location) cannot be used, when its schema version
+    ``found`` is newer than the ``newest`` this release has: a newer release may have added
+    columns this one would not fill in, or changed what rows mean."""
+    if found <= newest:
+        return None
+    return (
+        f"{what} has schema version {found}, newer than this release of claude-foundry can "
+        "read: upgrade claude-foundry (pip install -U claude-foundry) to use it; it was left "
+        "unchanged"
+    )

@@ -17,6 +17,7 @@ keywords the API does not take are moved into ``description``), so both send the
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Callable, Mapping
@@ -27,7 +28,13 @@ import msgspec
 from ._errors import OutputParseError
 from .types import Message, ParsedMessage, ParsedTextBlock, TextBlock
 
-__all__ = ["OutputFormat", "parsed_message", "resolve_output_format", "strict_schema"]
+__all__ = [
+    "OutputFormat",
+    "parsed_message",
+    "resolve_output_format",
+    "strict_schema",
+    "transform_schema",
+]
 
 T = TypeVar("T")
 
@@ -365,3 +372,15 @@ def _fits(value: Any, schema: Any, root: Mapping[str, Any]) -> bool:
     except ValueError:
         return False
     return True
+
+
+def transform_schema(json_schema: Any) -> dict[str, Any]:
+    """A JSON schema rewritten into the subset structured outputs accept, as the official
+    ``transform_schema``; a type (pydantic model, msgspec.Struct, dataclass, TypedDict) is turned
+    into its schema first. Keywords the API does not enforce move into the description.
+
+    >>> transform_schema({"type": "integer", "minimum": 1, "description": "A number"})
+    {'type': 'integer', 'description': 'A number\\n\\n{minimum: 1}'}
+    """
+    schema: dict[str, Any] = resolve_output_format(json_schema).wire["schema"]
+    return copy.deepcopy(schema)  # a type's schema is cached: the caller gets its own

@@ -40,7 +40,7 @@ import httpx2
 from ._admission import AdmissionAsk, AdmissionGate, Outcome, Priority, usage_outcome
 from ._config import SENTINEL_TYPE_NAMES
 from ._deadline import BODY_DEADLINE, StreamLimits, attempt_limit, stream_total
-from ._errors import APIConnectionError, APIError, APIStatusError
+from ._errors import APIConnectionError, APIError, APIStatusError, RetryableError
 from ._events import transport_error as stream_transport_error
 from ._redact import CredentialSafeRequest, redact_error
 from ._responses import (
@@ -365,6 +365,8 @@ class Pipeline:
                 error, retryable, headers = _retry_decision(early.error, request)
             except (httpx2.RequestError, APIConnectionError, APIStatusError) as exc:
                 error, retryable, headers = _retry_decision(exc, request)
+            except RetryableError as exc:  # middleware asked for another attempt
+                error, retryable, headers = exc, True, None
             else:
                 if gate is not None:
                     if type(result) is StreamStart:

@@ -33,7 +33,7 @@ import msgspec
 from .._errors import APIStatusError
 from .._pipeline import backoff_delay
 from ._admission import AdaptiveLimit, Admission, GovernedAdmission
-from ._deadline import DeadlineGate, DeadlinePassed
+from ._deadline import BatchCanceling, DeadlineGate, DeadlinePassed
 from ._format import canceled_result, expired_result, result_line
 from ._outcome import Verdict, judge_error, judge_message
 from ._output import ResultsFile
@@ -147,7 +147,9 @@ class BatchRunner:
         # same quota pool are admitted first and the batch takes what they leave; in front of its
         # governor, a gate that lets nothing out after the batch's deadline.
         if governor is not None:
-            gate = DeadlineGate(governor, lambda: self._expires_at, clock)
+            gate = DeadlineGate(
+                governor, lambda: self._expires_at, clock, canceling=lambda: self._canceling
+            )
             self._client = client.copy(max_retries=0, priority="background", governor=gate)
         elif hasattr(client, "copy"):
             self._client = client.copy(max_retries=0)
@@ -246,6 +248,8 @@ class BatchRunner:
                 verdict = judge_message(*self._create(job.params, job.custom_id))
             except DeadlinePassed:  # it would have waited at the governor past the deadline
                 return Verdict(expired_result())
+            except BatchCanceling:  # canceled while it waited at the governor: never sent
+                return Verdict(canceled_result())
             except Exception as exc:
                 verdict = judge_error(exc)
                 if (

@@ -40,7 +40,7 @@ from typing import Any
 import msgspec
 
 from .._errors import AnthropicError
-from .._migrations import numbered_scripts
+from .._migrations import newer_schema_message, numbered_scripts
 from ._format import BatchRequest
 from ._state import (
     BATCH_TRANSITIONS,
@@ -229,12 +229,9 @@ class BatchStore(ABC):
         return current
 
     def _refuse_newer(self, found: int, newest: int) -> None:
-        if found > newest:
-            raise BatchStoreError(
-                f"the batch store {self.location} has schema version {found}, newer than this "
-                "release of claude-foundry can read: upgrade claude-foundry (pip install -U "
-                "claude-foundry) to use it; the store was left unchanged"
-            )
+        message = newer_schema_message(f"the batch store {self.location}", found, newest)
+        if message is not None:
+            raise BatchStoreError(message)
 
     # --- batches ------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from .settings import (
     endpoint_for_resource,
     url_secrets,
 )
+from .stores import check_ledger
 
 __all__ = ["CHECK_NAMES", "run_doctor"]
 
@@ -35,6 +36,7 @@ CHECK_NAMES = (
     "tls",
     "auth",
     "deployment",
+    "ledger",
 )
 _REQUIRES: dict[str, tuple[str, ...]] = {
     "base_url": ("resource",),
@@ -84,6 +86,7 @@ def run_doctor(
         ("tls", lambda c: check_tls(_url(c), c.proxy, c.options.timeout)),
         ("auth", probe_auth),
         ("deployment", probe_deployment),
+        ("ledger", check_ledger),
     ]
     results: list[CheckResult] = []
     by_name: dict[str, CheckResult] = {}

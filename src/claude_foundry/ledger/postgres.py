@@ -24,7 +24,14 @@ import msgspec
 
 from .._config import redact_url
 from .rollup import DAY_SECONDS, ROLLUP_TABLES, rollup
-from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
+from .store import (
+    COLUMNS,
+    LedgerError,
+    Store,
+    driver_errors,
+    migration_scripts,
+    refuse_newer_schema,
+)
 
 _DAILY_TABLES = (
     "ledger_daily",
@@ -156,6 +163,7 @@ class PostgresStore(Store):
                     "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
                 ).fetchone()
                 current = int(row[0])
+                refuse_newer_schema(self.where, current, self.dialect)
                 for version, script in migration_scripts(self.dialect):
                     if version <= current or (target is not None and version > target):
                         continue
@@ -166,6 +174,19 @@ class PostgresStore(Store):
                     )
                     current = version
             return current
+
+    def schema_version(self) -> int | None:
+        with driver_errors("reading the schema version", self.where):
+            connection = self._connection()
+            row = connection.execute(
+                "SELECT to_regclass('ledger_schema_versions') IS NOT NULL"
+            ).fetchone()
+            if not row[0]:
+                return None
+            row = connection.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
+            ).fetchone()
+            return int(row[0])
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):

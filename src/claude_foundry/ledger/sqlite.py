@@ -17,7 +17,14 @@ from typing import Any
 
 from .._migrations import sql_statements
 from .rollup import DAY_SECONDS, ROLLUP_TABLES, rollup
-from .store import COLUMNS, LedgerError, Store, driver_errors, migration_scripts
+from .store import (
+    COLUMNS,
+    LedgerError,
+    Store,
+    driver_errors,
+    migration_scripts,
+    refuse_newer_schema,
+)
 
 _DAILY_TABLES = (
     "ledger_daily",
@@ -77,6 +84,7 @@ class SQLiteStore(Store):
                 (current,) = connection.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
                 ).fetchone()
+                refuse_newer_schema(self.where, current, self.dialect)
                 for version, script in migration_scripts(self.dialect):
                     if version <= current or (target is not None and version > target):
                         continue
@@ -91,6 +99,20 @@ class SQLiteStore(Store):
                 connection.execute("ROLLBACK")
                 raise
             return int(current)
+
+    def schema_version(self) -> int | None:
+        with driver_errors("reading the schema version", self.where):
+            connection = self._connection()
+            (tables,) = connection.execute(
+                "SELECT COUNT(*) FROM sqlite_master "
+                "WHERE type = 'table' AND name = 'ledger_schema_versions'"
+            ).fetchone()
+            if not tables:
+                return None
+            (version,) = connection.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM ledger_schema_versions"
+            ).fetchone()
+            return int(version)
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with driver_errors("writing calls", self.where):

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .._errors import AnthropicError
-from .._migrations import numbered_scripts
+from .._migrations import newer_schema_message, numbered_scripts
 from .._observe import CallRecord
 
 __all__ = [
@@ -161,13 +161,19 @@ def row_for(
     )
 
 
-def _tags_json(tags: Any) -> str | None:
-    return json.dumps(dict(tags), separators=(",", ":"), sort_keys=True) if tags else None
-
-
 def migration_scripts(dialect: str) -> list[tuple[int, str]]:
     """``(version, sql)`` of every migration for ``dialect``, in order."""
     return numbered_scripts(__package__, dialect)
+
+
+def refuse_newer_schema(where: str, found: int, dialect: str) -> None:
+    """Raise a :class:`LedgerError` if the ledger at ``where`` was migrated by a newer release:
+    its rows may need columns this release would leave empty."""
+    message = newer_schema_message(f"The ledger {where}", found, migration_scripts(dialect)[-1][0])
+    if message is not None:
+        error = LedgerError(f"{message}.")
+        error.transient = False
+        raise error
 
 
 # DB-API error classes that say "try again later" in both drivers.
@@ -208,6 +214,11 @@ class Store:
 
     def migrate(self, target: int | None = None) -> int:
         """Apply the migrations not applied yet (up to ``target``); return the schema version."""
+        raise NotImplementedError
+
+    def schema_version(self) -> int | None:
+        """The schema version migrations have brought the ledger to, ``None`` when it has no
+        ledger tables yet (the first write creates them). Reads only."""
         raise NotImplementedError
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -15,12 +16,15 @@ from .._stream import AsyncStream, Stream
 __all__ = [
     "UNAVAILABLE_ON_BETA",
     "UNAVAILABLE_ON_CLIENT",
+    "AsyncRawResponse",
     "AsyncStreamingResponse",
     "AsyncStreamingResponseManager",
     "NotOnFoundry",
     "RawResponse",
     "StreamingResponse",
     "StreamingResponseManager",
+    "as_async_raw",
+    "parsed_value",
 ]
 
 _T = TypeVar("_T")
@@ -177,13 +181,34 @@ class _ResponseFacts:
     def apim_request_id(self) -> str | None:
         return self.http_response.headers.get("apim-request-id")
 
+    @property
+    def workspace_id(self) -> str | None:
+        """Always ``None`` on Foundry, which has no Anthropic workspaces (an official field)."""
+        return self.http_response.headers.get("anthropic-workspace-id")
 
-class RawResponse(_ResponseFacts):
-    """What ``with_raw_response`` methods return: the HTTP response and the parsed value.
+    @property
+    def http_request(self) -> httpx2.Request:
+        return self.http_response.request
 
-    ``headers``, ``status_code``, ``http_response``, ``request_id`` and ``apim_request_id`` are
-    read from the response; :meth:`parse` returns the ``Message`` (or the stream).
-    """
+    @property
+    def method(self) -> str:
+        return self.http_response.request.method
+
+    @property
+    def http_version(self) -> str:
+        return self.http_response.http_version
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        return self.http_response.elapsed
+
+    @property
+    def is_closed(self) -> bool:
+        return self.http_response.is_closed
+
+
+class _ReadResponse(_ResponseFacts):
+    """A response whose body has been read (or, for a stream, handed to the stream)."""
 
     __slots__ = ("_parsed", "http_response")
 
@@ -195,7 +220,24 @@ class RawResponse(_ResponseFacts):
     def content(self) -> bytes:
         return self.http_response.content
 
-    @property
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.status_code}] {self.url}>"
+
+
+class RawResponse(_ReadResponse):
+    """What the sync client's ``with_raw_response`` methods return (the official
+    ``APIResponse``): the HTTP response and the parsed value.
+
+    ``headers``, ``status_code``, ``url``, ``http_response``, ``request_id`` and
+    ``apim_request_id`` are read from the response; :meth:`parse` returns the ``Message`` (or
+    the stream); ``read()``, ``text()`` and ``json()`` give the body.
+    """
+
+    __slots__ = ()
+
+    def read(self) -> bytes:
+        return self.http_response.read()
+
     def text(self) -> str:
         return self.http_response.text
 
@@ -205,8 +247,60 @@ class RawResponse(_ResponseFacts):
     def parse(self) -> Any:
         return self._parsed
 
-    def __repr__(self) -> str:
-        return f"<RawResponse [{self.status_code}] {self.url}>"
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        return self.http_response.iter_bytes(chunk_size)
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        return self.http_response.iter_text(chunk_size)
+
+    def iter_lines(self) -> Iterator[str]:
+        return self.http_response.iter_lines()
+
+    def close(self) -> None:
+        self.http_response.close()
+
+
+class AsyncRawResponse(_ReadResponse):
+    """What the async client's ``with_raw_response`` methods return (the official
+    ``AsyncAPIResponse``): as :class:`RawResponse`, with ``await response.parse()`` and the
+    reading methods coroutines."""
+
+    __slots__ = ()
+
+    async def read(self) -> bytes:
+        return await self.http_response.aread()
+
+    async def text(self) -> str:
+        await self.read()
+        return self.http_response.text
+
+    async def json(self) -> Any:
+        await self.read()
+        return self.http_response.json()
+
+    async def parse(self) -> Any:
+        return self._parsed
+
+    def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        return self.http_response.aiter_bytes(chunk_size)
+
+    def iter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        return self.http_response.aiter_text(chunk_size)
+
+    def iter_lines(self) -> AsyncIterator[str]:
+        return self.http_response.aiter_lines()
+
+    async def close(self) -> None:
+        await self.http_response.aclose()
+
+
+def parsed_value(response: RawResponse | AsyncRawResponse) -> Any:
+    """What ``parse()`` gives, without awaiting."""
+    return response._parsed
+
+
+def as_async_raw(response: RawResponse) -> AsyncRawResponse:
+    return AsyncRawResponse(response.http_response, response._parsed)
 
 
 class _StreamingResponseBase(_ResponseFacts):

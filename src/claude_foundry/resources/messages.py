@@ -37,12 +37,14 @@ from .._tools import tool_definitions
 from ..types import Message, MessageTokensCount, ParsedMessage, encode
 from . import (
     ALTERNATIVES,
+    AsyncRawResponse,
     AsyncStreamingResponse,
     AsyncStreamingResponseManager,
     NotOnFoundry,
     RawResponse,
     StreamingResponse,
     StreamingResponseManager,
+    as_async_raw,
 )
 
 __all__ = [
@@ -534,27 +536,29 @@ class MessagesWithRawResponse:
 
 
 class AsyncMessagesWithRawResponse:
-    """``client.messages.with_raw_response`` of the async client."""
+    """``client.messages.with_raw_response`` of the async client: :class:`AsyncRawResponse`,
+    whose ``parse()`` is awaited as the official ``AsyncAPIResponse``'s."""
 
     batches = NotOnFoundry("client.messages.with_raw_response.batches", ALTERNATIVES["batches"])
 
     def __init__(self, messages: AsyncMessages) -> None:
         self._messages = messages
 
-    async def create(self, **params: Any) -> RawResponse:
+    async def create(self, **params: Any) -> AsyncRawResponse:
         messages = self._messages
-        return _raw(await messages._client._request(messages._create_call(params, raw=True)))
+        call = messages._create_call(params, raw=True)
+        return as_async_raw(_raw(await messages._client._request(call)))
 
-    async def count_tokens(self, **params: Any) -> RawResponse:
+    async def count_tokens(self, **params: Any) -> AsyncRawResponse:
         messages = self._messages
         call = messages._count_call(params, raw=True)
         result: RawResponse = await messages._client._request(call)
-        return result
+        return as_async_raw(result)
 
-    async def parse(self, **params: Any) -> RawResponse:
+    async def parse(self, **params: Any) -> AsyncRawResponse:
         messages = self._messages
         result: RawResponse = await messages._client._request(_raw_parse_call(messages, params))
-        return result
+        return as_async_raw(result)
 
 
 class MessagesWithStreamingResponse:

@@ -168,6 +168,14 @@ class CircuitBreaker:
                 return self._clock() >= self.open_until
             return self.state is S.CLOSED or (self.state is S.HALF_OPEN and not self._probing)
 
+    def reopens_in(self) -> float | None:
+        """Seconds until an open breaker lets a probe through (0 when it would now), ``None``
+        when it is not open (closed, half-open, or taken out until reset)."""
+        with self._lock:
+            if self.state is not S.OPEN:
+                return None
+            return max(0.0, self.open_until - self._clock())
+
     def success(self) -> None:
         with self._lock:
             if self.state in (S.CLOSED, S.HALF_OPEN):
@@ -181,6 +189,21 @@ class CircuitBreaker:
                 self.state is S.CLOSED and self.failures + 1 >= self.threshold
             )
             self._handle(E.TRIP if trip else E.FAILURE, reason)
+
+    def hold(self, seconds: float, reason: str | None = None) -> None:
+        """The deployment asked not to be called for ``seconds`` (a 429's ``retry-after``): keep
+        it out at least that long, capped at ``max_cooldown``. Only ever extends: a shorter
+        request later never brings it back sooner."""
+        with self._lock:
+            if self.state is S.DISABLED or seconds <= 0:
+                return
+            if self.state is not S.OPEN:
+                self._move(E.TRIP)
+                self._probing = False
+                self.failures += 1
+                self.reason = reason or self.reason
+            until = self._clock() + min(seconds, self.max_cooldown)
+            self.open_until = max(self.open_until, until)
 
     def config_error(self, reason: str) -> None:
         with self._lock:

@@ -16,25 +16,36 @@ connection pool) sharing one quota governor keyed by the catalogue's pools.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Self, TypeVar
 
 from .._admission import ROOM_ELSEWHERE
 from .._client import AnthropicFoundry, AsyncAnthropicFoundry
+from .._config import NOT_GIVEN, NotGiven
 from .._errors import ConfigurationError
 from .._observe import ROUTING
 from ..quota.governor import QuotaGovernor
-from ..resources import RawResponse
+from ..resources import AsyncRawResponse, RawResponse, parsed_value
 from .catalogue import Catalogue, Deployment
 from .features import features_used
-from .router import Attempts, Router
+from .router import Attempts, RecoveryPending, Router
 
 __all__ = ["AsyncRoutedFoundry", "RoutedFoundry"]
 
 Params = dict[str, Any]
 Select = Callable[[Any], Any]
 """From a deployment's client to the resource a call uses (``client.messages``, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A step of a routed call: wait ``seconds`` for a cooling deployment, then go on."""
+
+    seconds: float
 
 
 def _messages(client: Any) -> Any:
@@ -61,22 +72,44 @@ class _RoutedBase(Generic[_ClientT]):
         max_retries: int = 1,
         client_options: Mapping[str, Any] | None = None,
         router: Router | None = None,
+        recovery_wait: float = 30.0,
     ) -> None:
         """``governor``: ``True`` (default) builds one from the catalogue's pools, ``None`` or
         ``False`` turns quota off, or pass your own. ``credential`` serves deployments with
         ``entra = true``. ``max_retries`` is each deployment's own retries before the call moves
-        on. ``client_options`` go to every deployment's client (``timeout``, ...)."""
+        on. ``client_options`` go to every deployment's client (``timeout``, ...).
+        ``recovery_wait``: when every deployment a call could use is cooling down after
+        failures, how long in all it may wait for the first to come back (0: fail at once)."""
         import os
 
         if governor is True:
             governor = QuotaGovernor(catalogue.pools)
         self.catalogue = catalogue
         self.governor: QuotaGovernor | None = governor or None
-        self.router = router or Router(catalogue, governor=self.governor)
+        self.router = router or Router(
+            catalogue, governor=self.governor, recovery_wait=recovery_wait
+        )
         self._environ = os.environ if environ is None else environ
         self._credential = credential
         self._options = {"max_retries": max_retries, **(client_options or {})}
+        self._client_governor: Any = self.governor  # what each deployment's client admits through
         self._clients: dict[str, _ClientT] = {}
+
+    def copy(self, *, governor: Any = NOT_GIVEN, **client_options: Any) -> Self:
+        """A routed client over the same catalogue, router (breakers, sticky conversations) and
+        quota, whose deployments' clients take ``client_options`` over this one's
+        (``max_retries``, ``priority``, ``timeout``, ...). ``governor`` replaces what those
+        clients admit their calls through (the router still asks this one's governor where
+        there is room). The copy opens its own connections; close it as the original."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._options = {**self._options, **client_options}
+        if not isinstance(governor, NotGiven):
+            clone._client_governor = governor
+        clone._clients = {}
+        return clone
+
+    with_options = copy
 
     def client_for(self, deployment: Deployment) -> _ClientT:
         """The deployment's own client (built on first use, then kept)."""
@@ -103,7 +136,7 @@ class _RoutedBase(Generic[_ClientT]):
                         "which is not set"
                     )
                 options["api_key"] = key
-            client = self._client_class(governor=self.governor, **options)
+            client = self._client_class(governor=self._client_governor, **options)
             # The catalogue knows the pool (deployments of one name may sit in different ones).
             client._pipeline.pool = deployment.pool
             # A stream that fails before its first content moves to the next deployment.
@@ -111,7 +144,7 @@ class _RoutedBase(Generic[_ClientT]):
             self._clients[deployment.name] = client
         return client
 
-    def _flow(self, params: dict[str, Any]) -> Generator[tuple[_ClientT, Params], Any, Any]:
+    def _flow(self, params: dict[str, Any]) -> Generator[tuple[_ClientT, Params] | Pause, Any, Any]:
         """The routing decisions of one call, without I/O: yields each attempt's client and
         parameters; the sync or async ``_run`` makes the call and sends back its result (or
         throws in its exception). Returns the tagged result."""
@@ -121,7 +154,11 @@ class _RoutedBase(Generic[_ClientT]):
             raise TypeError("model must be a route or deployment name (a string)")
         attempts = self.router.start(route, features_used(params), conversation)
         while True:
-            deployment = self.router.pick(attempts)
+            try:
+                deployment = self.router.pick(attempts)
+            except RecoveryPending as pending:
+                yield Pause(pending.wait)  # the driver sleeps (or awaits), then we pick again
+                continue
             # What the usage record of this attempt says (observers, the ledger). The driver
             # makes the call in the context these are set in (a generator has no context of
             # its own).
@@ -154,7 +191,8 @@ def _tag(result: Any, attempts: Attempts) -> Any:
     """Let the reply say how it was routed: ``deployment`` (the catalogue name of the one that
     answered), ``route`` and ``failovers`` (how often the call moved on) on messages."""
     assert attempts.deployment is not None
-    tagged = result.parse() if isinstance(result, RawResponse) else result
+    raw = isinstance(result, RawResponse | AsyncRawResponse)
+    tagged = parsed_value(result) if raw else result
     with contextlib.suppress(AttributeError, TypeError):
         tagged.__dict__["deployment"] = attempts.deployment.name
         tagged.__dict__["route"] = attempts.route
@@ -198,10 +236,14 @@ class RoutedFoundry(_RoutedBase[AnthropicFoundry]):
         error: BaseException | None = None
         while True:
             try:
-                client, attempt = flow.send(result) if error is None else flow.throw(error)
+                step = flow.send(result) if error is None else flow.throw(error)
             except StopIteration as stop:
                 return stop.value
             result = error = None
+            if isinstance(step, Pause):
+                time.sleep(step.seconds)
+                continue
+            client, attempt = step
             try:
                 result = call(client, attempt)
             except BaseException as exc:
@@ -314,10 +356,14 @@ class AsyncRoutedFoundry(_RoutedBase[AsyncAnthropicFoundry]):
         error: BaseException | None = None
         while True:
             try:
-                client, attempt = flow.send(result) if error is None else flow.throw(error)
+                step = flow.send(result) if error is None else flow.throw(error)
             except StopIteration as stop:
                 return stop.value
             result = error = None
+            if isinstance(step, Pause):
+                await asyncio.sleep(step.seconds)
+                continue
+            client, attempt = step
             try:
                 result = await call(client, attempt)
             except BaseException as exc:

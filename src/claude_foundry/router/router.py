@@ -18,11 +18,17 @@ What a failure means:
 
 - 429 (after the deployment's own retries), 5xx and 529, timeouts and connection errors, a
   stream that failed before its first content, a pool with no room within the caller's patience:
-  the deployment failed this call; its breaker counts it; the call moves to the next one.
+  the deployment failed this call; its breaker counts it; the call moves to the next one. A 429
+  that says when to come back (``retry-after``) keeps the deployment out until then.
 - 401, 403, 404: configuration (a wrong key, a missing role, a wrong deployment name). The
   error reaches the caller with its hint, the deployment is taken out (breaker DISABLED) until
   :meth:`Router.reset`; the call does not move on, because another deployment would hide it.
 - Anything else (400 for a bad request, ...): the caller's; raised as is, breaker untouched.
+
+When every deployment the call could still use is cooling down (its breaker open from earlier
+calls' failures), the call waits for the first to come back, within ``recovery_wait`` seconds in
+all (:class:`RecoveryPending` tells the driver how long), rather than fail at once: a region's
+outage of a few seconds then costs callers a pause, not an error.
 """
 
 from __future__ import annotations
@@ -43,13 +49,21 @@ from .._errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from .._pipeline import requested_retry_delay
 from ..quota.errors import QuotaPoolFull, QuotaWaitTimeout
 from ..quota.governor import QuotaGovernor
-from .breaker import CircuitBreaker
+from .breaker import BreakerState, CircuitBreaker
 from .catalogue import Catalogue, Deployment
 from .features import refusal_message
 
-__all__ = ["Attempts", "NoDeploymentAvailable", "Router", "Verdict", "classify"]
+__all__ = [
+    "Attempts",
+    "NoDeploymentAvailable",
+    "RecoveryPending",
+    "Router",
+    "Verdict",
+    "classify",
+]
 
 Verdict = Literal["failover", "config", "caller"]
 
@@ -61,6 +75,27 @@ class NoDeploymentAvailable(APIConnectionError):
     def __init__(self, message: str, reasons: dict[str, str]) -> None:
         super().__init__(message)
         self.reasons = reasons
+
+
+class RecoveryPending(Exception):
+    """Every deployment the call may still use is cooling down; the first comes back in
+    ``wait`` seconds, within the call's patience. The driver sleeps, then picks again."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"a deployment comes back in {wait:.2f} s")
+        self.wait = wait
+
+
+# While a half-open deployment's probe is out, how often a waiting call looks again.
+_PROBE_POLL = 0.05
+
+
+def _requested_pause(error: BaseException) -> float | None:
+    """Seconds a 429 asked the caller to stay away (``retry-after-ms`` / ``retry-after``)."""
+    if not isinstance(error, APIStatusError) or error.status_code != 429:
+        return None
+    response = getattr(error, "response", None)
+    return requested_retry_delay(response.headers if response is not None else None)
 
 
 def classify(error: BaseException) -> Verdict:
@@ -91,6 +126,8 @@ class Attempts:
     """Pools found without room during this call (seconds they asked to wait)."""
     room_elsewhere: bool = False
     """Whether the deployment picked last has another pool to move to if its own is full."""
+    waited: float = 0.0
+    """Seconds this call has waited for a cooling deployment to come back."""
 
 
 class Router:
@@ -104,7 +141,13 @@ class Router:
         breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
         rand: Callable[[], float] = random.random,
         sticky_size: int = 10_000,
+        recovery_wait: float = 30.0,
     ) -> None:
+        """``recovery_wait``: how long in all a call may wait for a cooling deployment to come
+        back when no other can take it (0 fails at once)."""
+        if not 0 <= recovery_wait < float("inf"):
+            raise ValueError(f"recovery_wait must be a number of seconds >= 0, not {recovery_wait}")
+        self.recovery_wait = recovery_wait
         self.catalogue = catalogue
         self.governor = governor
         self.breakers = {name: breaker() for name in catalogue.deployments}
@@ -201,6 +244,7 @@ class Router:
             # Only hosting refuses: the service's own 400, before anything is sent.
             raise BadRequestError(next(iter(reasons.values())), status_code=400)
         if not healthy:
+            self._wait_for_recovery(attempts, candidates)
             detail = "; ".join(f"{name}: {why}" for name, why in reasons.items())
             raise NoDeploymentAvailable(
                 f"No deployment of route {attempts.route!r} can take this call ({detail}).",
@@ -211,6 +255,21 @@ class Router:
         attempts.deployment = chosen
         attempts.tried.append(chosen.name)
         return chosen
+
+    def _wait_for_recovery(self, attempts: Attempts, candidates: list[Deployment]) -> None:
+        """Raise :class:`RecoveryPending` when a candidate this call has not failed on is only
+        cooling down and comes back within the call's remaining patience."""
+        soonest: float | None = None
+        for deployment in candidates:
+            breaker = self.breakers[deployment.name]
+            wait = breaker.reopens_in()
+            if wait is None and breaker.state is BreakerState.HALF_OPEN:
+                wait = _PROBE_POLL  # another call's probe is out: look again shortly
+            if wait is not None and (soonest is None or wait < soonest):
+                soonest = wait
+        if soonest is not None and attempts.waited + soonest <= self.recovery_wait:
+            attempts.waited += soonest
+            raise RecoveryPending(soonest)
 
     def succeeded(self, attempts: Attempts) -> None:
         deployment = attempts.deployment
@@ -247,7 +306,11 @@ class Router:
             self.breakers[deployment.name].success()  # it answered; the request was wrong
             return False
         if not isinstance(error, QuotaWaitTimeout):
-            self.breakers[deployment.name].failure(reason)
+            breaker = self.breakers[deployment.name]
+            breaker.failure(reason)
+            held = _requested_pause(error)
+            if held is not None:
+                breaker.hold(held, reason)  # it said when to come back: not before
         attempts.failed[deployment.name] = reason
         attempts.failovers += 1
         return True
