@@ -11,41 +11,41 @@ import re
 import sys
 
 _TOOLSETS = (
-    "belongs to the computer and browser toolsets (computer_toolset_20260801, "
-    "browser_toolset_20260801), which Foundry does not offer"
+    "it belongs to the computer and browser toolsets (computer_toolset_20260801, "
+    "browser_toolset_20260801), which Microsoft Foundry does not support."
 )
 _MODELS = (
-    "belongs to the Models API (/v1/models), which Foundry does not offer; on Foundry `model` "
-    "is the name of your deployment, listed in the Foundry portal (Build > Models)"
+    "it belongs to the Models API (/v1/models), which Microsoft Foundry does not offer; on "
+    "Foundry `model` is the name of your deployment, listed in the Foundry portal (Build > Models)."
 )
 _FILES = (
-    "belongs to the Files API, which Foundry does not offer; send documents and images inline "
-    "(base64) or by URL"
+    "it belongs to the Files API, which Microsoft Foundry does not offer; send documents and "
+    "images inline (base64) or by URL."
 )
-_SKILLS = "belongs to the Skills API (/v1/skills), which Foundry does not offer"
+_SKILLS = "it belongs to the Skills API (/v1/skills), which Microsoft Foundry does not offer."
 _ORGANIZATION = (
-    "belongs to the Admin API (organizations, members, user profiles), which Foundry does not "
-    "offer; manage access with Azure roles on the Foundry resource"
+    "it belongs to the Admin API (organizations, members, user profiles), which Microsoft "
+    "Foundry does not offer; manage access with Azure roles on the Foundry resource."
 )
 _ERROR_CODE = (
-    "is an exception class the official client raises for one `error.details.error_code`; "
-    "claude_foundry raises the exception of the HTTP status instead (e.g. "
-    "claude_foundry.BadRequestError, claude_foundry.OverloadedError) with `.error_code` and "
-    "`.details` set: catch that and compare `exc.error_code`"
+    "it is an exception class the official client raises for one `error.details.error_code`; "
+    "this client raises the exception of the HTTP status (e.g. claude_foundry.BadRequestError, "
+    "claude_foundry.OverloadedError) with `.error_code` and `.details` set: catch that and "
+    "compare `exc.error_code`."
 )
 _ERROR_DETAILS = (
-    "is the model of `error.details` for one error code; claude_foundry keeps `details` as the "
-    "plain JSON object of the body: read `exc.details` and `exc.error_code` on the exception"
+    "it is the model of `error.details` for one error code; this client keeps `details` as the "
+    "plain JSON object of the body: read `exc.details` and `exc.error_code` on the exception."
 )
 _BETA = (
-    "is a beta name; client.beta.messages returns and takes the same types as client.messages: "
-    "import the name without the `Beta` prefix (BetaMessage -> Message), or from "
-    "claude_foundry.types.beta, which has the beta names whose shapes are the same"
+    "it is a beta name; client.beta.messages returns and takes the same types as "
+    "client.messages: import the name without the `Beta` prefix (BetaMessage -> Message), or "
+    "from claude_foundry.types.beta, which has the beta names whose shapes are the same."
 )
 _BETA_ONLY = (
-    "has beta-only fields or members (or no non-beta counterpart), which "
+    "it has beta-only fields or members (or no non-beta counterpart), which "
     "claude_foundry.types.beta does not type; build such request parts as plain dicts; a reply "
-    "block of a beta-only type arrives as an UnknownBlock whose fields read as attributes"
+    "block of a beta-only type arrives as an UnknownBlock whose fields read as attributes."
 )
 
 _ERROR_CODE_STEMS = "|".join(
@@ -93,30 +93,14 @@ def reason_not_offered(name: str, *, beta: bool = False) -> str | None:
     return None
 
 
-def missing_name(module: str, name: str, *, beta: bool = False) -> AttributeError | ImportError:
-    """The error for a name ``module`` lacks: with the reason when the name is an official one
-    Foundry does not offer. Called from a module ``__getattr__``."""
+def missing_name(module: str, name: str, *, beta: bool = False) -> Exception:
+    """The error for a name ``module`` lacks, raised by its ``__getattr__``: with the reason
+    when the name is an official one Foundry does not offer (an ImportError for a ``from ...
+    import``, an AttributeError for ``hasattr`` and the like)."""
+    from .._unavailable import UNAVAILABLE, unavailable_error
+
     reason = None if name.startswith("_") else reason_not_offered(name, beta=beta)
-    if reason is None:
-        return AttributeError(f"module {module!r} has no attribute {name!r}", name=name)
-    message = f"{module}.{name} {reason}."
-    if _called_by_from_import(depth=3):
-        return ImportError(f"cannot import name {name!r}: {message}", name=module)
-    return AttributeError(message, name=name)
-
-
-def _called_by_from_import(depth: int) -> bool:
-    """Whether the code ``depth`` frames up, the one asking for a missing name, is a
-    ``from ... import`` statement.
-
-    Python turns an ``AttributeError`` there into its own ImportError and drops the message, so
-    the reason is raised as an ImportError for that case; ``hasattr`` and ``getattr(..., default)``
-    still get the AttributeError they expect.
-    """
-    import dis
-
-    try:
-        frame = sys._getframe(depth)
-        return frame.f_code.co_code[frame.f_lasti] == dis.opmap["IMPORT_FROM"]
-    except (AttributeError, IndexError, KeyError, ValueError):
-        return False
+    if reason == _ERROR_CODE and name in UNAVAILABLE:
+        reason = UNAVAILABLE[name]  # the account errors the package root refuses, said the same
+    table = {name: reason} if reason is not None else {}
+    return unavailable_error(module, name, table, sys._getframe(2))
