@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._errors import AnthropicError
+from ..types.messages import DeletedMessageBatch
 from ._format import BatchRequest, requests_sha256, validate_requests
 from ._open import open_store
 from ._runner import BatchRunner
@@ -60,12 +61,6 @@ def default_store_location(environ: Mapping[str, str] | None = None) -> str:
         return env["CLAUDE_FOUNDRY_BATCH_STORE"]
     state_home = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return str(Path(state_home) / "claude-foundry" / "batches.sqlite")
-
-
-@dataclass(frozen=True, slots=True)
-class DeletedMessageBatch:
-    id: str
-    type: str = "message_batch_deleted"
 
 
 @dataclass(frozen=True, slots=True)
