@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from claude_foundry.emulator import Emulator
 from claude_foundry.emulator.journal import (
     BODY_LIMIT,
     HISTORY_LIMIT,
@@ -311,3 +312,31 @@ def test_history_counts_against_the_byte_budget() -> None:
     assert journal.body_bytes <= 300
     as_json = json.loads(journal.entries()[-1].to_json())
     assert as_json["history"][0]["content"] == "x" * 200
+
+
+def test_a_request_in_flight_at_a_reset_stays_out_of_the_next_journal(
+    emulator: Emulator,
+) -> None:
+    from claude_foundry import AnthropicFoundry
+
+    client = AnthropicFoundry(api_key="test-key", base_url=emulator.base_url, ledger=False)
+    request = {
+        "model": "claude-sonnet-5",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "slow"}],
+    }
+    emulator.add_fault(kind="latency", delay_ms=400, count=1)
+    slow = threading.Thread(target=lambda: client.messages.create(**request))
+    slow.start()
+    while True:  # until the slow request has arrived and taken the fault
+        rules = emulator.faults()
+        if not rules or rules[0].get("hits", 0) >= 1:
+            break
+        threading.Event().wait(0.01)
+    emulator.reset()  # the next test begins
+    client.messages.create(**request)
+    slow.join()
+    entries = emulator.journal()
+    assert len(entries) == 1  # the request of the previous test, finished later, is not there
+    assert entries[0].fault_id is None
+    client.close()

@@ -133,6 +133,7 @@ class _Exchange:
         "fault_kind",
         "headers",
         "history_note",
+        "journal_generation",
         "message_id",
         "raw_body",
         "raw_history",
@@ -149,6 +150,7 @@ class _Exchange:
 
     def __init__(self, state: EmulatorState, scope: Scope) -> None:
         self.started = time.perf_counter()
+        self.journal_generation = state.journal.generation
         self.scope = scope
         self.recorded = False
         self.request_id, self.apim_request_id, self.message_id = state.next_ids()
@@ -606,7 +608,7 @@ class EmulatorApp:
             history_note=ex.history_note,
             duration_ms=(time.perf_counter() - ex.started) * 1000,
         )
-        self.state.journal.record(entry)
+        self.state.journal.record(entry, generation=ex.journal_generation)
 
 
 async def _read_body(ex: _Exchange, receive: Receive, limit: int, timeout_s: float) -> bytes | None:

@@ -278,6 +278,10 @@ class Journal:
     Memory is bounded in bytes as well as entries: the kept request bodies and thread histories
     total at most ``max_bytes``; beyond it the oldest are replaced by a note of their size (their
     entries stay).
+
+    ``generation`` counts clears. A request takes it when it arrives and is journalled only if no
+    clear came in between: a slow request of one test, still in flight when the next test resets
+    the emulator, must not appear in the next test's journal.
     """
 
     def __init__(self, maxlen: int = 1000, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -291,6 +295,7 @@ class Journal:
         self._with_bodies: deque[JournalEntry] = deque()  # oldest first
         self._bytes = 0
         self._lock = threading.Lock()
+        self.generation = 0
 
     @property
     def maxlen(self) -> int:
@@ -302,8 +307,12 @@ class Journal:
         with self._lock:
             return self._bytes
 
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry, *, generation: int | None = None) -> None:
+        """Keep ``entry``, unless ``generation`` (the journal's when the request arrived) says a
+        clear came since."""
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return
             self._entries.append(entry)
             if entry.size:
                 self._with_bodies.append(entry)
@@ -337,6 +346,7 @@ class Journal:
 
     def clear(self) -> None:
         with self._lock:
+            self.generation += 1
             self._entries.clear()
             self._with_bodies.clear()
             self._bytes = 0
