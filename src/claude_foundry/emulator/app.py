@@ -13,18 +13,29 @@ Every response, errors included, carries ``request-id`` and ``apim-request-id``.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ..types import CountTokensRequest, Message, MessageCreateRequest, MessageStopEvent, encode
 from .auth import AuthFailure, azure_error
-from .bodies import BodyTimeout, BodyTooLarge, read_body
 from .config import DeploymentConfig
 from .control import build_control_app
+from .exchange import (
+    Exchange,
+    Receive,
+    Refusal,
+    Scope,
+    Send,
+    Stopping,
+    body_chunk,
+    drop_connection,
+    drop_connection_soon,
+    error_body,
+    pause,
+    read_request_body,
+    record_exchange,
+)
 from .faults import (
     MALFORMED_JSON_BODY,
     MALFORMED_SSE_CHUNK,
@@ -33,13 +44,13 @@ from .faults import (
     stream_error_event,
 )
 from .guard import foreign_request
-from .journal import HISTORY_LIMIT, JournalEntry, history_note
+from .journal import HISTORY_LIMIT, history_note
 from .quota import QuotaLimits, uncached_input_tokens
 from .responder import InvalidRequestError, check_request, stream_events
 from .sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 from .sse import encode_event
 from .state import EmulatorState
-from .threads import THREADS_FEATURE, ThreadError, ThreadTurn
+from .threads import THREADS_FEATURE, ThreadError
 from .tokens import count_input_tokens
 from .validation import (
     COUNT_FIELDS,
@@ -59,10 +70,6 @@ __all__ = ["CONTROL_PREFIX", "EmulatorApp"]
 
 logger = logging.getLogger("claude_foundry.emulator")
 
-Scope = MutableMapping[str, Any]
-ASGIMessage = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[ASGIMessage]]
-Send = Callable[[ASGIMessage], Awaitable[None]]
 
 CONTROL_PREFIX = "/_emulator"
 _ROUTES = {
@@ -74,7 +81,6 @@ _STREAM_CUTS = frozenset({"stream_error", "truncate", "disconnect", "malformed"}
 _ON_ARRIVAL = frozenset({"status"})
 _ON_REPLY = frozenset({"latency"}) | _STREAM_CUTS
 _FLUSH_BYTES = 4096  # unpaced streams are written in chunks of about this size
-_PAUSE_SLICE_S = 0.1  # how soon a paused request notices that the emulator is stopping
 
 _API_NOT_SUPPORTED = azure_error(
     404,
@@ -97,87 +103,6 @@ _DEPLOYMENT_NOT_FOUND = encode(
 )
 
 
-def _error_body(error_type: str, message: str, request_id: str) -> bytes:
-    return encode(
-        {
-            "type": "error",
-            "error": {"type": error_type, "message": message},
-            "request_id": request_id,
-        }
-    )
-
-
-class _Refusal(Exception):
-    """Ends request handling with an error response."""
-
-    def __init__(
-        self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        self.status = status
-        self.body = body
-        self.headers = headers or []
-
-
-class _Stopping(Exception):
-    """The emulator is stopping: end the request by closing its connection."""
-
-
-class _Exchange:
-    """One request/response: ids, what the journal records, and whether bytes went out."""
-
-    __slots__ = (
-        "apim_request_id",
-        "deployment",
-        "dropped",
-        "fault_id",
-        "fault_kind",
-        "headers",
-        "history_note",
-        "journal_generation",
-        "message_id",
-        "raw_body",
-        "raw_history",
-        "recorded",
-        "request_id",
-        "response_headers",
-        "scope",
-        "started",
-        "status",
-        "stream",
-        "thread_turn",
-        "unknown_fields",
-    )
-
-    def __init__(self, state: EmulatorState, scope: Scope) -> None:
-        self.started = time.perf_counter()
-        self.journal_generation = state.journal.generation
-        self.scope = scope
-        self.recorded = False
-        self.request_id, self.apim_request_id, self.message_id = state.next_ids()
-        region = state.config.region
-        self.response_headers: list[tuple[bytes, bytes]] = [
-            (b"request-id", self.request_id.encode()),
-            (b"apim-request-id", self.apim_request_id.encode()),
-        ]
-        if region:
-            self.response_headers.append((b"x-ms-region", region.encode()))
-        self.headers: dict[str, str] = {}
-        self.raw_body: bytes | None = None
-        self.deployment: str | None = None
-        self.fault_id: str | None = None
-        self.fault_kind: str | None = None
-        self.status = 0  # of the response started; 0 until then
-        self.dropped = False  # the connection was closed before the response was complete
-        self.stream = False
-        self.unknown_fields: list[str] = []
-        self.thread_turn: ThreadTurn | None = None
-        self.raw_history: bytes | None = None
-        self.history_note: str | None = None
-
-    def refuse(self, status: int, error_type: str, message: str) -> _Refusal:
-        return _Refusal(status, _error_body(error_type, message, self.request_id))
-
-
 class EmulatorApp:
     """ASGI application of one emulator. ``state`` may be changed while it serves."""
 
@@ -192,38 +117,38 @@ class EmulatorApp:
         if path.startswith(CONTROL_PREFIX):
             await self.control(scope, receive, send)  # mounted apps (Entra) are served there too
             return
-        exchange = _Exchange(self.state, scope)
+        exchange = Exchange(self.state, scope)
         try:
             await self._serve(exchange, scope, receive, send)
-        except _Refusal as refusal:
+        except Refusal as refusal:
             await self._respond(exchange, send, refusal.status, refusal.body, refusal.headers)
-        except _Stopping:
+        except Stopping:
             exchange.dropped = True
-            await _drop_connection_soon(send)
+            await drop_connection_soon(send)
         except RecursionError:
             # Deeply nested JSON that decoded can still be too deep for a later step: it is the
             # request's fault, so it gets a 400, never a 500.
             if exchange.status == 0:
-                body = _error_body("invalid_request_error", NESTED_TOO_DEEPLY, exchange.request_id)
+                body = error_body("invalid_request_error", NESTED_TOO_DEEPLY, exchange.request_id)
                 await self._respond(exchange, send, 400, body)
             else:
                 exchange.dropped = True
-                _drop_connection(send)
+                drop_connection(send)
         except Exception:
             logger.exception("unexpected error while serving %s %s", scope["method"], path)
             if exchange.status == 0:
-                body = _error_body("api_error", "Internal server error", exchange.request_id)
+                body = error_body("api_error", "Internal server error", exchange.request_id)
                 await self._respond(exchange, send, 500, body)
             else:
                 exchange.dropped = True
-                _drop_connection(send)
+                drop_connection(send)
         finally:
-            self._record(exchange)
+            record_exchange(self.state, exchange)
             self._settle_thread(exchange, whole=False)
 
     # --- the request path ---------------------------------------------------------------------
 
-    async def _serve(self, ex: _Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, ex: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
         config = state.config
         route = _ROUTES.get(scope["path"])
@@ -237,7 +162,7 @@ class EmulatorApp:
         if route is None:
             path: str = scope["path"]
             body = _API_NOT_SUPPORTED if path.startswith(("/anthropic/", "/v1/")) else None
-            raise _Refusal(404, body or _RESOURCE_NOT_FOUND)
+            raise Refusal(404, body or _RESOURCE_NOT_FOUND)
         if scope["method"] != "POST":
             refusal = ex.refuse(
                 405,
@@ -249,13 +174,13 @@ class EmulatorApp:
 
         principal = state.authenticator.authenticate(headers)
         if isinstance(principal, AuthFailure):
-            raise _Refusal(
+            raise Refusal(
                 principal.status,
                 principal.body,
                 [(k.encode(), v.encode()) for k, v in principal.headers],
             )
 
-        raw = await _read_body(ex, receive, config.max_body_bytes, config.body_timeout_s)
+        raw = await read_request_body(ex, receive, config.max_body_bytes, config.body_timeout_s)
         if raw is None:
             return  # the client went away while sending
         data: dict[str, Any] | None = None
@@ -297,7 +222,7 @@ class EmulatorApp:
 
         deployment = config.deployments.get(request.model)
         if deployment is None:
-            raise _Refusal(404, _DEPLOYMENT_NOT_FOUND)
+            raise Refusal(404, _DEPLOYMENT_NOT_FOUND)
 
         known = CREATE_FIELDS if route == "messages" else COUNT_FIELDS
         ex.unknown_fields = [key for key in data if key not in known]
@@ -330,7 +255,7 @@ class EmulatorApp:
 
     async def _create(
         self,
-        ex: _Exchange,
+        ex: Exchange,
         request: MessageCreateRequest,
         deployment: DeploymentConfig,
         raw: bytes,
@@ -405,7 +330,7 @@ class EmulatorApp:
                 state.quota.settle(ticket, output_tokens=output_tokens, input_tokens=input_tokens)
 
     async def _send_message(
-        self, ex: _Exchange, body: bytes, fault: ActiveFault | None, send: Send
+        self, ex: Exchange, body: bytes, fault: ActiveFault | None, send: Send
     ) -> None:
         kind = fault.spec.kind if fault is not None else None
         if kind == "malformed":
@@ -415,14 +340,14 @@ class EmulatorApp:
         elif kind == "disconnect":
             await self._start(ex, send, 200, _JSON, [(b"content-length", str(len(body)).encode())])
             ex.dropped = True
-            self._record(ex)
-            await _drop_connection_soon(send)
+            record_exchange(self.state, ex)
+            await drop_connection_soon(send)
             return
         await self._respond(ex, send, 200, body)
 
     async def _stream(
         self,
-        ex: _Exchange,
+        ex: Exchange,
         message: Message,
         fault: ActiveFault | None,
         receive: Receive,
@@ -445,10 +370,10 @@ class EmulatorApp:
                 kind = fault.spec.kind
                 if kind == "disconnect":
                     if pending:
-                        await send(_chunk(b"".join(pending)))
+                        await send(body_chunk(b"".join(pending)))
                     ex.dropped = True
-                    self._record(ex)
-                    await _drop_connection_soon(send)
+                    record_exchange(self.state, ex)
+                    await drop_connection_soon(send)
                     return
                 if kind == "stream_error":
                     pending.append(encode_event(stream_error_event(fault.spec)))
@@ -457,26 +382,26 @@ class EmulatorApp:
                 break
             chunk = encode_event(event)
             if delay:
-                await send(_chunk(chunk))
-                if not await _pause(self.state, delay, receive):
+                await send(body_chunk(chunk))
+                if not await pause(self.state, delay, receive):
                     ex.dropped = True
                     if self.state.closing:
-                        await _drop_connection_soon(send)
+                        await drop_connection_soon(send)
                     return  # the client is gone, or the server is stopping
             else:
                 pending.append(chunk)
                 pending_size += len(chunk)
                 if pending_size >= _FLUSH_BYTES:
-                    await send(_chunk(b"".join(pending)))
+                    await send(body_chunk(b"".join(pending)))
                     pending.clear()
                     pending_size = 0
-        self._record(ex)
+        record_exchange(self.state, ex)
         self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _begin_thread(self, ex: _Exchange, data: dict[str, Any], size: int) -> dict[str, Any]:
+    def _begin_thread(self, ex: Exchange, data: dict[str, Any], size: int) -> dict[str, Any]:
         """The body to answer from: for a request that continues a message thread, the thread's
         conversation and fields with the new messages; ``thread`` itself removed."""
         model = data.get("model")
@@ -493,7 +418,7 @@ class EmulatorApp:
                 size=size,
             )
         except ThreadError as exc:
-            raise _Refusal(exc.status, encode(exc.body(ex.request_id))) from None
+            raise Refusal(exc.status, encode(exc.body(ex.request_id))) from None
         if turn is None:
             return data
         ex.thread_turn = turn
@@ -508,7 +433,7 @@ class EmulatorApp:
 
     def _take_fault(
         self,
-        ex: _Exchange,
+        ex: Exchange,
         route: str,
         deployment: str | None,
         stream: bool,
@@ -523,7 +448,7 @@ class EmulatorApp:
         return fault
 
     async def _take_reply_fault(
-        self, ex: _Exchange, route: str, deployment: str
+        self, ex: Exchange, route: str, deployment: str
     ) -> ActiveFault | None:
         """The latency or cutting fault for a reply that is ready to go, its delay waited."""
         fault = self._take_fault(ex, route, deployment, ex.stream, _ON_REPLY)
@@ -532,16 +457,16 @@ class EmulatorApp:
 
     async def _wait_fault_delay(self, fault: ActiveFault | None) -> None:
         delay_ms = fault.spec.delay_ms if fault is not None else 0
-        if delay_ms and not await _pause(self.state, delay_ms / 1000):
-            raise _Stopping
+        if delay_ms and not await pause(self.state, delay_ms / 1000):
+            raise Stopping
 
-    async def _apply_status_fault(self, ex: _Exchange, fault: ActiveFault | None) -> None:
+    async def _apply_status_fault(self, ex: Exchange, fault: ActiveFault | None) -> None:
         if fault is None:
             return
         await self._wait_fault_delay(fault)
         if fault.spec.kind == "status":
             status, headers, body = status_fault_response(fault.spec, request_id=ex.request_id)
-            raise _Refusal(
+            raise Refusal(
                 status,
                 body,
                 [(k.encode(), v.encode()) for k, v in headers.items() if k != "content-type"],
@@ -549,7 +474,7 @@ class EmulatorApp:
 
     async def _start(
         self,
-        ex: _Exchange,
+        ex: Exchange,
         send: Send,
         status: int,
         content_type: bytes,
@@ -561,7 +486,7 @@ class EmulatorApp:
 
     async def _respond(
         self,
-        ex: _Exchange,
+        ex: Exchange,
         send: Send,
         status: int,
         body: bytes,
@@ -569,112 +494,13 @@ class EmulatorApp:
     ) -> None:
         length = [(b"content-length", str(len(body)).encode())]
         await self._start(ex, send, status, _JSON, length + (extra or []))
-        self._record(ex)
+        record_exchange(self.state, ex)
         self._settle_thread(ex, whole=True)
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    def _settle_thread(self, ex: _Exchange, *, whole: bool) -> None:
+    def _settle_thread(self, ex: Exchange, *, whole: bool) -> None:
         """End the exchange's message-thread turn, if any, once. Like the journal entry, this
         happens before the last byte goes out, so a client that has read the whole reply can
         continue from it at once; ``whole`` is False when the reply was cut or never sent."""
         if ex.thread_turn is not None:
             self.state.threads.settle(ex.thread_turn, whole=whole)
-
-    def _record(self, ex: _Exchange) -> None:
-        """Journal the exchange once, before its last byte goes out, so that a client that has
-        read the whole response always finds it in the journal. A response that was never
-        started, or whose connection was dropped, is journalled without a status: whatever
-        status line went out, the client got no answer it could use."""
-        if ex.recorded:
-            return
-        ex.recorded = True
-        scope = ex.scope
-        query: bytes = scope.get("query_string", b"")
-        entry = JournalEntry(
-            method=scope["method"],
-            path=scope["path"],
-            query=query.decode("latin-1"),
-            headers=ex.headers,
-            raw_body=ex.raw_body,
-            status=None if ex.dropped or not ex.status else ex.status,
-            deployment=ex.deployment,
-            request_id=ex.request_id,
-            apim_request_id=ex.apim_request_id,
-            stream=ex.stream,
-            unknown_fields=ex.unknown_fields,
-            fault_id=ex.fault_id,
-            fault_kind=ex.fault_kind,
-            raw_history=ex.raw_history,
-            history_note=ex.history_note,
-            duration_ms=(time.perf_counter() - ex.started) * 1000,
-        )
-        self.state.journal.record(entry, generation=ex.journal_generation)
-
-
-async def _read_body(ex: _Exchange, receive: Receive, limit: int, timeout_s: float) -> bytes | None:
-    try:
-        return await read_body(receive, limit, ex.headers.get("content-length"), timeout_s)
-    except BodyTooLarge:
-        raise _too_large(ex, limit) from None
-    except BodyTimeout as exc:
-        raise ex.refuse(408, "timeout_error", str(exc)) from None
-
-
-def _too_large(ex: _Exchange, limit: int) -> _Refusal:
-    return ex.refuse(
-        413, "request_too_large", f"Request exceeds the maximum allowed number of bytes ({limit})."
-    )
-
-
-def _chunk(data: bytes) -> ASGIMessage:
-    return {"type": "http.response.body", "body": data, "more_body": True}
-
-
-async def _pause(state: EmulatorState, seconds: float, receive: Receive | None = None) -> bool:
-    """Wait ``seconds``; False as soon as the server is stopping or the client has gone.
-
-    Waits in short slices so that stopping the emulator never has to cancel a sleeping request.
-    With ``receive`` (only once the request body has been read, when it can return nothing but a
-    disconnect) a client that leaves is noticed too.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not state.closing:
-        left = deadline - loop.time()
-        if left <= 0:
-            return True
-        step = min(left, _PAUSE_SLICE_S)
-        if receive is None:
-            await asyncio.sleep(step)
-            continue
-        try:
-            message = await asyncio.wait_for(receive(), step)
-        except TimeoutError:
-            continue
-        if message["type"] == "http.disconnect":
-            return False
-        receive = None
-    return False
-
-
-def _drop_connection(send: Send) -> bool:
-    """Close the TCP connection under a half-sent response, as a network failure would.
-
-    ASGI has no message for this, so the server's transport is closed directly (uvicorn keeps it
-    on the object whose bound ``send`` we hold). Buffered bytes are flushed first.
-    """
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        return False
-    transport.close()
-    return True
-
-
-async def _drop_connection_soon(send: Send) -> None:
-    if not _drop_connection(send):
-        raise ConnectionAbortedError("dropping the connection (disconnect fault)")
-    # Let the server notice the closed connection before the app returns, so it does not
-    # report an incomplete response.
-    for _ in range(3):
-        await asyncio.sleep(0)
