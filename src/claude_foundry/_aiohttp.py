@@ -17,13 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from ._deadline import READ_DEADLINE
+from ._deadline import time_left
 from ._http_clients import DEFAULT_CONNECTION_LIMITS, with_defaults
 
 if TYPE_CHECKING:
@@ -43,18 +42,6 @@ def _import_aiohttp() -> Any:
             "DefaultAsyncHttpxClient, which needs nothing more)."
         ) from None
     return aiohttp
-
-
-def _seconds_left(timeout: float | None, kind: type[httpx2.TimeoutException]) -> float | None:
-    """``timeout`` shortened to what is left of the call's deadline; the timeout error when
-    nothing is."""
-    deadline = READ_DEADLINE.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise kind("The call's time limit ran out.")
-    return left if timeout is None else min(timeout, left)
 
 
 @contextlib.contextmanager
@@ -98,7 +85,7 @@ class _AiohttpBody(httpx2.AsyncByteStream):
         content = self._response.content
         while True:
             with _mapped_errors(self._request, connecting=False):
-                async with asyncio.timeout(_seconds_left(self._read, httpx2.ReadTimeout)):
+                async with asyncio.timeout(time_left(self._read, httpx2.ReadTimeout)):
                     chunk = await content.readany()
             if not chunk:
                 return
@@ -139,7 +126,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         aiohttp = _import_aiohttp()
         session = self._open_session()
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        connect = _seconds_left(timeouts.get("connect"), httpx2.ConnectTimeout)
+        connect = time_left(timeouts.get("connect"), httpx2.ConnectTimeout)
         read = timeouts.get("read")
         body = await request.aread()
         with _mapped_errors(request, connecting=True):
@@ -152,7 +139,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     sock_connect=connect,
-                    sock_read=_seconds_left(read, httpx2.ReadTimeout),
+                    sock_read=time_left(read, httpx2.ReadTimeout),
                 ),
             )
         return httpx2.Response(

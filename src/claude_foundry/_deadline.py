@@ -43,6 +43,7 @@ __all__ = [
     "attempt_limit",
     "enforce_deadlines",
     "stream_total",
+    "time_left",
     "within",
 ]
 
@@ -168,7 +169,7 @@ class within:  # a context manager, named for how it reads: `with within(deadlin
         READ_DEADLINE.reset(self._token)
 
 
-def _time_left(timeout: float | None, expired: type[Exception]) -> float | None:
+def time_left(timeout: float | None, expired: type[Exception]) -> float | None:
     """``timeout`` shortened to the current call's time left; ``expired`` once none is left."""
     deadline = READ_DEADLINE.get()
     if deadline is None:
@@ -187,10 +188,10 @@ class _DeadlineStream(httpcore2.NetworkStream):
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _time_left(timeout, httpcore2.ReadTimeout))
+        return self._stream.read(max_bytes, time_left(timeout, httpcore2.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _time_left(timeout, httpcore2.WriteTimeout))
+        self._stream.write(buffer, time_left(timeout, httpcore2.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -201,7 +202,7 @@ class _DeadlineStream(httpcore2.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore2.NetworkStream:
-        limit = _time_left(timeout, httpcore2.ConnectTimeout)
+        limit = time_left(timeout, httpcore2.ConnectTimeout)
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, limit))
 
     def get_extra_info(self, info: str) -> Any:
@@ -213,10 +214,10 @@ class _AsyncDeadlineStream(httpcore2.AsyncNetworkStream):
         self._stream = stream
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        return await self._stream.read(max_bytes, _time_left(timeout, httpcore2.ReadTimeout))
+        return await self._stream.read(max_bytes, time_left(timeout, httpcore2.ReadTimeout))
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self._stream.write(buffer, _time_left(timeout, httpcore2.WriteTimeout))
+        await self._stream.write(buffer, time_left(timeout, httpcore2.WriteTimeout))
 
     async def aclose(self) -> None:
         await self._stream.aclose()
@@ -227,7 +228,7 @@ class _AsyncDeadlineStream(httpcore2.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore2.AsyncNetworkStream:
-        limit = _time_left(timeout, httpcore2.ConnectTimeout)
+        limit = time_left(timeout, httpcore2.ConnectTimeout)
         tls = await self._stream.start_tls(ssl_context, server_hostname, limit)
         return _AsyncDeadlineStream(tls)
 
@@ -247,7 +248,7 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.NetworkStream:
-        limit = _time_left(timeout, httpcore2.ConnectTimeout)
+        limit = time_left(timeout, httpcore2.ConnectTimeout)
         stream = self.backend.connect_tcp(host, port, limit, local_address, socket_options)
         return _DeadlineStream(stream)
 
@@ -257,7 +258,7 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.NetworkStream:
-        limit = _time_left(timeout, httpcore2.ConnectTimeout)
+        limit = time_left(timeout, httpcore2.ConnectTimeout)
         return _DeadlineStream(self.backend.connect_unix_socket(path, limit, socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -276,7 +277,7 @@ class _AsyncDeadlineBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        limit = _time_left(timeout, httpcore2.ConnectTimeout)
+        limit = time_left(timeout, httpcore2.ConnectTimeout)
         stream = await self.backend.connect_tcp(host, port, limit, local_address, socket_options)
         return _AsyncDeadlineStream(stream)
 
@@ -286,7 +287,7 @@ class _AsyncDeadlineBackend(httpcore2.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        limit = _time_left(timeout, httpcore2.ConnectTimeout)
+        limit = time_left(timeout, httpcore2.ConnectTimeout)
         stream = await self.backend.connect_unix_socket(path, limit, socket_options)
         return _AsyncDeadlineStream(stream)
 
